@@ -1,0 +1,3 @@
+from tui_orchestrator.cli import main
+
+raise SystemExit(main())

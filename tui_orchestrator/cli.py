@@ -1,0 +1,275 @@
+"""Command line: argument parsing and exit codes.
+
+``claude-tui REPO`` opens the app; ``claude-tui run REPO`` runs headless; ``claude-tui plan``
+prints or writes the plan; ``claude-tui report`` writes a report from a checkpoint.
+Errors the user can cause print one line and exit 2 (SPEC §5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import signal
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from tui_orchestrator import __version__
+from tui_orchestrator.engine.config import CONTEXTS, STRATEGIES, Config, load_config
+from tui_orchestrator.engine.errors import ClaudeTuiError, ConfigError
+
+SUBCOMMANDS = ("run", "plan", "report")
+# Exit codes (SPEC §5): every chunk done; a chunk failed or is unfinished; bad usage or input;
+# --fail-on met; interrupted (SIGINT, SIGTERM; the checkpoint is written first).
+EXIT_OK, EXIT_UNFINISHED, EXIT_USAGE, EXIT_FAIL_ON, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        raise SystemExit(2)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
+    return value
+
+
+def _add_partition_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--strategy", choices=STRATEGIES, help="how to split the repository")
+    parser.add_argument(
+        "--max-files-per-chunk", type=_positive_int, metavar="N", help="files per chunk (10)"
+    )
+    parser.add_argument("--workers", type=_positive_int, metavar="N", help="parallel workers (4)")
+    parser.add_argument("--config", type=Path, metavar="CONFIG.toml", help="a config file")
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("repo", type=Path, help="the repository folder")
+    _add_partition_options(parser)
+    parser.add_argument("--plan", type=Path, metavar="PLAN.toml", help="use this plan file")
+    parser.add_argument("--checkpoint", type=Path, metavar="PATH", help="checkpoint file")
+    parser.add_argument("--report", metavar="PATH", help="report file ('-' for stdout)")
+    parser.add_argument("--format", choices=("json", "sarif", "markdown"), help="report format")
+    parser.add_argument("--claude-bin", metavar="PATH", help="the Claude Code executable")
+    parser.add_argument("--model", metavar="NAME", help="model for every worker")
+    parser.add_argument(
+        "--max-budget-usd", type=_non_negative_float, metavar="X", help="stop dispatching at X"
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="move the checkpoint aside and start over"
+    )
+    parser.add_argument(
+        "--demo", action="store_true", help="simulated agents, no Claude Code needed (DEMO)"
+    )
+    parser.add_argument("--executor", metavar="local|dask://HOST:PORT", help="where chunks run")
+    parser.add_argument(
+        "--shared-root",
+        metavar="PATH",
+        help="with a Dask executor: the repository's path on every worker (nothing is copied)",
+    )
+    parser.add_argument(
+        "--context",
+        choices=CONTEXTS,
+        help="with a Dask executor: ship the chunk's files (chunk) or also the repository "
+        "at its commit (repo, needs git)",
+    )
+    parser.add_argument("--prompt-file", type=Path, metavar="PATH", help="a custom prompt")
+    parser.add_argument(
+        "--fail-on",
+        choices=("critical", "high", "medium", "low", "info"),
+        metavar="SEVERITY",
+        help="exit 3 when a finding at or above SEVERITY exists",
+    )
+    parser.add_argument("--max-turns", type=_positive_int, metavar="N", help="turns per worker")
+    parser.add_argument(
+        "--bare", action="store_true", default=None, help="pass --bare (API-key users)"
+    )
+
+
+def build_parser(command: str | None) -> argparse.ArgumentParser:
+    if command == "plan":
+        parser = _Parser(prog="claude-tui plan", description="Print or write the plan.")
+        parser.add_argument("repo", type=Path, help="the repository folder")
+        _add_partition_options(parser)
+        parser.add_argument(
+            "--write", action="store_true", help="write .claude-tui/plan.toml instead of printing"
+        )
+        parser.add_argument("--format", choices=("table", "toml"), default="table")
+        parser.add_argument(
+            "--skipped", action="store_true", help="also list every skipped path and why"
+        )
+        return parser
+    if command == "report":
+        parser = _Parser(prog="claude-tui report", description="Write a report from a checkpoint.")
+        parser.add_argument("checkpoint", type=Path, help="a checkpoint.toml")
+        parser.add_argument("--format", help="json, sarif or markdown (default: from --out)")
+        parser.add_argument("--out", metavar="PATH", help="output file (default: stdout)")
+        return parser
+    if command == "run":
+        parser = _Parser(
+            prog="claude-tui run", description="Run every pending chunk headless (for CI)."
+        )
+        _add_run_options(parser)
+        return parser
+    parser = _Parser(
+        prog="claude-tui",
+        description=(
+            "Split a repository into chunks and review them with parallel Claude Code "
+            "workers, live. Other commands: `claude-tui run REPO` (headless), "
+            "`claude-tui plan REPO`, `claude-tui report CHECKPOINT`."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"claude-tui {__version__}")
+    _add_run_options(parser)
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """Load the config with the flags the user gave on top (SPEC §5 precedence)."""
+    flags: dict[str, Any] = {}
+    for key in (
+        "workers", "strategy", "max_files_per_chunk", "model", "max_budget_usd",
+        "claude_bin", "executor", "shared_root", "context", "max_turns", "bare",
+    ):  # fmt: skip
+        value = getattr(args, key, None)
+        if value is not None:
+            flags[key] = value
+    prompt_file = getattr(args, "prompt_file", None)
+    if prompt_file is not None:
+        flags["prompt_file"] = str(prompt_file)
+    return load_config(flags=flags, config_file=getattr(args, "config", None))
+
+
+def partition_flags_given(args: argparse.Namespace) -> bool:
+    return args.strategy is not None or args.max_files_per_chunk is not None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv[0] if argv and argv[0] in SUBCOMMANDS else None
+    parser = build_parser(command)
+    args = parser.parse_args(argv[1:] if command else argv)
+    try:
+        if command == "plan":
+            return cmd_plan(args)
+        if command == "report":
+            return cmd_report(args)
+        if command == "run":
+            from tui_orchestrator.headless import cmd_run
+
+            with sigterm_interrupts():
+                return cmd_run(args)
+        from tui_orchestrator.ui.launch import cmd_app
+
+        return cmd_app(args)
+    except ClaudeTuiError as exc:
+        sys.stderr.write(f"claude-tui: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("claude-tui: interrupted\n")
+        return EXIT_INTERRUPTED
+
+
+def refuse_to_overwrite(out: Path, keep: Sequence[Path]) -> None:
+    """A report path that is one of ``keep`` (the checkpoint, the plan) is bad usage."""
+    for path in keep:
+        if out.resolve() == Path(path).resolve():
+            raise ConfigError(f"the report would overwrite {path}: give another --out/--report")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM outside the run's own handlers (start-up, the report) ends as Ctrl+C does.
+
+    The run installs its own handlers while the manager works (pause, checkpoint, 130);
+    before and after, a SIGTERM would otherwise kill the process with 143 and no message.
+    """
+    try:
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+    except ValueError:  # not the main thread (a test driving main() from a thread)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from tui_orchestrator.engine.plan import load_plan_file, plan_to_toml, save_plan_file
+    from tui_orchestrator.engine.project import open_project
+    from tui_orchestrator.plan_table import print_plan
+
+    config = config_from_args(args)
+    project = open_project(args.repo, config, partition_flags_given=partition_flags_given(args))
+    if args.write and project.plan_path.is_file():
+        # With partition flags the saved plan was not read: a file that cannot be parsed
+        # (a hand edit gone wrong) is refused, never overwritten.
+        load_plan_file(project.plan_path)
+    for note in project.notes:
+        sys.stderr.write(f"claude-tui: {note}\n")
+    if args.write:
+        save_plan_file(project.plan, project.plan_path)
+        sys.stderr.write(
+            f"claude-tui: wrote {project.plan_path} ({len(project.plan.chunks)} chunks, "
+            f"{project.plan.assigned_count} files)\n"
+        )
+        return 0
+    if args.format == "toml":
+        sys.stdout.write(plan_to_toml(project.plan))
+        return 0
+    print_plan(project, show_skipped=args.skipped)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from tui_orchestrator.engine.atomic import write_text_atomic
+    from tui_orchestrator.engine.checkpoint import CheckpointStore
+    from tui_orchestrator.engine.reports import render, resolve_format
+
+    fmt = resolve_format(args.format, args.out)
+    if not args.checkpoint.is_file():
+        raise ConfigError(f"checkpoint not found: {args.checkpoint}")
+    cp = CheckpointStore(args.checkpoint).load()
+    assert cp is not None
+    text = render(cp, fmt)
+    if args.out is None or args.out == "-":
+        sys.stdout.write(text)
+    else:
+        out = Path(args.out)
+        refuse_to_overwrite(out, [args.checkpoint])
+        if out.parent and not out.parent.exists():
+            raise ConfigError(f"folder of --out does not exist: {out.parent}")
+        write_text_atomic(out, text)
+        sys.stderr.write(f"claude-tui: wrote {fmt} report to {out}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

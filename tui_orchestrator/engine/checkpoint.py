@@ -1,0 +1,351 @@
+"""The checkpoint: every chunk's state and findings, in TOML, written atomically.
+
+This module is the one place the checkpoint is read and written. The schema is SPEC §5
+(every key always present; "" or 0 means none). Writes go through a temp file in the same
+folder (flush, fsync, rename), so a crash never leaves a torn file. ``CheckpointWriter``
+coalesces progress-only changes into one write and writes urgent ones at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+
+from tui_orchestrator.engine.atomic import write_text_atomic
+from tui_orchestrator.engine.errors import CheckpointError
+from tui_orchestrator.engine.findings import Finding, Severity
+from tui_orchestrator.engine.statedir import ensure_state_dir
+from tui_orchestrator.engine.tomlout import toml_array, toml_float, toml_str
+
+CHECKPOINT_VERSION = 1
+
+
+class ChunkStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    PAUSED = "paused"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (ChunkStatus.DONE, ChunkStatus.FAILED, ChunkStatus.CANCELLED)
+
+
+@dataclass(slots=True)
+class ChunkState:
+    """One chunk's record: identity, status, session, spend, progress and findings."""
+
+    name: str
+    files: list[str]
+    status: ChunkStatus = ChunkStatus.PENDING
+    session_id: str = ""
+    attempts: int = 0
+    cost_usd: float = 0.0
+    error: str = ""
+    priority: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    elapsed_s: float = 0.0
+    # Files the agent has read (progress; a resumed session is told what is left).
+    files_read: list[str] = field(default_factory=list)
+    # Files the next attempt must review; empty means all (incremental re-runs fill it).
+    todo: list[str] = field(default_factory=list)
+    # Content hash of each file when the chunk finished, to find stale chunks later.
+    hashes: dict[str, str] = field(default_factory=dict)
+    issues: list[Finding] = field(default_factory=list)
+    # The machine that runs the chunk ("" = this one).
+    host: str = ""
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    @property
+    def progress(self) -> float:
+        if self.status is ChunkStatus.DONE:
+            return 1.0
+        if not self.files:
+            return 0.0
+        return min(1.0, len(set(self.files_read) & set(self.files)) / len(self.files))
+
+
+@dataclass(slots=True)
+class Checkpoint:
+    """A run's state, in the plan's chunk order."""
+
+    repo: str
+    chunks: list[ChunkState]
+    created: str = ""
+    updated: str = ""
+    wall_s: float = 0.0
+    backend: str = "claude"
+    # A hash of the prompt: changing a custom prompt makes every chunk stale.
+    fingerprint: str = ""
+    max_budget_usd: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.created:
+            self.created = now_iso()
+        if not self.updated:
+            self.updated = self.created
+
+    def chunk(self, name: str) -> ChunkState:
+        for state in self.chunks:
+            if state.name == name:
+                return state
+        raise KeyError(name)
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(c.cost_usd for c in self.chunks)
+
+    @property
+    def unfinished(self) -> list[ChunkState]:
+        return [c for c in self.chunks if c.status is not ChunkStatus.DONE]
+
+    def findings(self) -> list[Finding]:
+        return [f for c in self.chunks for f in c.issues]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def file_hash(path: Path) -> str:
+    """A content hash of one file ('' when it cannot be read)."""
+    try:
+        return hashlib.blake2b(path.read_bytes(), digest_size=12).hexdigest()
+    except OSError:
+        return ""
+
+
+def checkpoint_to_toml(cp: Checkpoint) -> str:
+    """The checkpoint's text. A dedicated emitter: several times faster than tomli-w."""
+    out = [
+        "# claude-tui checkpoint: the state of a run, rewritten as it goes. Do not edit while",
+        "# claude-tui runs; `claude-tui report` turns it into a report.",
+        f"version = {CHECKPOINT_VERSION}",
+        f"repo = {toml_str(cp.repo)}",
+        f"created = {toml_str(cp.created)}",
+        f"updated = {toml_str(cp.updated)}",
+        f"wall_s = {toml_float(cp.wall_s)}",
+        f"backend = {toml_str(cp.backend)}",
+        f"fingerprint = {toml_str(cp.fingerprint)}",
+        f"max_budget_usd = {toml_float(cp.max_budget_usd)}",
+    ]
+    append = out.append
+    for c in cp.chunks:
+        append("")
+        append("[[chunks]]")
+        append(f"name = {toml_str(c.name)}")
+        append(f"status = {toml_str(c.status.value)}")
+        append(f"session_id = {toml_str(c.session_id)}")
+        append(f"attempts = {c.attempts}")
+        append(f"cost_usd = {toml_float(c.cost_usd)}")
+        append(f"error = {toml_str(c.error)}")
+        append(f"priority = {c.priority}")
+        append(f"input_tokens = {c.input_tokens}")
+        append(f"output_tokens = {c.output_tokens}")
+        append(f"elapsed_s = {toml_float(c.elapsed_s)}")
+        append(f"host = {toml_str(c.host)}")
+        append(f"files = {toml_array(c.files)}")
+        append(f"files_read = {toml_array(c.files_read)}")
+        append(f"todo = {toml_array(c.todo)}")
+        if c.hashes:
+            append("[chunks.hashes]")
+            for path, digest in c.hashes.items():
+                append(f"{toml_str(path)} = {toml_str(digest)}")
+        for f in c.issues:
+            append("[[chunks.issues]]")
+            append(f"file = {toml_str(f.file)}")
+            append(f"line = {f.line}")
+            append(f"severity = {toml_str(f.severity.value)}")
+            append(f"title = {toml_str(f.title)}")
+            append(f"description = {toml_str(f.description)}")
+    return "\n".join(out) + "\n"
+
+
+def checkpoint_from_toml(text: str, source: str = "checkpoint") -> Checkpoint:
+    """Parse a checkpoint; any problem is a CheckpointError (the file is left alone)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CheckpointError(
+            f"checkpoint {source} cannot be parsed ({exc}); left in place "
+            "(`claude-tui run --fresh` moves it aside and starts over)"
+        ) from None
+
+    def bad(what: str) -> CheckpointError:
+        return CheckpointError(
+            f"checkpoint {source}: {what}; left in place (`claude-tui run --fresh` moves it aside)"
+        )
+
+    if data.get("version") != CHECKPOINT_VERSION:
+        raise bad(f"unsupported version {data.get('version')!r}")
+    raw_chunks = data.get("chunks", [])
+    if not isinstance(raw_chunks, list):
+        raise bad("'chunks' must be an array of tables")
+    chunks = []
+    try:
+        for raw in raw_chunks:
+            issues = [
+                Finding(
+                    file=str(i["file"]),
+                    line=int(i["line"]),
+                    severity=Severity.parse(i["severity"]),
+                    title=str(i["title"]),
+                    description=str(i.get("description", "")),
+                    chunk=str(raw["name"]),
+                )
+                for i in raw.get("issues", [])
+            ]
+            chunks.append(
+                ChunkState(
+                    name=str(raw["name"]),
+                    files=_paths(raw["files"], "files"),
+                    status=ChunkStatus(raw["status"]),
+                    session_id=str(raw.get("session_id", "")),
+                    attempts=int(raw.get("attempts", 0)),
+                    cost_usd=float(raw.get("cost_usd", 0.0)),
+                    error=str(raw.get("error", "")),
+                    priority=int(raw.get("priority", 0)),
+                    input_tokens=int(raw.get("input_tokens", 0)),
+                    output_tokens=int(raw.get("output_tokens", 0)),
+                    elapsed_s=float(raw.get("elapsed_s", 0.0)),
+                    host=str(raw.get("host", "")),
+                    files_read=_paths(raw.get("files_read", []), "files_read"),
+                    todo=_paths(raw.get("todo", []), "todo"),
+                    hashes={str(k): str(v) for k, v in raw.get("hashes", {}).items()},
+                    issues=issues,
+                )
+            )
+        return Checkpoint(
+            repo=str(data["repo"]),
+            chunks=chunks,
+            created=str(data.get("created", "")),
+            updated=str(data.get("updated", "")),
+            wall_s=float(data.get("wall_s", 0.0)),
+            backend=str(data.get("backend", "claude")),
+            fingerprint=str(data.get("fingerprint", "")),
+            max_budget_usd=float(data.get("max_budget_usd", 0.0)),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise bad(f"malformed ({type(exc).__name__}: {exc})") from None
+
+
+def _paths(value: object, key: str) -> list[str]:
+    """A list of paths, or a TypeError naming the key (a string is not a list of paths)."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"{key!r} must be a list of paths")
+    return list(value)
+
+
+class CheckpointStore:
+    """Reads and writes one checkpoint file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.writes = 0
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def load(self) -> Checkpoint | None:
+        """The saved checkpoint, or None when there is none."""
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CheckpointError(f"cannot read checkpoint {self.path}: {exc}") from None
+        return checkpoint_from_toml(text, str(self.path))
+
+    def save(self, cp: Checkpoint) -> None:
+        self.write_text(self.render(cp))
+
+    def render(self, cp: Checkpoint) -> str:
+        cp.updated = now_iso()
+        return checkpoint_to_toml(cp)
+
+    def write_text(self, text: str) -> None:
+        ensure_state_dir(self.path.parent)
+        write_text_atomic(self.path, text)
+        self.writes += 1
+
+    def remove_stale_temp_files(self) -> int:
+        """Delete temp files a killed writer left beside the checkpoint (call under the lock)."""
+        removed = 0
+        for leftover in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+            try:
+                leftover.unlink()
+                removed += 1
+            except OSError:
+                pass
+        return removed
+
+    def move_aside(self) -> Path | None:
+        """Rename the checkpoint to a dated backup (``--fresh``); returns the backup path."""
+        if not self.path.exists():
+            return None
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        backup = self.path.with_name(f"{self.path.stem}.{stamp}.bak{self.path.suffix}")
+        n = 2
+        while backup.exists():
+            backup = self.path.with_name(f"{self.path.stem}.{stamp}-{n}.bak{self.path.suffix}")
+            n += 1
+        os.replace(self.path, backup)
+        return backup
+
+
+class CheckpointWriter:
+    """Writes the checkpoint when the run's state changes, coalescing bursts.
+
+    ``changed()`` schedules one write ``delay`` seconds later however many changes come
+    meanwhile; ``await write_now()`` writes at once (a chunk finished, a new session id).
+    The text is rendered on the event loop (a few ms) and written in a thread.
+    """
+
+    def __init__(
+        self, store: CheckpointStore, snapshot: Callable[[], Checkpoint], delay: float = 0.5
+    ) -> None:
+        self.store = store
+        self.snapshot = snapshot
+        self.delay = delay
+        self._lock = asyncio.Lock()
+        self._pending: asyncio.Task[None] | None = None
+        self._started = time.monotonic()
+
+    def changed(self) -> None:
+        if self._pending is None or self._pending.done():
+            self._pending = asyncio.get_running_loop().create_task(self._later())
+
+    async def _later(self) -> None:
+        await asyncio.sleep(self.delay)
+        # Once writing, finish even if close() cancels us: a newer write must not be
+        # overtaken by this older one.
+        await asyncio.shield(self.write_now())
+
+    async def write_now(self) -> None:
+        async with self._lock:
+            text = self.store.render(self.snapshot())
+            await asyncio.to_thread(self.store.write_text, text)
+
+    async def close(self) -> None:
+        """Cancel a pending coalesced write and write the final state."""
+        if self._pending is not None and not self._pending.done():
+            self._pending.cancel()
+            try:
+                await self._pending
+            except asyncio.CancelledError:
+                pass
+        await self.write_now()

@@ -1,0 +1,183 @@
+"""The demo backend: simulated agents, in-process, for showing claude-tui without Claude Code.
+
+Chosen only by ``--demo`` (or explicitly in the app) and labelled DEMO wherever output
+appears; reports say ``"backend": "demo"``. It reads the chunk's files like an agent would,
+reports ``BUG(severity): title`` markers and a few easy patterns as findings, and now and
+then hits a simulated rate limit, so the failure handling can be seen too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import re
+import uuid
+
+from tui_orchestrator.engine.findings import Finding, Severity
+from tui_orchestrator.engine.runner import Emit, Job, Outcome, OutcomeKind
+from tui_orchestrator.engine.stream import (
+    AssistantText,
+    Init,
+    Result,
+    StreamEvent,
+    ToolResult,
+    ToolUse,
+)
+
+MARKER = re.compile(r"BUG\((critical|high|medium|low|info)\):\s*(.+?)\s*(?:\*/\}?|-->)?\s*$")
+PATTERNS = (
+    (re.compile(r"\beval\("), Severity.HIGH, "eval() on a value that may come from outside"),
+    (re.compile(r"\bpickle\.loads?\("), Severity.HIGH, "pickle can run code from its input"),
+    (re.compile(r"shell\s*=\s*True"), Severity.MEDIUM, "subprocess with shell=True"),
+    (re.compile(r"except\s*:\s*(pass)?\s*$"), Severity.LOW, "bare except hides failures"),
+)
+
+
+def scan(text: str, path: str, chunk: str) -> list[Finding]:
+    """The simulated agent's findings for one file."""
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        marker = MARKER.search(line)
+        if marker:
+            found.append(
+                Finding(
+                    path, number, Severity(marker.group(1)), marker.group(2), line.strip(), chunk
+                )
+            )
+            continue
+        for pattern, severity, title in PATTERNS:
+            if pattern.search(line):
+                found.append(Finding(path, number, severity, title, line.strip(), chunk))
+    return found
+
+
+class DemoRunner:
+    """Simulates one agent per job; ``speed`` scales every delay (tests use a large one)."""
+
+    backend = "demo"
+
+    def __init__(self, speed: float = 1.0, failure_rate: float = 0.1) -> None:
+        self.speed = speed
+        self.failure_rate = failure_rate
+
+    async def _sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds / self.speed)
+
+    async def run(self, job: Job, emit: Emit) -> Outcome:
+        log = _DemoLog(job)
+        try:
+            return await self._run(job, log.wrap(emit))
+        finally:
+            log.close()
+
+    async def _run(self, job: Job, emit: Emit) -> Outcome:
+        rng = random.Random(f"{job.chunk}:{job.attempt}:{job.resume}")
+        session = job.session_id or str(uuid.uuid4())
+        emit(Init(session_id=session, model="demo", tools=("Read", "Grep", "Glob")))
+        await self._sleep(0.3 + rng.random() * 0.4)
+        if not job.structured:
+            emit(AssistantText("(demo) This is a simulated answer: no model was asked."))
+            result = Result("success", False, "(demo) simulated answer", session)
+            return Outcome(OutcomeKind.OK, result, 0)
+        if rng.random() < self.failure_rate and job.attempt == 1:
+            emit(AssistantText("API Error: Request rejected (429) · simulated rate limit"))
+            result = Result(
+                "success", True, "API Error: Request rejected (429) · simulated rate limit",
+                session, api_error_status=429, api_error_type="rate_limit_error",
+            )  # fmt: skip
+            return Outcome(OutcomeKind.RATE_LIMITED, result, 1, retry_after_s=2.0 / self.speed)
+        count = len(job.todo or job.files)
+        emit(
+            AssistantText(f"I will read the {count} file{'' if count == 1 else 's'} of this chunk.")
+        )
+        findings: list[Finding] = []
+        for path in job.todo or job.files:
+            full = os.path.join(job.root, path)
+            tool_id = f"toolu_{rng.getrandbits(40):x}"
+            emit(ToolUse("Read", {"file_path": full}, tool_id))
+            await self._sleep(0.4 + rng.random() * 1.2)
+            try:
+                with open(full, encoding="utf-8", errors="replace") as handle:
+                    text = handle.read()
+            except OSError as exc:
+                emit(ToolResult(tool_id, True, str(exc)))
+                continue
+            emit(ToolResult(tool_id, False, f"{text.count(chr(10))} lines"))
+            found = scan(text, path, job.chunk)
+            if found:
+                emit(AssistantText(f"{path}: {len(found)} finding(s), e.g. {found[0].title}."))
+            findings.extend(found)
+        # A resumed session reports every file of the chunk, the ones read before too.
+        for path in job.files:
+            if path in (job.todo or job.files):
+                continue
+            try:
+                with open(
+                    os.path.join(job.root, path), encoding="utf-8", errors="replace"
+                ) as handle:
+                    findings.extend(scan(handle.read(), path, job.chunk))
+            except OSError:
+                continue
+        await self._sleep(0.3)
+        tokens = sum(os.path.getsize(os.path.join(job.root, p)) // 4 for p in job.files if
+                     os.path.exists(os.path.join(job.root, p)))  # fmt: skip
+        result = Result(
+            "success", False, f"(demo) {len(findings)} findings", session,
+            structured_output={"findings": []}, total_cost_usd=round(tokens * 9e-6, 4),
+            input_tokens=tokens * 3 + 20_000, output_tokens=300 * len(job.files), num_turns=3,
+        )  # fmt: skip
+        return Outcome(OutcomeKind.OK, result, 0, findings=findings)
+
+
+class _DemoLog:
+    """The chunk's log in the CLI's stream-json shape, so the zoomed panel reads the same."""
+
+    def __init__(self, job: Job) -> None:
+        self.handle = None
+        if job.log_path is not None:
+            job.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self.handle = open(job.log_path, "a", encoding="utf-8")  # noqa: SIM115
+            self._write(
+                {"type": "claude-tui", "attempt": job.attempt, "session_id": job.session_id}
+            )
+
+    def _write(self, data: dict[str, object]) -> None:
+        if self.handle is not None:
+            self.handle.write(json.dumps(data) + "\n")
+
+    def wrap(self, emit: Emit) -> Emit:
+        def both(event: StreamEvent) -> None:
+            if isinstance(event, Init):
+                self._write(
+                    {
+                        "type": "system",
+                        "subtype": "init",
+                        "session_id": event.session_id,
+                        "model": "demo",
+                    }
+                )
+            elif isinstance(event, AssistantText):
+                self._write(
+                    {
+                        "type": "assistant",
+                        "message": {"content": [{"type": "text", "text": event.text}]},
+                    }
+                )
+            elif isinstance(event, ToolUse):
+                block = {
+                    "type": "tool_use",
+                    "id": event.tool_use_id,
+                    "name": event.tool,
+                    "input": event.input,
+                }
+                self._write({"type": "assistant", "message": {"content": [block]}})
+            emit(event)
+
+        return both
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self._write({"type": "claude-tui", "exit": 0})
+            self.handle.close()

@@ -1,0 +1,369 @@
+"""Find the files of a repository worth reviewing, and say why every other one was skipped.
+
+In a git checkout ``git ls-files --cached --others --exclude-standard`` is the truth;
+elsewhere the folder is walked and every ``.gitignore`` on the way is honoured. Vendored
+and generated folders, binary files (a NUL byte in the first 8 KiB), files over the size
+cap, symlinks that leave the repository and unreadable files are skipped with a reason.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as stat_mod
+import subprocess
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tui_orchestrator.engine.config import Config
+from tui_orchestrator.engine.errors import RepoError
+
+STATE_DIR = ".claude-tui"
+
+VENDORED_DIRS = frozenset(
+    {"node_modules", "vendor", "third_party", "third-party", "bower_components", "jspm_packages",
+     "site-packages", "Pods", "Carthage"}
+)  # fmt: skip
+GENERATED_DIRS = frozenset(
+    {"dist", "build", "out", "target", ".venv", "venv", "__pycache__", ".tox", ".nox",
+     ".mypy_cache", ".pytest_cache", ".ruff_cache", ".next", ".nuxt", ".svelte-kit",
+     "coverage", ".coverage", "htmlcov", ".gradle", ".parcel-cache", ".turbo", ".cache",
+     "__snapshots__", ".eggs", ".terraform"}
+)  # fmt: skip
+VCS_DIRS = frozenset({".git", ".hg", ".svn", STATE_DIR})
+GENERATED_SUFFIXES = (".min.js", ".min.css", ".bundle.js", ".pb.go", "_pb2.py", ".generated.ts")
+
+BINARY_SNIFF_BYTES = 8192
+
+
+@dataclass(slots=True, frozen=True)
+class SourceFile:
+    """A file that will be reviewed: its repo-relative path (with ``/``) and size in bytes."""
+
+    path: str
+    size: int
+
+    @property
+    def tokens(self) -> int:
+        """Estimated tokens: about four bytes of source code a token."""
+        return max(1, self.size // 4)
+
+    @property
+    def folder(self) -> str:
+        head, _, _ = self.path.rpartition("/")
+        return head
+
+
+@dataclass(slots=True, frozen=True)
+class Skipped:
+    """A path left out of the plan by discovery, and why (a folder stands for all below it)."""
+
+    path: str
+    reason: str
+
+
+@dataclass(slots=True)
+class Discovery:
+    """What discovery found: reviewable files sorted by path, and everything it skipped."""
+
+    root: Path
+    files: list[SourceFile]
+    skipped: list[Skipped]
+    git: bool
+    _by_path: dict[str, SourceFile] | None = field(default=None, repr=False)
+
+    def get(self, path: str) -> SourceFile | None:
+        if self._by_path is None:
+            self._by_path = {f.path: f for f in self.files}
+        return self._by_path.get(path)
+
+    @property
+    def paths(self) -> list[str]:
+        return [f.path for f in self.files]
+
+
+def resolve_repo(path: Path) -> Path:
+    """Check that ``path`` is a folder and return it absolute."""
+    if not path.exists():
+        raise RepoError(f"repository not found: {path}")
+    if not path.is_dir():
+        raise RepoError(f"not a folder: {path} (give the repository's folder)")
+    return path.resolve()
+
+
+def discover(root: Path, config: Config) -> Discovery:
+    """List the reviewable files of ``root`` and the skipped paths with their reasons."""
+    root = resolve_repo(root)
+    listed = _git_ls_files(root)
+    git = listed is not None
+    candidates = listed if listed is not None else _walk(root)
+    types = frozenset(config.file_types)
+    skipped: list[Skipped] = []
+    skipped_dirs: set[str] = set()
+    to_check: list[str] = []
+    # Thousands of files share a folder: decide each folder once.
+    folder_verdicts: dict[str, tuple[str, str] | None] = {}
+    for rel in candidates:
+        if not rel.isascii() and not _valid_utf8(rel):
+            # TOML (plan, checkpoint) and the prompt hold text: such a name cannot be kept.
+            shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            skipped.append(Skipped(shown, "file name is not valid UTF-8"))
+            continue
+        parent = rel.rpartition("/")[0]
+        if parent in folder_verdicts:
+            reason_dir = folder_verdicts[parent]
+        else:
+            reason_dir = folder_verdicts[parent] = _skipped_folder(rel)
+        if reason_dir is not None:
+            folder, reason = reason_dir
+            if folder == STATE_DIR:
+                continue  # claude-tui's own folder is not part of the review, nor news
+            if folder not in skipped_dirs:
+                skipped_dirs.add(folder)
+                skipped.append(Skipped(folder + "/", reason))
+            continue
+        name = rel.rpartition("/")[2]
+        ext = name.rpartition(".")[2].lower() if "." in name else ""
+        if ext not in types:
+            skipped.append(Skipped(rel, f"not a source file type ({'.' + ext if ext else name})"))
+            continue
+        if name.endswith(GENERATED_SUFFIXES):
+            skipped.append(Skipped(rel, "generated file"))
+            continue
+        to_check.append(rel)
+    files: list[SourceFile] = []
+    cap = config.max_file_bytes
+    # One thread: with the page cache warm these system calls take microseconds, and a
+    # thread pool only adds interpreter-lock contention (twice as slow, measured on 100k).
+    for item in [_check_file(root, rel, cap) for rel in to_check]:
+        if isinstance(item, SourceFile):
+            files.append(item)
+        else:
+            skipped.append(item)
+    files.sort(key=lambda f: f.path)
+    skipped.sort(key=lambda s: s.path)
+    return Discovery(root=root, files=files, skipped=skipped, git=git)
+
+
+def _valid_utf8(rel: str) -> bool:
+    """False for a name decoded with surrogate escapes (bytes that are not UTF-8)."""
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _skipped_folder(rel: str) -> tuple[str, str] | None:
+    parts = rel.split("/")
+    for index, part in enumerate(parts[:-1]):
+        if part in VCS_DIRS:
+            return "/".join(parts[: index + 1]), "version control or claude-tui state"
+        if part in VENDORED_DIRS:
+            return "/".join(parts[: index + 1]), "vendored folder"
+        if part in GENERATED_DIRS or part.endswith(".egg-info"):
+            return "/".join(parts[: index + 1]), "generated folder"
+    return None
+
+
+def _check_file(root: Path, rel: str, cap: int) -> SourceFile | Skipped:
+    full = os.path.join(root, rel)
+    try:
+        st = os.lstat(full)
+    except FileNotFoundError:
+        return Skipped(rel, "deleted (still tracked by git)")
+    except OSError as exc:
+        return Skipped(rel, f"unreadable ({exc.strerror})")
+    if stat_mod.S_ISLNK(st.st_mode):
+        target = os.path.realpath(full)
+        if os.path.commonpath([target, str(root)]) != str(root):
+            return Skipped(rel, "symlink leaves the repository")
+        try:
+            st = os.stat(full)
+        except OSError:
+            return Skipped(rel, "broken symlink")
+    if stat_mod.S_ISDIR(st.st_mode):
+        return Skipped(rel, "submodule or folder")
+    if not stat_mod.S_ISREG(st.st_mode):
+        return Skipped(rel, "not a regular file")
+    if st.st_size > cap:
+        return Skipped(rel, f"too large ({_human_bytes(st.st_size)} > {_human_bytes(cap)})")
+    if st.st_size == 0:
+        return Skipped(rel, "empty file")
+    try:
+        # os.open/os.read: a buffered file object costs more than the read itself here.
+        fd = os.open(full, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        try:
+            head = os.read(fd, BINARY_SNIFF_BYTES)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        return Skipped(rel, f"unreadable ({exc.strerror})")
+    if b"\0" in head:
+        return Skipped(rel, "binary file")
+    return SourceFile(rel, st.st_size)
+
+
+def _human_bytes(size: int) -> str:
+    if size >= 1_000_000:
+        return f"{size / 1_000_000:.1f} MB"
+    if size >= 1_000:
+        return f"{size / 1_000:.0f} kB"
+    return f"{size} B"
+
+
+def _git_ls_files(root: Path) -> list[str] | None:
+    """The files git knows (tracked, plus untracked not ignored), or None outside a checkout."""
+    if not (root / ".git").exists() and not _inside_work_tree(root):
+        return None
+    try:
+        out = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(root),
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ],
+            capture_output=True,
+            check=True,
+            stdin=subprocess.DEVNULL,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    paths = out.decode("utf-8", "surrogateescape").split("\0")
+    listed = list(dict.fromkeys(p for p in paths if p))
+    # A folder git ignores as a whole (a checkout inside .venv, a vendored copy) lists
+    # nothing: the user asked for that folder, so walk it with its own .gitignore files.
+    return listed or None
+
+
+def _inside_work_tree(root: Path) -> bool:
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--is-inside-work-tree"],
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+        )
+    except OSError:
+        return False
+    return result.returncode == 0 and result.stdout.strip() == b"true"
+
+
+def _gitignore_rules(lines: list[str]) -> list[tuple[object, bool]]:
+    """Compiled .gitignore patterns, each with whether it names folders only (``dir/``).
+
+    A folder-only pattern is kept as the same pattern without its slash, applied to
+    folders only: so every rule is matched against the path itself, never a parent.
+    """
+    import pathspec
+
+    rules: list[tuple[object, bool]] = []
+    for pattern in pathspec.GitIgnoreSpec.from_lines(lines).patterns:
+        if pattern.include is None:
+            continue
+        text = pattern.pattern.rstrip()
+        dir_only = text.endswith("/") and not text.endswith("\\/") and text.strip("!/") != ""
+        if dir_only:
+            pattern = type(pattern)(text.rstrip("/"))
+            if pattern.include is None:
+                continue
+        rules.append((pattern, dir_only))
+    return rules
+
+
+def _walk(root: Path) -> Iterator[str]:
+    """Walk a folder that is not a git checkout, honouring every .gitignore on the way.
+
+    git's rules: the last pattern matching a path decides (deeper files last); a folder
+    that is ignored is not entered, so nothing below it can be re-included.
+    """
+
+    def load_rules(folder: str) -> list[tuple[object, bool]] | None:
+        try:
+            with open(os.path.join(folder, ".gitignore"), encoding="utf-8", errors="replace") as f:
+                rules = _gitignore_rules(f.read().splitlines())
+        except OSError:
+            return None
+        return rules or None
+
+    def ignored(specs: list[tuple[str, list]], rel: str, is_dir: bool) -> bool:
+        verdict = False
+        for base, rules in specs:
+            sub = rel[len(base) + 1 :] if base else rel
+            for pattern, dir_only in rules:
+                if dir_only and not is_dir:
+                    continue
+                match = pattern.regex.search(sub)
+                # A match through a parent folder (the ``ps_d`` group) is no match of the
+                # path itself: that parent was decided, and walked, already.
+                if match is not None and not match.groupdict().get("ps_d"):
+                    verdict = pattern.include
+        return verdict
+
+    def visit(folder: str, rel_folder: str, specs: list) -> Iterator[str]:
+        rules = load_rules(folder)
+        if rules is not None:
+            specs = [*specs, (rel_folder, rules)]
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            rel = f"{rel_folder}/{entry.name}" if rel_folder else entry.name
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if specs and ignored(specs, rel, is_dir):
+                continue
+            if is_dir:
+                if (
+                    entry.name in VCS_DIRS
+                    or entry.name in VENDORED_DIRS
+                    or entry.name in GENERATED_DIRS
+                ):
+                    # One path inside stands for the folder, so it is listed as skipped once.
+                    yield rel + "/…"
+                    continue
+                yield from visit(entry.path, rel, specs)
+            else:
+                yield rel
+
+    yield from visit(str(root), "", [])
+
+
+def count_lines(root: Path, rel: str) -> int:
+    """Lines of one file (read on demand: discovery never reads whole files)."""
+    try:
+        with open(os.path.join(root, rel), "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return 0
+    if not data:
+        return 0
+    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+
+
+class LineCounter:
+    """Counts lines lazily and remembers them, so figures never block the first frame."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._cache: dict[str, int] = {}
+
+    def lines(self, rel: str) -> int:
+        cached = self._cache.get(rel)
+        if cached is None:
+            cached = self._cache[rel] = count_lines(self.root, rel)
+        return cached
+
+    def cached(self, rel: str) -> int | None:
+        """The count if it is known already, without reading the file."""
+        return self._cache.get(rel)
+
+    def total(self, paths: Iterable[str]) -> int:
+        return sum(self.lines(p) for p in paths)

@@ -1,0 +1,35 @@
+"""Errors a user can cause: each is printed as one line and the command exits 2."""
+
+
+class ClaudeTuiError(Exception):
+    """A problem with the user's input or environment, not a bug."""
+
+    exit_code = 2
+
+
+class ConfigError(ClaudeTuiError):
+    """A setting, flag or config file is invalid."""
+
+
+class RepoError(ClaudeTuiError):
+    """The repository path is missing, not a folder, or has nothing to analyze."""
+
+
+class PlanError(ClaudeTuiError):
+    """A plan file cannot be read, or a plan edit is not possible."""
+
+
+class CheckpointError(ClaudeTuiError):
+    """A checkpoint cannot be read; it is left in place."""
+
+
+class LockError(ClaudeTuiError):
+    """Another claude-tui is running on this repository."""
+
+
+class ClaudeNotFoundError(ClaudeTuiError):
+    """The Claude Code executable cannot be found or run."""
+
+
+class ExecutorError(ClaudeTuiError):
+    """The executor cannot be used: the Dask extra is missing or the scheduler is unreachable."""

@@ -1,0 +1,132 @@
+"""Rough figures for a plan: tokens, cost, time, and the predicted makespan.
+
+The estimates are deliberately simple and documented, so users can judge them: work is
+measured in estimated tokens (bytes / 4); an agent reads each file about once and the
+conversation is re-sent every turn, so a chunk costs a few times its tokens.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from tui_orchestrator.engine.plan import Plan
+
+# Input tokens a worker spends for each token of its files (re-sent context, tool results).
+CONTEXT_FACTOR = 3.0
+# System prompt and tool definitions, sent with each of a few turns.
+FIXED_INPUT_TOKENS = 40_000
+OUTPUT_TOKENS_PER_FILE = 300
+# Sonnet-class list prices, USD per million tokens.
+PRICE_INPUT_PER_MTOK = 3.0
+PRICE_OUTPUT_PER_MTOK = 15.0
+# Model throughput and per-chunk start-up, for the time estimate.
+SECONDS_PER_CHUNK = 20.0
+TOKENS_PER_SECOND = 400.0
+
+
+def chunk_cost_usd(tokens: int, files: int) -> float:
+    """Estimated cost of reviewing a chunk of ``files`` files holding ``tokens`` tokens."""
+    input_tokens = FIXED_INPUT_TOKENS + CONTEXT_FACTOR * tokens
+    output_tokens = OUTPUT_TOKENS_PER_FILE * files
+    return (input_tokens * PRICE_INPUT_PER_MTOK + output_tokens * PRICE_OUTPUT_PER_MTOK) / 1e6
+
+
+def chunk_seconds(tokens: int) -> float:
+    """Estimated wall time of one chunk."""
+    return SECONDS_PER_CHUNK + tokens / TOKENS_PER_SECOND
+
+
+def makespan(works: Iterable[float], workers: int) -> float:
+    """Finish time of the works on ``workers`` machines, dispatched longest first.
+
+    This is what the manager does (longest chunk first, a free worker takes the next),
+    so it is the plan's predicted makespan.
+    """
+    ordered = sorted(works, reverse=True)
+    if not ordered:
+        return 0.0
+    loads = [0.0] * min(workers, len(ordered))
+    heapq.heapify(loads)
+    for work in ordered:
+        heapq.heappush(loads, heapq.heappop(loads) + work)
+    return max(loads)
+
+
+def lower_bound(file_works: Sequence[float], workers: int) -> float:
+    """No schedule can beat max(total / workers, largest single file)."""
+    if not file_works:
+        return 0.0
+    return max(sum(file_works) / workers, max(file_works))
+
+
+@dataclass(slots=True, frozen=True)
+class ChunkFigures:
+    """What the plan view and ``claude-tui plan`` show for one chunk."""
+
+    name: str
+    files: int
+    lines: int | None
+    bytes: int
+    tokens: int
+    cost_usd: float
+    seconds: float
+    priority: int = 0
+
+
+@dataclass(slots=True, frozen=True)
+class PlanFigures:
+    chunks: list[ChunkFigures]
+    workers: int
+    files: int
+    bytes: int
+    tokens: int
+    cost_usd: float
+    # Predicted wall time (longest chunk first on ``workers``) and the bound no plan beats.
+    makespan_s: float
+    lower_bound_s: float
+    sequential_s: float
+
+
+def plan_figures(
+    plan: Plan,
+    sizes: Mapping[str, int],
+    workers: int,
+    count_lines: Callable[[str], int] | None = None,
+) -> PlanFigures:
+    """Figures for each chunk and the whole plan; lines only when a counter is given."""
+    rows = []
+    file_seconds = []
+    for chunk in plan.chunks:
+        size = sum(sizes.get(p, 0) for p in chunk.files)
+        tokens = sum(max(1, sizes.get(p, 0) // 4) for p in chunk.files)
+        file_seconds.extend(max(1, sizes.get(p, 0) // 4) / TOKENS_PER_SECOND for p in chunk.files)
+        rows.append(
+            ChunkFigures(
+                name=chunk.name,
+                files=len(chunk.files),
+                lines=None if count_lines is None else sum(count_lines(p) for p in chunk.files),
+                bytes=size,
+                tokens=tokens,
+                cost_usd=chunk_cost_usd(tokens, len(chunk.files)),
+                seconds=chunk_seconds(tokens),
+                priority=chunk.priority,
+            )
+        )
+    seconds = [r.seconds for r in rows]
+    # No plan beats the work spread evenly, plus the start-ups of the fewest chunks the
+    # file limit allows, spread over the workers.
+    fewest = -(-len(file_seconds) // max(1, plan.max_files_per_chunk))
+    bound = lower_bound(file_seconds, workers) + SECONDS_PER_CHUNK * max(1, -(-fewest // workers))
+    return PlanFigures(
+        chunks=rows,
+        workers=workers,
+        files=sum(r.files for r in rows),
+        bytes=sum(r.bytes for r in rows),
+        tokens=sum(r.tokens for r in rows),
+        cost_usd=sum(r.cost_usd for r in rows),
+        makespan_s=makespan(seconds, workers),
+        lower_bound_s=bound if rows else 0.0,
+        sequential_s=sum(seconds),
+    )

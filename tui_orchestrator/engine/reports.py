@@ -1,0 +1,216 @@
+"""Reports from a checkpoint: JSON (SPEC §5), SARIF 2.1.0, and Markdown.
+
+Findings reported by several chunks (same file, line and title) appear once, attributed to
+the first chunk in plan order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from tui_orchestrator import __version__
+from tui_orchestrator.engine.checkpoint import Checkpoint, ChunkStatus
+from tui_orchestrator.engine.errors import ConfigError
+from tui_orchestrator.engine.findings import Finding, Severity, dedupe
+
+FORMATS = ("json", "sarif", "markdown")
+_EXTENSIONS = {".json": "json", ".sarif": "sarif", ".md": "markdown", ".markdown": "markdown"}
+_SARIF_LEVEL = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+
+
+def resolve_format(fmt: str | None, out: str | None) -> str:
+    """The format asked for, else the one the report's extension implies, else JSON."""
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise ConfigError(f"unknown report format {fmt!r} (use {', '.join(FORMATS)})")
+        return fmt
+    if out is None or out == "-":
+        return "json"
+    suffix = Path(out).suffix.lower()
+    if suffix not in _EXTENSIONS:
+        raise ConfigError(
+            f"cannot tell the report format from {out!r}: use a .json, .sarif or .md name, "
+            "or --format"
+        )
+    return _EXTENSIONS[suffix]
+
+
+# Which findings a report holds (the app's filter); None: all of them.
+Keep = Callable[[Finding], bool] | None
+
+
+def report_findings(cp: Checkpoint, keep: Keep = None) -> list[Finding]:
+    """Every finding once, in plan order (only those ``keep`` accepts, when given)."""
+    found = dedupe(cp.findings())
+    return found if keep is None else [f for f in found if keep(f)]
+
+
+def sorted_findings(findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (f.severity.rank, f.file, f.line, f.title))
+
+
+def report_data(cp: Checkpoint, keep: Keep = None) -> dict[str, Any]:
+    """The JSON report as a dict (SPEC §5); extra keys are additions, never renames."""
+    findings = report_findings(cp, keep)
+    unfinished = [c.name for c in cp.chunks if c.status is not ChunkStatus.DONE]
+    by_severity = Counter(f.severity.value for f in findings)
+    return {
+        "version": 1,
+        "repo": cp.repo,
+        "backend": cp.backend,
+        "issues": [
+            {
+                "file": f.file,
+                "line": f.line,
+                "severity": f.severity.value,
+                "title": f.title,
+                "description": f.description,
+                "chunk": f.chunk,
+            }
+            for f in findings
+        ],
+        "chunks": [
+            {
+                "name": c.name,
+                "status": c.status.value,
+                "files": list(c.files),
+                "session_id": c.session_id,
+                "attempts": c.attempts,
+                "cost_usd": round(c.cost_usd, 6),
+                "error": c.error,
+                "tokens": c.tokens,
+            }
+            for c in cp.chunks
+        ],
+        "totals": {
+            "files": sum(len(c.files) for c in cp.chunks),
+            "chunks": len(cp.chunks),
+            "issues": len(findings),
+            "cost_usd": round(cp.cost_usd, 6),
+            "wall_s": round(cp.wall_s, 3),
+            "done": sum(c.status is ChunkStatus.DONE for c in cp.chunks),
+            "by_severity": {s.value: by_severity.get(s.value, 0) for s in Severity},
+            "max_budget_usd": cp.max_budget_usd,
+        },
+        "unfinished": unfinished,
+    }
+
+
+def render_json(cp: Checkpoint, keep: Keep = None) -> str:
+    return json.dumps(report_data(cp, keep), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_sarif(cp: Checkpoint, keep: Keep = None) -> str:
+    findings = report_findings(cp, keep)
+    rules: dict[str, int] = {}
+    rule_list = []
+    results = []
+    for f in findings:
+        if f.title not in rules:
+            rules[f.title] = len(rule_list)
+            rule_list.append(
+                {
+                    "id": f"CT{len(rule_list) + 1:04d}",
+                    "name": f.title,
+                    "shortDescription": {"text": f.title},
+                    "defaultConfiguration": {"level": _SARIF_LEVEL[f.severity]},
+                }
+            )
+        index = rules[f.title]
+        result: dict[str, Any] = {
+            "ruleId": rule_list[index]["id"],
+            "ruleIndex": index,
+            "level": _SARIF_LEVEL[f.severity],
+            "message": {"text": f.description or f.title},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        # A URI reference: spaces, '#', '%', ':' and non-ASCII are encoded.
+                        "artifactLocation": {
+                            "uri": quote(f.file, safe="/!$&'()*+,;=@"),
+                            "uriBaseId": "%SRCROOT%",
+                        },
+                        "region": {"startLine": max(1, f.line)},
+                    }
+                }
+            ],
+            "properties": {"severity": f.severity.value, "chunk": f.chunk},
+        }
+        results.append(result)
+    sarif = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "claude-tui",
+                        "version": __version__,
+                        "informationUri": "https://github.com/anthropics/claude-code",
+                        "rules": rule_list,
+                    }
+                },
+                # Only an absolute path has a file URI (a hand-made checkpoint may hold less).
+                "originalUriBaseIds": (
+                    {"%SRCROOT%": {"uri": Path(cp.repo).as_uri() + "/"}}
+                    if Path(cp.repo).is_absolute()
+                    else {}
+                ),
+                "results": results,
+                "properties": {"backend": cp.backend},
+            }
+        ],
+    }
+    return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(cp: Checkpoint, keep: Keep = None) -> str:
+    findings = sorted_findings(report_findings(cp, keep))
+    data = report_data(cp, keep)
+    totals = data["totals"]
+    lines = [
+        f"# claude-tui report: {Path(cp.repo).name}",
+        "",
+        f"- Backend: {'DEMO (simulated agents)' if cp.backend == 'demo' else cp.backend}",
+        f"- Chunks: {totals['done']}/{totals['chunks']} done, {totals['files']} files",
+        f"- Issues: {totals['issues']}",
+        f"- Cost: ${totals['cost_usd']:.2f}",
+        f"- Wall time: {totals['wall_s']:.1f} s",
+    ]
+    if data["unfinished"]:
+        lines.append(f"- Unfinished chunks: {', '.join(data['unfinished'])}")
+    for severity in Severity:
+        group = [f for f in findings if f.severity is severity]
+        if not group:
+            continue
+        lines += ["", f"## {severity.value.capitalize()} ({len(group)})", ""]
+        lines += ["| File | Line | Title | Chunk |", "|---|---:|---|---|"]
+        for f in group:
+            lines.append(f"| `{_md_cell(f.file)}` | {f.line} | {_md_cell(f.title)} | {f.chunk} |")
+        for f in group:
+            if f.description:
+                lines += ["", f"**{_md_cell(f.title)}** (`{f.file}:{f.line}`): {f.description}"]
+    if not findings:
+        lines += ["", "No issues found."]
+    return "\n".join(lines) + "\n"
+
+
+def render(cp: Checkpoint, fmt: str, keep: Keep = None) -> str:
+    """The report in ``fmt``; ``keep`` narrows its findings (the chunks are all there)."""
+    renderers = {"json": render_json, "sarif": render_sarif, "markdown": render_markdown}
+    return renderers[fmt](cp, keep)

@@ -1,0 +1,123 @@
+"""A repository opened for running: the lock, the checkpoint, the runner and the manager.
+
+The headless command and the app both go through this, so "open a run" means one thing:
+take the repository's lock (a second claude-tui refuses, SPEC §4), load or create the
+checkpoint (``workspace.prepare_run``), and build the manager that runs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tui_orchestrator.engine.config import Config
+from tui_orchestrator.engine.discovery import resolve_repo
+from tui_orchestrator.engine.events import Event
+from tui_orchestrator.engine.lock import RepoLock
+from tui_orchestrator.engine.manager import Manager
+from tui_orchestrator.engine.plan import Plan
+from tui_orchestrator.engine.runner import Runner
+from tui_orchestrator.engine.statedir import logs_dir, state_dir
+from tui_orchestrator.engine.workspace import RunSetup, apply_plan, plan_of, prepare_run
+
+
+@dataclass(slots=True, frozen=True)
+class RunOptions:
+    plan_file: Path | None = None
+    checkpoint_path: Path | None = None
+    fresh: bool = False
+    partition_flags_given: bool = False
+    # Headless runs resume paused, failed and cancelled chunks; the app leaves them be.
+    headless: bool = True
+
+
+class RunSession:
+    """``with RunSession(...) as run:`` holds the lock; ``run.manager`` runs the chunks."""
+
+    def __init__(
+        self,
+        repo: Path,
+        config: Config,
+        runner: Runner,
+        options: RunOptions | None = None,
+        on_event: Callable[[Event], None] | None = None,
+    ) -> None:
+        self.root = resolve_repo(repo)
+        self.config = config
+        self.runner = runner
+        self.options = options or RunOptions()
+        self.on_event = on_event
+        self.lock = RepoLock(state_dir(self.root))
+        self.setup: RunSetup | None = None
+        self.manager: Manager | None = None
+
+    def open(self) -> Manager:
+        """Take the lock, load or create the checkpoint, build the manager."""
+        self.lock.acquire()
+        try:
+            # A remote executor may need the repository made ready first (--context repo:
+            # its archive, once a run; ConfigError outside a git checkout).
+            prepare = getattr(self.runner, "prepare", None)
+            note = prepare(self.root) if prepare is not None else ""
+            options = self.options
+            self.setup = prepare_run(
+                self.root,
+                self.config,
+                backend=self.runner.backend,
+                plan_file=options.plan_file,
+                checkpoint_path=options.checkpoint_path,
+                fresh=options.fresh,
+                partition_flags_given=options.partition_flags_given,
+                headless=options.headless,
+            )
+        except BaseException:
+            self.lock.release()
+            raise
+        if note:
+            self.setup.notes.insert(0, note)
+        self.manager = Manager(
+            root=self.setup.root,
+            checkpoint=self.setup.checkpoint,
+            store=self.setup.store,
+            runner=self.runner,
+            config=self.config,
+            instructions=self.setup.instructions,
+            sizes=self.setup.sizes,
+            on_event=self.on_event,
+            logs_dir=logs_dir(self.setup.root),
+        )
+        return self.manager
+
+    @property
+    def notes(self) -> list[str]:
+        return [] if self.setup is None else self.setup.notes
+
+    @property
+    def resumed(self) -> bool:
+        """Did a checkpoint exist (so its chunks, not a fresh plan, are the run)?"""
+        return self.setup is not None and self.setup.resumed
+
+    def plan(self) -> Plan:
+        """The run's chunks as a plan, for the plan view."""
+        assert self.manager is not None
+        return plan_of(self.manager.cp)
+
+    def apply_plan(self, plan: Plan) -> list[str]:
+        """Make the run follow an edited plan (only while no chunk runs)."""
+        assert self.manager is not None
+        if self.manager.running:
+            raise RuntimeError("the plan cannot change while chunks run")
+        notes = apply_plan(self.manager.cp, plan)
+        self.manager.sync_chunks()
+        return notes
+
+    def close(self) -> None:
+        self.lock.release()
+
+    def __enter__(self) -> RunSession:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

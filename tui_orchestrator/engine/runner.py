@@ -1,0 +1,344 @@
+"""Where a worker process is started: one Claude Code CLI process per chunk attempt.
+
+The process runs with an argv list (never a shell), standard input closed, read-only tools
+(``--tools Read,Grep,Glob``), in its own process group, and dies with the orchestrator
+(Linux: parent-death signal). Each stdout line is parsed into a stream event and handed to
+the caller; the raw stream is appended to the chunk's log. The outcome is judged by the
+result line (``is_error``, ``api_error_status``), not by the exit code alone (SPEC §6).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Protocol
+
+from tui_orchestrator.engine.errors import ClaudeNotFoundError
+from tui_orchestrator.engine.findings import FINDINGS_SCHEMA, Finding, parse_result_findings
+from tui_orchestrator.engine.stream import Result, StreamEvent, parse_line
+
+READ_ONLY_TOOLS = "Read,Grep,Glob"
+# How long a process may take to end after SIGTERM before it is killed: pause must stop
+# spending within a second (SPEC §4).
+TERMINATE_GRACE_S = 0.7
+STDERR_TAIL_BYTES = 4096
+
+
+class OutcomeKind(StrEnum):
+    OK = "ok"
+    PARSE_ERROR = "parse error"
+    RATE_LIMITED = "rate limited"
+    OUTAGE = "outage"
+    TRANSIENT = "transient"
+    CRASH = "crash"
+    TIMEOUT = "timeout"
+    SESSION_MISSING = "session missing"
+    SESSION_IN_USE = "session in use"
+    MAX_TURNS = "max turns"
+    BUDGET = "budget"
+    FAILED = "failed"
+
+
+@dataclass(slots=True)
+class Job:
+    """One attempt at a chunk (or a follow-up question in its session)."""
+
+    chunk: str
+    files: list[str]
+    root: Path
+    prompt: str
+    session_id: str
+    resume: bool = False
+    structured: bool = True
+    max_budget_usd: float = 0.0
+    timeout_s: float = 900.0
+    log_path: Path | None = None
+    fork: bool = False
+    attempt: int = 1
+    # The files this attempt reviews (all of ``files`` unless resumed or incremental).
+    todo: list[str] | None = None
+
+
+@dataclass(slots=True)
+class Outcome:
+    kind: OutcomeKind
+    result: Result | None = None
+    exit_code: int | None = None
+    stderr_tail: str = ""
+    findings: list[Finding] | None = None
+    retry_after_s: float | None = None
+
+    @property
+    def message(self) -> str:
+        """The CLI's own words about what went wrong, one line."""
+        if self.result is not None and self.result.is_error:
+            text = self.result.result or "; ".join(self.result.errors) or self.result.subtype
+        elif self.stderr_tail.strip():
+            text = self.stderr_tail.strip().splitlines()[-1]
+        else:
+            text = f"exit code {self.exit_code}" if self.exit_code else self.kind.value
+        return text.strip()[:300]
+
+
+Emit = Callable[[StreamEvent], None]
+
+
+class Runner(Protocol):
+    """What the manager needs from a backend: run one job, reporting stream events."""
+
+    backend: str
+
+    async def run(self, job: Job, emit: Emit) -> Outcome: ...
+
+
+def find_claude(claude_bin: str) -> str:
+    """``--claude-bin`` > ``$CLAUDE_TUI_CLAUDE_BIN`` (both already in the config) > PATH."""
+    if claude_bin:
+        path = Path(claude_bin).expanduser()
+        if os.sep not in claude_bin and not path.exists():
+            found = shutil.which(claude_bin)
+            if found:
+                return found
+        if not path.exists():
+            raise ClaudeNotFoundError(f"Claude Code executable not found: {claude_bin}")
+        if path.is_dir() or not os.access(path, os.X_OK):
+            raise ClaudeNotFoundError(f"Claude Code executable is not executable: {claude_bin}")
+        # Absolute: the workers start in the repository, not where the user typed the path.
+        return str(path.resolve())
+    found = shutil.which("claude")
+    if not found:
+        raise ClaudeNotFoundError(
+            "Claude Code not found: install it (npm install -g @anthropic-ai/claude-code), "
+            "give --claude-bin PATH, or try the simulated agents with --demo"
+        )
+    return found
+
+
+def classify(result: Result | None, exit_code: int | None, stderr: str) -> OutcomeKind:
+    """What a finished process means for its chunk (SPEC §4 failure matrix, §6 facts)."""
+    if result is None:
+        if "No conversation found" in stderr:
+            return OutcomeKind.SESSION_MISSING
+        if "already in use" in stderr:
+            return OutcomeKind.SESSION_IN_USE
+        return OutcomeKind.CRASH
+    if not result.is_error:
+        return OutcomeKind.OK
+    text = f"{result.result} {' '.join(result.errors)}"
+    status = result.api_error_status
+    if status in (429, 529) or result.api_error_type in ("rate_limit_error", "overloaded_error"):
+        return OutcomeKind.RATE_LIMITED
+    if "No conversation found" in text or "No conversation found" in stderr:
+        return OutcomeKind.SESSION_MISSING
+    if result.subtype == "error_max_structured_output_retries":
+        return OutcomeKind.PARSE_ERROR
+    if result.subtype == "error_max_turns":
+        return OutcomeKind.MAX_TURNS
+    if result.subtype == "error_max_budget_usd":
+        return OutcomeKind.BUDGET
+    lowered = text.lower()
+    if any(
+        marker in lowered
+        for marker in ("unable to connect", "connectionrefused", "econnrefused", "enotfound",
+                       "connection error", "fetch failed", "network error")
+    ):  # fmt: skip
+        return OutcomeKind.OUTAGE
+    if "empty or malformed response" in lowered or (status is not None and status >= 500):
+        return OutcomeKind.TRANSIENT
+    if status == 408 or "timed out" in lowered or "timeout" in lowered:
+        return OutcomeKind.TRANSIENT
+    return OutcomeKind.FAILED
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+    """Linux: the worker gets SIGKILL when claude-tui dies, even by kill -9."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(1)
+    except OSError:
+        pass
+
+
+async def terminate(proc: asyncio.subprocess.Process, grace: float = TERMINATE_GRACE_S) -> None:
+    """End a worker: SIGTERM to its process group, SIGKILL after ``grace`` seconds."""
+    if proc.returncode is not None:
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)
+        try:
+            await asyncio.wait_for(asyncio.shield(proc.wait()), grace)
+            return
+        except TimeoutError:
+            continue
+
+
+class ClaudeRunner:
+    """Runs the real Claude Code CLI."""
+
+    backend = "claude"
+
+    def __init__(
+        self,
+        claude_bin: str,
+        model: str = "",
+        max_turns: int = 0,
+        bare: bool = False,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.claude_bin = claude_bin
+        self.model = model
+        self.max_turns = max_turns
+        self.bare = bare
+        # None: the worker inherits claude-tui's environment unchanged.
+        self.env = env
+
+    def argv(self, job: Job) -> list[str]:
+        args = [self.claude_bin, "-p", job.prompt, "--output-format", "stream-json", "--verbose"]
+        args += ["--tools", READ_ONLY_TOOLS]
+        if job.resume:
+            args += ["--resume", job.session_id]
+            if job.fork:
+                args.append("--fork-session")
+        else:
+            args += ["--session-id", job.session_id]
+        if job.structured:
+            args += ["--json-schema", json.dumps(FINDINGS_SCHEMA, separators=(",", ":"))]
+        if self.model:
+            args += ["--model", self.model]
+        if self.max_turns:
+            args += ["--max-turns", str(self.max_turns)]
+        if job.max_budget_usd > 0:
+            args += ["--max-budget-usd", f"{job.max_budget_usd:.4f}"]
+        if self.bare:
+            args.append("--bare")
+        return args
+
+    async def run(self, job: Job, emit: Emit) -> Outcome:
+        argv = self.argv(job)
+        log = open_log(job, argv)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                cwd=job.root,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=self.env,
+                start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                limit=64 * 1024 * 1024,
+            )
+        except OSError as exc:
+            if log:
+                log.close()
+            raise ClaudeNotFoundError(f"cannot start {self.claude_bin}: {exc.strerror}") from None
+        stderr_chunks: list[bytes] = []
+        stderr_task = asyncio.create_task(_drain(proc.stderr, stderr_chunks))
+        result: Result | None = None
+        timed_out = False
+        try:
+            async with asyncio.timeout(job.timeout_s):
+                assert proc.stdout is not None
+                while True:
+                    raw = await proc.stdout.readline()
+                    if not raw:
+                        break
+                    if log:
+                        log.write(raw)
+                    for event in parse_line(raw.decode("utf-8", "replace")):
+                        if isinstance(event, Result):
+                            result = event
+                        emit(event)
+                await proc.wait()
+        except TimeoutError:
+            timed_out = True
+            await terminate(proc)
+        except BaseException:
+            # Paused, cancelled or shutting down: the process must not outlive the request.
+            await terminate(proc)
+            stderr_task.cancel()
+            if log:
+                log.close()
+            raise
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(stderr_task, 2.0)
+        stderr = b"".join(stderr_chunks)[-STDERR_TAIL_BYTES:].decode("utf-8", "replace")
+        if log:
+            if stderr.strip():
+                log.write(meta_line({"stderr": stderr[-1000:]}))
+            log.write(meta_line({"exit": proc.returncode, "timed_out": timed_out}))
+            log.close()
+        return outcome_of(job, result, proc.returncode, stderr, timed_out)
+
+
+def outcome_of(
+    job: Job,
+    result: Result | None,
+    exit_code: int | None,
+    stderr: str,
+    timed_out: bool = False,
+    root: Path | None = None,
+) -> Outcome:
+    """Judge a finished process by its result line; parse the findings of a success.
+
+    ``root`` is the folder the process ran in (the job's root unless it ran elsewhere, on
+    a Dask worker): absolute paths in the findings are made relative to it.
+    """
+    if timed_out:
+        return Outcome(OutcomeKind.TIMEOUT, result, exit_code, stderr)
+    kind = classify(result, exit_code, stderr)
+    outcome = Outcome(kind, result, exit_code, stderr)
+    if kind is OutcomeKind.OK and job.structured and result is not None:
+        outcome.findings = parse_result_findings(
+            result.structured_output, result.result, root or job.root, job.chunk
+        )
+        if outcome.findings is None:
+            outcome.kind = OutcomeKind.PARSE_ERROR
+    return outcome
+
+
+async def _drain(stream: asyncio.StreamReader | None, into: list[bytes]) -> None:
+    if stream is None:
+        return
+    total = 0
+    while True:
+        data = await stream.read(65536)
+        if not data:
+            return
+        into.append(data)
+        total += len(data)
+        # Keep the tail only: a chatty process must not grow memory without bound.
+        while total > 4 * STDERR_TAIL_BYTES and len(into) > 1:
+            total -= len(into.pop(0))
+
+
+def meta_line(data: dict[str, object]) -> bytes:
+    """A line of claude-tui's own in a chunk's log (attempt headers, exit codes, stderr)."""
+    payload = {"type": "claude-tui", "time": round(time.time(), 3), **data}
+    return (json.dumps(payload) + "\n").encode()
+
+
+def open_log(job: Job, argv: list[str]) -> IO[bytes] | None:
+    """The chunk's raw stream log, appended across attempts, with a header per attempt."""
+    if job.log_path is None:
+        return None
+    job.log_path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(job.log_path, "ab")  # noqa: SIM115 - closed by the runner
+    shown = [a if len(a) < 200 else a[:60] + "…" for a in argv]
+    handle.write(meta_line({"attempt": job.attempt, "session_id": job.session_id, "argv": shown}))
+    return handle

@@ -1,0 +1,54 @@
+"""The ``.claude-tui/`` folder of a repository: plan, checkpoint, logs, lock, report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tui_orchestrator.engine.errors import RepoError
+
+STATE_DIR_NAME = ".claude-tui"
+# Only the plan is meant to be committed; everything else is this machine's state.
+GITIGNORE = "*\n!.gitignore\n!plan.toml\n"
+
+
+def state_dir(repo: Path) -> Path:
+    return repo / STATE_DIR_NAME
+
+
+def ensure_state_dir(folder: Path) -> Path:
+    """Create the state folder with its .gitignore (never overwrites an existing one)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise RepoError(
+            f"{folder} is a file, not a folder: claude-tui keeps its plan and checkpoint "
+            "there; move the file away"
+        ) from None
+    except OSError as exc:
+        raise RepoError(f"cannot create {folder}: {exc.strerror}") from None
+    if folder.name == STATE_DIR_NAME:
+        ignore = folder / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text(GITIGNORE, encoding="utf-8")
+    return folder
+
+
+def default_plan_path(repo: Path) -> Path:
+    return state_dir(repo) / "plan.toml"
+
+
+def default_checkpoint_path(repo: Path) -> Path:
+    return state_dir(repo) / "checkpoint.toml"
+
+
+def default_report_path(repo: Path) -> Path:
+    return state_dir(repo) / "report.json"
+
+
+def logs_dir(repo: Path) -> Path:
+    return state_dir(repo) / "logs"
+
+
+def sessions_dir(repo: Path) -> Path:
+    """Session files (JSONL) that remote workers (Dask) shipped back, for ``--resume``."""
+    return state_dir(repo) / "sessions"

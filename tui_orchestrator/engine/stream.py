@@ -1,0 +1,243 @@
+"""Claude Code's ``--output-format stream-json`` lines, parsed into typed events.
+
+Every stdout line becomes one event. Unknown event types and lines that are not JSON become
+``Unknown`` and ``NonJson`` events: logged, never fatal (SPEC §6).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+# Tools whose calls count as reading a file of the chunk (progress, SPEC §3).
+READ_TOOLS = frozenset({"Read", "Grep", "Glob"})
+
+
+@dataclass(slots=True, frozen=True)
+class Init:
+    session_id: str
+    model: str = ""
+    tools: tuple[str, ...] = ()
+    cwd: str = ""
+
+
+@dataclass(slots=True, frozen=True)
+class AssistantText:
+    text: str
+
+
+@dataclass(slots=True, frozen=True)
+class ToolUse:
+    tool: str
+    input: dict[str, Any]
+    tool_use_id: str = ""
+
+    @property
+    def target(self) -> str:
+        """The file or pattern the call touches, as the agent wrote it."""
+        for key in ("file_path", "path", "pattern", "command"):
+            value = self.input.get(key)
+            if isinstance(value, str) and value:
+                return value
+        return ""
+
+
+@dataclass(slots=True, frozen=True)
+class ToolResult:
+    tool_use_id: str
+    is_error: bool
+    preview: str
+
+
+@dataclass(slots=True, frozen=True)
+class Result:
+    """The last line of a run: the truth about how it went (SPEC §6)."""
+
+    subtype: str
+    is_error: bool
+    result: str
+    session_id: str
+    structured_output: Any = None
+    api_error_status: int | None = None
+    api_error_type: str = ""
+    total_cost_usd: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    num_turns: int = 0
+    duration_ms: int = 0
+    errors: tuple[str, ...] = ()
+
+
+@dataclass(slots=True, frozen=True)
+class RateLimitNotice:
+    """A ``rate_limit_event`` or ``system``/``api_retry`` line: the CLI is being throttled."""
+
+    retry_after_s: float | None
+    status: int | None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def limited(self) -> bool:
+        """A request was refused (429, 529, or a rate_limit_event saying ``rejected``).
+
+        A ``rate_limit_event`` also reports an account's quota while requests still go
+        through (``allowed``, ``allowed_warning``): no reason to slow down.
+        """
+        if self.status in (429, 529):
+            return True
+        info = self.raw.get("rate_limit_info")
+        state = info.get("status") if isinstance(info, dict) else self.raw.get("status")
+        return state == "rejected"
+
+
+@dataclass(slots=True, frozen=True)
+class Unknown:
+    type: str
+    raw: dict[str, Any]
+
+
+@dataclass(slots=True, frozen=True)
+class NonJson:
+    text: str
+
+
+@dataclass(slots=True, frozen=True)
+class Placed:
+    """Not a CLI line: a remote runner (Dask) reports the machine that runs the attempt."""
+
+    host: str
+
+
+StreamEvent = (
+    Init | AssistantText | ToolUse | ToolResult | Result | RateLimitNotice | Unknown | NonJson
+    | Placed
+)  # fmt: skip
+
+
+def _int(value: object) -> int:
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0
+
+
+def _status(value: object) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def _preview(content: object, limit: int = 200) -> str:
+    if isinstance(content, list):
+        content = " ".join(
+            str(part.get("text", "")) if isinstance(part, dict) else str(part) for part in content
+        )
+    text = str(content or "")
+    return text[:limit]
+
+
+def parse_line(line: str) -> list[StreamEvent]:
+    """The events one stdout line holds (an assistant message may hold several blocks)."""
+    text = line.strip()
+    if not text:
+        return []
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return [NonJson(text)]
+    if not isinstance(data, dict):
+        return [NonJson(text)]
+    kind = data.get("type")
+    if kind == "system":
+        subtype = data.get("subtype")
+        if subtype == "init":
+            return [
+                Init(
+                    session_id=str(data.get("session_id", "")),
+                    model=str(data.get("model", "")),
+                    tools=tuple(str(t) for t in data.get("tools", []) or []),
+                    cwd=str(data.get("cwd", "")),
+                )
+            ]
+        if subtype == "api_retry":
+            return [_rate_notice(data)]
+        return [Unknown(f"system/{subtype}", data)]
+    if kind == "rate_limit_event":
+        return [_rate_notice(data)]
+    if kind in ("assistant", "user"):
+        message = data.get("message")
+        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(content, list):
+            return [Unknown(str(kind), data)]
+        events: list[StreamEvent] = []
+        for block in content:
+            if not isinstance(block, dict):
+                continue
+            btype = block.get("type")
+            if btype == "text" and kind == "assistant":
+                events.append(AssistantText(str(block.get("text", ""))))
+            elif btype == "tool_use":
+                raw_input = block.get("input")
+                events.append(
+                    ToolUse(
+                        tool=str(block.get("name", "")),
+                        input=raw_input if isinstance(raw_input, dict) else {},
+                        tool_use_id=str(block.get("id", "")),
+                    )
+                )
+            elif btype == "tool_result":
+                events.append(
+                    ToolResult(
+                        tool_use_id=str(block.get("tool_use_id", "")),
+                        is_error=bool(block.get("is_error")),
+                        preview=_preview(block.get("content")),
+                    )
+                )
+        return events
+    if kind == "result":
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        input_tokens = (
+            _int(usage.get("input_tokens"))
+            + _int(usage.get("cache_creation_input_tokens"))
+            + _int(usage.get("cache_read_input_tokens"))
+        )
+        errors = data.get("errors") if isinstance(data.get("errors"), list) else []
+        try:
+            cost = float(data.get("total_cost_usd") or 0.0)
+        except (TypeError, ValueError):
+            cost = 0.0
+        return [
+            Result(
+                subtype=str(data.get("subtype", "")),
+                is_error=bool(data.get("is_error")),
+                result=str(data.get("result") or ""),
+                session_id=str(data.get("session_id", "")),
+                structured_output=data.get("structured_output"),
+                api_error_status=_status(data.get("api_error_status")),
+                api_error_type=str(data.get("api_error_type") or ""),
+                total_cost_usd=cost,
+                input_tokens=input_tokens,
+                output_tokens=_int(usage.get("output_tokens")),
+                num_turns=_int(data.get("num_turns")),
+                duration_ms=_int(data.get("duration_ms")),
+                errors=tuple(str(e) for e in errors),
+            )
+        ]
+    return [Unknown(str(kind), data)]
+
+
+def _rate_notice(data: dict[str, Any]) -> RateLimitNotice:
+    retry = None
+    for key in ("retry_after", "retry_after_s", "retry_delay_ms", "retryAfter"):
+        value = data.get(key)
+        if value is None and isinstance(data.get("rate_limit_info"), dict):
+            value = data["rate_limit_info"].get(key)
+        if isinstance(value, int | float):
+            retry = float(value) / (1000.0 if key.endswith("_ms") else 1.0)
+            break
+    status = _status(data.get("error_status") or data.get("status"))
+    return RateLimitNotice(retry_after_s=retry, status=status, raw=data)

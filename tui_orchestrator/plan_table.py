@@ -1,0 +1,81 @@
+"""``claude-tui plan``: the plan as a rich table on stdout."""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+from tui_orchestrator.engine.discovery import LineCounter
+from tui_orchestrator.engine.estimate import plan_figures
+from tui_orchestrator.engine.project import Project
+
+
+def format_seconds(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def print_plan(
+    project: Project, show_skipped: bool = False, console: Console | None = None
+) -> None:
+    # Piped to a file or a pager, the table keeps its columns instead of squeezing to 80.
+    console = console or Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    plan = project.plan
+    counter = LineCounter(project.root)
+    figures = plan_figures(plan, project.sizes, project.config.workers, counter.lines)
+    table = Table(
+        title=f"Plan for {project.root.name} — {project.plan_source}",
+        title_justify="left",
+        show_footer=True,
+    )
+    table.add_column(
+        "chunk",
+        footer=f"{len(figures.chunks)} chunks",
+        no_wrap=True,
+        min_width=min(48, max((len(c.name) for c in plan.chunks), default=5)),
+    )
+    table.add_column("files", justify="right", no_wrap=True, footer=str(figures.files))
+    table.add_column(
+        "lines",
+        justify="right",
+        no_wrap=True,
+        footer=str(sum(c.lines or 0 for c in figures.chunks)),
+    )
+    table.add_column("bytes", justify="right", no_wrap=True, footer=f"{figures.bytes:,}")
+    table.add_column("~tokens", justify="right", no_wrap=True, footer=f"{figures.tokens:,}")
+    table.add_column("~cost", justify="right", no_wrap=True, footer=f"${figures.cost_usd:.2f}")
+    table.add_column("prio", justify="right", no_wrap=True, min_width=4)
+    for row in figures.chunks:
+        table.add_row(
+            row.name,
+            str(row.files),
+            str(row.lines),
+            f"{row.bytes:,}",
+            f"{row.tokens:,}",
+            f"${row.cost_usd:.2f}",
+            str(row.priority) if row.priority else "",
+        )
+    console.print(table)
+    ratio = figures.makespan_s / figures.lower_bound_s if figures.lower_bound_s else 1.0
+    console.print(
+        f"Predicted wall time with {figures.workers} workers: {format_seconds(figures.makespan_s)} "
+        f"(lower bound {format_seconds(figures.lower_bound_s)}, ratio {ratio:.2f}; "
+        f"sequential {format_seconds(figures.sequential_s)})"
+    )
+    skipped = project.discovery.skipped
+    console.print(
+        f"{len(plan.unassigned)} unassigned, {len(plan.excluded)} excluded, "
+        f"{len(skipped)} skipped by discovery"
+        + ("" if show_skipped or not skipped else " (--skipped lists them)")
+    )
+    if show_skipped:
+        for item in skipped:
+            console.print(f"  skipped {item.path}: {item.reason}", markup=False)
