@@ -1,0 +1,339 @@
+"""``claude-tui run``: the engine without the screen, for CI and scripts.
+
+Progress goes to stderr (rich bars, one per active worker, on a terminal; plain lines
+otherwise); stdout carries nothing but ``--report -``. Exit codes are SPEC §5's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from tui_orchestrator.cli import (
+    EXIT_FAIL_ON,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_UNFINISHED,
+    config_from_args,
+    partition_flags_given,
+    refuse_to_overwrite,
+)
+from tui_orchestrator.engine.checkpoint import Checkpoint, ChunkStatus
+from tui_orchestrator.engine.config import Config
+from tui_orchestrator.engine.errors import ConfigError, ExecutorError
+from tui_orchestrator.engine.events import (
+    ActivityChanged,
+    ChunkFinished,
+    ChunkPlaced,
+    ChunkStarted,
+    ChunkStatusChanged,
+    Event,
+    Notice,
+    ProgressChanged,
+    RunStarted,
+)
+from tui_orchestrator.engine.findings import Severity
+from tui_orchestrator.engine.manager import Manager, RunSummary
+from tui_orchestrator.engine.reports import render, report_findings, resolve_format
+from tui_orchestrator.engine.resources import memory_cap
+from tui_orchestrator.engine.run_session import RunOptions, RunSession
+from tui_orchestrator.engine.runner import ClaudeRunner, Runner, find_claude
+from tui_orchestrator.engine.statedir import (
+    default_checkpoint_path,
+    default_plan_path,
+    default_report_path,
+)
+from tui_orchestrator.plan_table import format_seconds
+
+
+def make_runner(config: Config, demo: bool) -> Runner:
+    """The demo backend only when asked for; else the real CLI, here or on a Dask cluster.
+
+    A Dask scheduler that cannot be reached, or Claude Code missing here for the local
+    executor, is one line and exit 2 (``ClaudeTuiError``).
+    """
+    if demo:
+        if config.executor != "local":
+            # Saying nothing would let a user believe the cluster was used.
+            raise ConfigError(
+                f"--demo simulates the agents here: it cannot run on --executor {config.executor}"
+            )
+        from tui_orchestrator.engine.demo import DemoRunner
+
+        return DemoRunner()
+    if config.executor != "local":
+        check_executor(config)
+        from tui_orchestrator.engine.dask_runner import DaskRunner
+
+        runner = DaskRunner(
+            config.executor,
+            # Resolved on each worker: Claude Code must be on the workers' PATH.
+            claude_bin=config.claude_bin,
+            model=config.model,
+            max_turns=config.max_turns,
+            bare=config.bare,
+            shared_root=config.shared_root or None,
+            context=config.context,
+        )
+        runner.check()
+        return runner
+    return ClaudeRunner(
+        find_claude(config.claude_bin),
+        model=config.model,
+        max_turns=config.max_turns,
+        bare=config.bare,
+    )
+
+
+def check_executor(config: Config) -> None:
+    """``--executor dask://…`` needs the ``[dask]`` extra (exit 2 without it, SPEC §5)."""
+    if config.executor == "local":
+        return
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise ExecutorError(
+            f"--executor {config.executor} needs the optional Dask extra: "
+            "pip install 'claude-tui[dask]'"
+        ) from None
+    from tui_orchestrator.engine.dask_runner import scheduler_address
+
+    scheduler_address(config.executor)
+
+
+def cap_to_memory(config: Config, runner: Runner) -> tuple[Config, str]:
+    """The config with no more workers than free memory holds, and the warning if it cut.
+
+    Only local Claude Code processes count: the demo backend runs none, and workers on
+    Dask machines use those machines' memory.
+    """
+    if runner.backend == "demo" or config.executor != "local":
+        return config, ""
+    workers, warning = memory_cap(config.workers)
+    return (config.replace(workers=workers) if warning else config), warning
+
+
+class Display:
+    """Renders manager events on stderr: rich bars on a terminal, plain lines elsewhere."""
+
+    def __init__(self, console: Console, demo: bool) -> None:
+        self.console = console
+        self.tty = console.is_terminal
+        self.demo = demo
+        self.progress: Progress | None = None
+        self.bars: dict[str, TaskID] = {}
+        self.totals: dict[str, int] = {}
+        self.started = time.monotonic()
+
+    def line(self, text: str) -> None:
+        if self.tty:
+            self.console.print(text, markup=False, highlight=False, soft_wrap=True)
+        else:
+            stamp = format_seconds(time.monotonic() - self.started)
+            self.console.print(
+                f"[{stamp:>6}] {text}", markup=False, highlight=False, soft_wrap=True
+            )
+
+    def __enter__(self) -> Display:
+        if self.tty:
+            self.progress = Progress(
+                TextColumn("[bold]{task.fields[name]:<24}"),
+                BarColumn(bar_width=30),
+                TextColumn("{task.percentage:>3.0f}%"),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[activity]}", style="dim"),
+                console=self.console,
+                transient=True,
+            )
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            label = " [DEMO backend: simulated agents, no model is called]" if self.demo else ""
+            self.line(
+                f"Starting {event.pending} of {event.chunks} chunks with {event.workers} "
+                f"workers{label}"
+            )
+        elif isinstance(event, ChunkStarted):
+            how = "resuming session" if event.resumed else "session"
+            self.line(
+                f"{event.chunk}: started (attempt {event.attempt}, {how} {event.session_id[:8]})"
+            )
+            if self.progress is not None and event.chunk not in self.bars:
+                total = self.totals.get(event.chunk, 1)
+                self.bars[event.chunk] = self.progress.add_task(
+                    "", total=total, name=event.chunk, activity="starting"
+                )
+        elif isinstance(event, ChunkPlaced):
+            self.line(f"{event.chunk}: running on {event.host}")
+        elif isinstance(event, ProgressChanged):
+            self.totals[event.chunk] = event.total
+            if self.progress is not None and event.chunk in self.bars:
+                self.progress.update(
+                    self.bars[event.chunk], completed=event.read, total=event.total
+                )
+        elif isinstance(event, ActivityChanged):
+            if self.progress is not None and event.chunk in self.bars:
+                self.progress.update(self.bars[event.chunk], activity=event.activity[:60])
+        elif isinstance(event, ChunkStatusChanged):
+            if event.status in (ChunkStatus.PENDING, ChunkStatus.PAUSED) and event.detail:
+                self._drop_bar(event.chunk)
+                self.line(f"{event.chunk}: {event.detail}")
+            elif event.status is ChunkStatus.PAUSED:
+                self._drop_bar(event.chunk)
+                self.line(f"{event.chunk}: paused")
+        elif isinstance(event, ChunkFinished):
+            self._drop_bar(event.chunk)
+            if event.status is ChunkStatus.DONE:
+                self.line(f"{event.chunk}: done, {len(event.findings)} finding(s)")
+            else:
+                self.line(f"{event.chunk}: {event.status.value} ({event.error})")
+        elif isinstance(event, Notice):
+            self.line(f"{event.level}: {event.text}")
+
+    def _drop_bar(self, name: str) -> None:
+        task = self.bars.pop(name, None)
+        if task is not None and self.progress is not None:
+            self.progress.remove_task(task)
+
+
+def summary_lines(cp: Checkpoint, summary: RunSummary, report_path: str, demo: bool) -> list[str]:
+    """The closing summary (the reference design's picture, SPEC §5)."""
+    findings = report_findings(cp)
+    counts = Counter(f.severity for f in findings)
+    by_sev = ", ".join(f"{counts[s]} {s.value}" for s in Severity if counts[s])
+    sequential = sum(c.elapsed_s for c in cp.chunks)
+    files = sum(len(c.files) for c in cp.chunks)
+    head = "Analysis complete" if summary.unfinished == 0 else (
+        f"Run ended ({summary.reason}): {summary.unfinished} chunk(s) unfinished"
+    )  # fmt: skip
+    lines = [
+        head + (" [DEMO backend: findings are simulated]" if demo else ""),
+        "-" * 30,
+        f"- Total files: {files}",
+        f"- Chunks: {summary.done}/{len(cp.chunks)} done"
+        + (f", {summary.failed} failed" if summary.failed else ""),
+        f"- Time: {format_seconds(summary.run_s)} this run, {format_seconds(cp.wall_s)} in all "
+        f"(vs {format_seconds(sequential)} sequential)",
+        f"- Sessions used: {sum(1 for c in cp.chunks if c.session_id)}",
+        f"- Issues found: {len(findings)}" + (f" ({by_sev})" if by_sev else ""),
+        f"- Cost: ${cp.cost_usd:.2f}"
+        + (f" of a ${cp.max_budget_usd:.2f} budget" if cp.max_budget_usd else ""),
+    ]
+    unfinished = [c for c in cp.chunks if c.status is not ChunkStatus.DONE]
+    for state in unfinished[:20]:
+        lines.append(
+            f"  unfinished: {state.name} ({state.status.value}{': ' + state.error if state.error else ''})"
+        )
+    if len(unfinished) > 20:
+        lines.append(f"  … and {len(unfinished) - 20} more (see the report)")
+    lines.append(f"Report: {report_path}")
+    if unfinished:
+        lines.append("Run the same command again to resume.")
+    return lines
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    check_executor(config)
+    fmt = resolve_format(args.format, args.report)
+    if args.report and args.report != "-":
+        repo = Path(args.repo)
+        keep = [args.checkpoint or default_checkpoint_path(repo), default_plan_path(repo)]
+        refuse_to_overwrite(Path(args.report), keep)
+    # SPEC §5: stderr that is not a terminal gets plain lines, even where FORCE_COLOR asks
+    # rich for colour (CI logs are read as text, and cursor codes garble them).
+    err = Console(stderr=True, highlight=False, force_terminal=sys.stderr.isatty())
+    runner = make_runner(config, args.demo)
+    config, warning = cap_to_memory(config, runner)
+    if warning:
+        err.print(f"warning: {warning}", markup=False, soft_wrap=True)
+    options = RunOptions(
+        plan_file=args.plan,
+        checkpoint_path=args.checkpoint,
+        fresh=args.fresh,
+        partition_flags_given=partition_flags_given(args),
+        headless=True,
+    )
+    display = Display(err, args.demo)
+    with RunSession(Path(args.repo), config, runner, options, on_event=display.handle) as run:
+        # Said once the run is open: a repository it refuses is one line and exit 2.
+        cluster = getattr(runner, "cluster", "")
+        if cluster:
+            err.print(f"note: {cluster}", markup=False, soft_wrap=True)
+        for note in run.notes:
+            err.print(f"note: {note}", markup=False, soft_wrap=True)
+        assert run.manager is not None and run.setup is not None
+        with display:
+            summary, interrupted = asyncio.run(_run_with_signals(run.manager))
+        setup = run.setup
+        cp = setup.checkpoint
+        report_target = args.report or str(default_report_path(setup.root))
+        text = render(cp, fmt)
+        if report_target == "-":
+            sys.stdout.write(text)
+            report_shown = "stdout"
+        else:
+            from tui_orchestrator.engine.atomic import write_text_atomic
+
+            out = Path(report_target)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(out, text)
+            report_shown = str(out)
+        for line in summary_lines(cp, summary, report_shown, args.demo):
+            err.print(line, markup=False, soft_wrap=True)
+    if interrupted:
+        return EXIT_INTERRUPTED
+    if summary.unfinished:
+        return EXIT_UNFINISHED
+    if args.fail_on:
+        threshold = Severity(args.fail_on).rank
+        if any(f.severity.rank <= threshold for f in report_findings(cp)):
+            err.print(f"Findings at or above {args.fail_on}: exit 3 (--fail-on)", markup=False)
+            return EXIT_FAIL_ON
+    return EXIT_OK
+
+
+async def _run_with_signals(manager: Manager) -> tuple[RunSummary, bool]:
+    """Run the manager; SIGINT or SIGTERM pauses the workers, writes the checkpoint, ends."""
+    loop = asyncio.get_running_loop()
+    interrupted = False
+    stopping: list[asyncio.Task[None]] = []
+
+    def on_signal() -> None:
+        nonlocal interrupted
+        if not interrupted:
+            interrupted = True
+            stopping.append(loop.create_task(manager.stop()))
+
+    before = signal.getsignal(signal.SIGTERM)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+    try:
+        task = manager.start()
+        summary = await task
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        # remove_signal_handler leaves SIGTERM at its default (death, 143): give back the
+        # handler from before the run (cli.sigterm_interrupts: a Ctrl+C, exit 130).
+        if before is not None:
+            signal.signal(signal.SIGTERM, before)
+        # A remote executor holds a connection (the Dask scheduler's) until the loop ends.
+        close = getattr(manager.runner, "aclose", None)
+        if close is not None:
+            await close()
+    return summary, interrupted

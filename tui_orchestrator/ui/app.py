@@ -1,0 +1,508 @@
+"""The claude-tui app: three views over one plan session.
+
+The app owns the ``PlanSession`` (the plan under edit and its history). Views call
+``apply_edit``/``undo``/``redo``; the app saves the plan file after each change (one
+writer, off the event loop, the newest plan wins) and tells every view to redraw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.css.query import NoMatches
+from textual.screen import ModalScreen
+from textual.theme import Theme
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from tui_orchestrator.cli import EXIT_INTERRUPTED
+from tui_orchestrator.engine.checkpoint import ChunkStatus
+from tui_orchestrator.engine.config import save_user_setting
+from tui_orchestrator.engine.errors import ClaudeTuiError, PlanError
+from tui_orchestrator.engine.events import ChunkFinished, ChunkStarted, Event
+from tui_orchestrator.engine.manager import Manager
+from tui_orchestrator.engine.plan import Plan, save_plan_file
+from tui_orchestrator.engine.project import Project
+from tui_orchestrator.engine.resources import growth_cap
+from tui_orchestrator.engine.run_session import RunSession
+from tui_orchestrator.ui.bridge import FLUSH_S, RunBridge
+from tui_orchestrator.ui.format import plural
+from tui_orchestrator.ui.screens.help import HelpScreen
+from tui_orchestrator.ui.screens.issues import IssuesScreen
+from tui_orchestrator.ui.screens.modals import Choice, PickerScreen
+from tui_orchestrator.ui.screens.plan import PlanScreen
+from tui_orchestrator.ui.screens.view import ViewScreen
+from tui_orchestrator.ui.screens.workers import WorkersScreen
+from tui_orchestrator.ui.session import PlanSession
+from tui_orchestrator.ui.themes import DEFAULT_THEME, load_themes, with_chunk_colours
+
+# Worker groups, named so tests and the failure handler can tell them apart.
+SAVE_GROUP = "save-plan"
+LINES_GROUP = "count-lines"
+THEME_GROUP = "save-theme"
+
+
+class ClaudeTuiApp(App[int]):
+    """Plan, Workers and Issues views over one repository's plan."""
+
+    # Beside this module even for subclasses (Textual resolves a bare name from the subclass).
+    CSS_PATH = Path(__file__).parent / "app.tcss"
+    TITLE = "claude-tui"
+    BINDING_GROUP_TITLE = "Everywhere"
+
+    MODES = {"plan": PlanScreen, "workers": WorkersScreen, "issues": IssuesScreen}
+    DEFAULT_MODE = "plan"
+
+    BINDINGS = [
+        Binding(
+            "1",
+            "switch_view('plan')",
+            "Plan",
+            show=False,
+            tooltip="Show the plan: repository tree and chunk list",
+            id="view.plan",
+        ),
+        Binding(
+            "2",
+            "switch_view('workers')",
+            "Workers",
+            show=False,
+            tooltip="Show the worker panels of the run",
+            id="view.workers",
+        ),
+        Binding(
+            "3",
+            "switch_view('issues')",
+            "Issues",
+            show=False,
+            tooltip="Show the findings of every chunk",
+            id="view.issues",
+        ),
+        Binding(
+            "question_mark,f1",
+            "help",
+            "Help",
+            tooltip="List every key of this view",
+            id="app.help",
+        ),
+        Binding(
+            "ctrl+t",
+            "next_theme",
+            "Next theme",
+            show=False,
+            tooltip="Switch to the next theme (the palette's Theme command lists them all)",
+            id="app.theme",
+        ),
+        Binding(
+            "q",
+            "quit_app",
+            "Quit",
+            tooltip="Save the plan and quit",
+            id="app.quit",
+        ),
+    ]
+
+    def __init__(self, project: Project, run: RunSession | None = None, demo: bool = False) -> None:
+        super().__init__()
+        self.project = project
+        self.session = PlanSession(project)
+        # The run: None only in tests of the plan editor alone.
+        self.run_session = run
+        self.manager: Manager | None = run.manager if run is not None else None
+        # DEMO is shown whenever the simulated backend runs, however it was chosen.
+        self.demo = demo or (run is not None and run.runner.backend == "demo")
+        self.bridge = RunBridge(self._engine_notice)
+        # Chunks that finished while the app was open keep their (collapsed) panel.
+        self.finished_here: set[str] = set()
+        self.zoomed = None
+        self.run_started = bool(run is not None and run.resumed)
+        if self.manager is not None:
+            self.manager.on_event = self._engine_event
+        self.plan_version = 0
+        self._views: dict[str, ViewScreen] = {}
+        self._pending_save: Plan | None = None
+        self._saving = False
+        self._quit_unsaved = False
+        # 0 for a quit; 130 when a signal asked for it (as `claude-tui run` does).
+        self._exit_code = 0
+        self._hanging_up = False
+        # How a hang-up ends the process (tests replace it).
+        self.leave_now: Callable[[int], object] = os._exit
+        # The plan file holds this plan already (None: nothing saved yet).
+        self._saved_plan: Plan | None = (
+            project.plan if project.plan_source == f"plan file {project.plan_path}" else None
+        )
+        loaded = load_themes()
+        for theme in loaded.themes:
+            self.register_theme(theme)
+        self.bundled_themes = loaded.names
+        self._startup_notes: list[tuple[str, str]] = [(p, "warning") for p in loaded.problems]
+        self._startup_notes += [(self.session.relative(n), "information") for n in project.notes]
+        wanted = project.config.theme
+        if wanted in self.available_themes:
+            self.theme = wanted
+        else:
+            fallback = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
+            self.theme = fallback
+            self._startup_notes.append(
+                (f"Theme {wanted!r} is not known; using {fallback}", "warning")
+            )
+        self._persisted_theme = self.theme
+
+    # Start-up --------------------------------------------------------------------------
+
+    def warn_at_start(self, message: str) -> None:
+        """A warning shown once the screen is up (e.g. workers capped to free memory)."""
+        self._startup_notes.append((message, "warning"))
+
+    def on_mount(self) -> None:
+        self._quit_on_signals()
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        for message, severity in self._startup_notes:
+            self.notify(message, severity=severity, timeout=8)  # type: ignore[arg-type]
+        # Lines mean reading every file: only once the first frame is on screen.
+        self.call_after_refresh(self._count_lines)
+        if self.manager is not None:
+            self.set_interval(FLUSH_S, self._flush_run)
+            self.set_interval(1.0, self._tick_totals)
+            if self.run_session is not None:
+                for note in self.run_session.notes:
+                    self.notify(self.session.relative(note), timeout=8)
+            self.call_after_refresh(self._offer_to_continue)
+
+    def get_css_variables(self) -> dict[str, str]:
+        variables = with_chunk_colours(super().get_css_variables())
+        self.theme_variables = variables
+        return variables
+
+    def register_view(self, view: ViewScreen) -> None:
+        self._views[view.VIEW] = view
+
+    @work(thread=True, exclusive=True, group=LINES_GROUP, exit_on_error=False)
+    def _count_lines(self) -> None:
+        worker = get_current_worker()
+        if self.session.count_lines(lambda: worker.is_cancelled):
+            self.call_from_thread(self._figures_changed)
+
+    def _figures_changed(self) -> None:
+        self.plan_version += 1
+        for view in self._views.values():
+            view.plan_changed()
+
+    # Plan edits ------------------------------------------------------------------------
+
+    def apply_edit(
+        self, edit: Callable[[Plan], Plan], message: str, *, select: str | None = None
+    ) -> bool:
+        """Apply an engine edit; show its PlanError as an error, never raise it."""
+        try:
+            changed = self.session.apply(edit)
+        except PlanError as exc:
+            self.notify(str(exc), title="Not possible", severity="error")
+            return False
+        if not changed:
+            self.notify("The plan is unchanged", severity="warning")
+            return False
+        self._plan_changed(select)
+        if message:
+            self.notify(message, title="Plan")
+        return True
+
+    def undo(self) -> None:
+        if self.session.undo():
+            self._plan_changed()
+            self.notify("Undone", title="Plan")
+        else:
+            self.notify("Nothing to undo", severity="warning")
+
+    def redo(self) -> None:
+        if self.session.redo():
+            self._plan_changed()
+            self.notify("Redone", title="Plan")
+        else:
+            self.notify("Nothing to redo", severity="warning")
+
+    def _plan_changed(self, select: str | None = None) -> None:
+        self.plan_version += 1
+        self.save_plan()
+        for view in self._views.values():
+            view.plan_changed(select)
+
+    def save_plan(self) -> None:
+        """Save the current plan soon; a burst of edits costs one write per edit at most."""
+        self._pending_save = self.session.plan
+        if not self._saving:
+            self._saving = True
+            self._save_loop()
+
+    @work(group=SAVE_GROUP, exit_on_error=False)
+    async def _save_loop(self) -> None:
+        # One writer: the newest plan is written last, whatever the timing of the threads.
+        try:
+            while self._pending_save is not None:
+                plan, self._pending_save = self._pending_save, None
+                try:
+                    await asyncio.to_thread(save_plan_file, plan, self.session.plan_path)
+                except (OSError, ClaudeTuiError) as exc:
+                    self.notify(f"Could not save the plan: {exc}", severity="error", timeout=10)
+                else:
+                    self._saved_plan = plan
+        finally:
+            self._saving = False
+
+    async def flush_plan(self) -> None:
+        """Wait until the plan file holds the current plan."""
+        for worker in list(self.workers):
+            if worker.group == SAVE_GROUP:
+                await worker.wait()
+        if self._saved_plan is not self.session.plan:
+            await asyncio.to_thread(save_plan_file, self.session.plan, self.session.plan_path)
+            self._saved_plan = self.session.plan
+
+    # The run ---------------------------------------------------------------------------
+
+    def _engine_event(self, event: Event) -> None:
+        if isinstance(event, ChunkStarted | ChunkFinished):
+            self.finished_here.add(event.chunk)
+        self.bridge.handle(event)
+
+    def _engine_notice(self, text: str, level: str) -> None:
+        severity = {"information": "information", "warning": "warning"}.get(level, "error")
+        self.notify(self.session.relative(text), severity=severity, timeout=6)  # type: ignore[arg-type]
+
+    def _flush_run(self) -> None:
+        batch = self.bridge.take()
+        if not batch:
+            return
+        # Hidden views only note what changed and catch up when shown (ViewScreen).
+        for view in self._views.values():
+            try:
+                view.run_changed(batch)
+            except NoMatches:
+                # A view being composed or torn down (at quit) has nothing to update yet.
+                continue
+        if self.zoomed is not None and self.zoomed.chunk in batch.lines:
+            self.zoomed.append(list(batch.lines[self.zoomed.chunk]))
+
+    def _tick_totals(self) -> None:
+        # The ETA and a rate limit's countdown move with the clock, not with events.
+        screen = self.screen
+        if self.manager is not None and self.manager.active and isinstance(screen, ViewScreen):
+            try:
+                screen.show_totals()
+            except NoMatches:
+                pass  # a view still being composed: it shows the totals once mounted
+
+    @work(exclusive=True, group="offer-continue", exit_on_error=False)
+    async def _offer_to_continue(self) -> None:
+        manager = self.manager
+        if manager is None or self.run_session is None or not self.run_session.resumed:
+            return
+        chunks = manager.cp.chunks
+        paused = sum(c.status is ChunkStatus.PAUSED for c in chunks)
+        pending = sum(c.status is ChunkStatus.PENDING for c in chunks)
+        failed = sum(c.status in (ChunkStatus.FAILED, ChunkStatus.CANCELLED) for c in chunks)
+        if failed and not (paused or pending):
+            self.notify(
+                f"{failed} chunk(s) failed or were cancelled last time: r on the Workers view "
+                "runs one again",
+                title="Run",
+                timeout=8,
+            )
+        if not (paused or pending):
+            return
+        done = sum(c.status is ChunkStatus.DONE for c in chunks)
+        choice = await self.push_screen_wait(
+            PickerScreen(
+                f"Continue the run? {done}/{len(chunks)} chunks done",
+                [Choice("go", "Continue now", f"resume {paused} paused, run {pending} pending"),
+                 Choice("later", "Not now", "paused chunks wait: space resumes one, P all")],
+            )
+        )  # fmt: skip
+        if choice == "go":
+            manager.resume_all()
+            self.ensure_running()
+            self.switch_view("workers")
+
+    def ensure_running(self) -> None:
+        """Start the run loop when there is work and it is not running."""
+        if self.manager is not None and not self.manager.active:
+            self.run_started = True
+            self.manager.start()
+
+    def change_workers(self, delta: int) -> None:
+        manager = self.manager
+        if manager is None:
+            return
+        target = max(1, manager.workers + delta)
+        if target == manager.workers:
+            self.notify("1 worker: the fewest there can be", timeout=2)
+            return
+        if (
+            delta > 0
+            and manager.runner.backend != "demo"
+            and self.project.config.executor == "local"
+        ):
+            target, warning = growth_cap(target, len(manager.running))
+            if warning:
+                self.notify(warning, severity="warning", timeout=6)
+            if target <= manager.workers:
+                return
+        manager.set_workers(target)
+        self.notify(plural(manager.workers, "worker"), timeout=2)
+        for view in self._views.values():
+            view.run_changed(None)
+
+    # Actions ---------------------------------------------------------------------------
+
+    def switch_view(self, view: str) -> None:
+        if view in self.MODES and view != self.current_mode:
+            self.switch_mode(view)
+
+    def action_switch_view(self, view: str) -> None:
+        self.switch_view(view)
+
+    def action_help(self) -> None:
+        screen = self.screen
+        if isinstance(screen, ViewScreen):
+            self.push_screen(HelpScreen(screen, f"{screen.TITLE_TEXT} view"))
+
+    def action_next_theme(self) -> None:
+        names = self.bundled_themes or sorted(self.available_themes)
+        current = names.index(self.theme) if self.theme in names else -1
+        self.theme = names[(current + 1) % len(names)]
+        self.notify(f"Theme: {self.theme}", timeout=3)
+
+    def action_run_all(self) -> None:
+        """Run every pending chunk of the plan as it is now (edits since apply to the run)."""
+        if self.manager is None or self.run_session is None:
+            self.notify(
+                "The run engine is not connected: nothing was started",
+                title="Run",
+                severity="warning",
+            )
+            return
+        if self.manager.running:
+            self.notify("The run is going: space resumes a paused chunk", severity="warning")
+            return
+        for note in self.run_session.apply_plan(self.session.plan):
+            self.notify(note, title="Run", timeout=5)
+        pending = sum(c.status is ChunkStatus.PENDING for c in self.manager.cp.chunks)
+        if not pending:
+            self.notify(
+                "No pending chunk: every chunk is done, paused or failed", severity="warning"
+            )
+            return
+        label = " (DEMO: simulated agents)" if self.demo else ""
+        self.notify(f"Running {pending} chunk(s){label}", title="Run", timeout=4)
+        self.ensure_running()
+        self.switch_view("workers")
+
+    def _quit_on_signals(self) -> None:
+        """SIGTERM quits as `q` does (exit 130); SIGHUP (the terminal went away) saves the
+        same way and leaves at once. Either way running workers are paused with their
+        sessions kept and the checkpoint written."""
+        if sys.platform == "win32":
+            return  # Windows' event loop takes no signal handlers (and has no SIGHUP)
+        loop = asyncio.get_running_loop()
+        for sig, handler in ((signal.SIGTERM, self._signalled), (signal.SIGHUP, self._hung_up)):
+            try:
+                loop.add_signal_handler(sig, handler)
+            except RuntimeError:
+                return  # not the main thread: the app is driven by a test's loop
+
+    def _signalled(self) -> None:
+        if self._exit_code != EXIT_INTERRUPTED:
+            self._exit_code = EXIT_INTERRUPTED
+            self.run_worker(self.action_quit(), group="signal-quit", exit_on_error=False)
+
+    def _hung_up(self) -> None:
+        if not self._hanging_up:
+            self._hanging_up = True
+            self.run_worker(self._save_and_leave_now(), group="hang-up", exit_on_error=False)
+
+    async def _save_and_leave_now(self) -> None:
+        """Pause the workers, write the checkpoint and the plan, free the lock, and end the
+        process: Textual's own shutdown would wait forever on a terminal that is gone."""
+        try:
+            await self._pause_workers()
+            with contextlib.suppress(OSError, ClaudeTuiError):
+                await self.flush_plan()
+            await self._close_runner()
+        finally:
+            if self.run_session is not None:
+                self.run_session.close()
+            self.leave_now(EXIT_INTERRUPTED)
+
+    async def action_quit_app(self) -> None:
+        """Save the plan, then leave."""
+        await self.action_quit()
+
+    async def action_quit(self) -> None:
+        """Save the plan, then leave (ctrl+q and the palette's Quit come here, even over a
+        dialog)."""
+        await self._pause_workers()
+        try:
+            await self.flush_plan()
+        except (OSError, ClaudeTuiError) as exc:
+            if not self._quit_unsaved:
+                # Never lose edits silently; a second quit means the user accepts it.
+                self._quit_unsaved = True
+                self.notify(
+                    f"Could not save the plan: {exc}. Quit again to leave without saving.",
+                    severity="error",
+                    timeout=10,
+                )
+                return
+        await self._close_runner()
+        self.exit(return_code=self._exit_code)
+
+    async def _pause_workers(self) -> None:
+        """Running workers are paused, not lost: their sessions are in the checkpoint."""
+        manager = self.manager
+        if manager is not None and (manager.active or manager.running):
+            if manager.running:
+                self.notify(f"Pausing {plural(len(manager.running), 'worker')}…", timeout=3)
+            await manager.stop()
+
+    async def _close_runner(self) -> None:
+        """A remote executor holds a connection (the Dask scheduler's) on this loop."""
+        close = getattr(self.run_session.runner if self.run_session else None, "aclose", None)
+        if close is not None:
+            await close()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Over a dialog the number keys and q belong to the dialog (or do nothing).
+        over_dialog = isinstance(self.screen, ModalScreen)
+        return not (over_dialog and action in ("switch_view", "quit_app", "help"))
+
+    # Themes and failures ---------------------------------------------------------------
+
+    def _theme_changed(self, theme: Theme) -> None:
+        if theme.name == self._persisted_theme:
+            return
+        self._persisted_theme = theme.name
+        self.run_worker(
+            lambda: save_user_setting("theme", theme.name),
+            name=f"save theme {theme.name}",
+            group=THEME_GROUP,
+            thread=True,
+            exit_on_error=False,
+        )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            self.notify(
+                f"{event.worker.name or event.worker.group} failed: {event.worker.error}",
+                title="Error",
+                severity="error",
+                timeout=10,
+            )

@@ -1,0 +1,116 @@
+"""Engine events -> the app: collected as they come, shown in batches.
+
+The manager calls ``RunBridge.handle`` on the app's loop for every event. Sixty-four workers
+streaming tool calls would mean thousands of widget updates a second, so the bridge only
+records what changed (which chunks, their new log lines, whether findings or totals moved)
+and the app flushes it every ``FLUSH_S`` seconds in one go. Failures and rate limits are
+shown at once as notifications.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tui_orchestrator.engine.checkpoint import ChunkStatus
+from tui_orchestrator.engine.events import (
+    ChunkFinished,
+    ChunkStarted,
+    ChunkStatusChanged,
+    Event,
+    LogLine,
+    Notice,
+    PoolChanged,
+    RunFinished,
+)
+
+FLUSH_S = 0.2
+# Lines kept per chunk between two flushes (the panel's own log is a ring buffer too).
+PENDING_LINES = 200
+# The last lines flushed for the most recent chunks: a panel made later (the Workers view
+# opened after the run began) starts with them instead of an empty log.
+RECENT_LINES = 50
+RECENT_CHUNKS = 256
+
+
+@dataclass(slots=True)
+class Batch:
+    """What changed since the last flush."""
+
+    chunks: set[str] = field(default_factory=set)
+    lines: dict[str, deque[str]] = field(default_factory=dict)
+    findings: bool = False
+    totals: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.chunks or self.lines or self.findings or self.totals)
+
+
+_LOG_PREFIX = {"text": "", "tool": "→ ", "error": "! ", "note": "· ", "answer": "» "}
+
+
+class RunBridge:
+    """Turns the manager's events into batches for the views and notifications for the user."""
+
+    def __init__(self, notify: Callable[[str, str], None]) -> None:
+        self.notify = notify
+        self.batch = Batch()
+        self.finished_reason = ""
+        self.recent: OrderedDict[str, deque[str]] = OrderedDict()
+
+    def take(self) -> Batch:
+        batch, self.batch = self.batch, Batch()
+        recent = self.recent
+        for chunk, lines in batch.lines.items():
+            kept = recent.pop(chunk, None) or deque(maxlen=RECENT_LINES)
+            kept.extend(lines)
+            recent[chunk] = kept
+        while len(recent) > RECENT_CHUNKS:
+            recent.popitem(last=False)
+        return batch
+
+    def recent_lines(self, chunk: str) -> list[str]:
+        """The last lines of ``chunk`` flushed so far (none of those still to flush)."""
+        return list(self.recent.get(chunk, ()))
+
+    def handle(self, event: Event) -> None:
+        batch = self.batch
+        chunk = getattr(event, "chunk", None)
+        if chunk is not None:
+            batch.chunks.add(chunk)
+            batch.totals = True
+        if isinstance(event, LogLine):
+            lines = batch.lines.setdefault(chunk, deque(maxlen=PENDING_LINES))
+            for text in event.text.splitlines() or [""]:
+                lines.append(_LOG_PREFIX.get(event.kind, "") + text)
+        elif isinstance(event, ChunkFinished):
+            batch.findings = True
+            if event.status is ChunkStatus.FAILED:
+                self.notify(f"{event.chunk} failed: {event.error}", "error")
+        elif isinstance(event, ChunkStatusChanged):
+            if event.detail.startswith("backing off"):
+                self.notify(f"{event.chunk}: rate limited, {event.detail}", "warning")
+        elif isinstance(event, ChunkStarted):
+            batch.lines.setdefault(chunk, deque(maxlen=PENDING_LINES)).append(
+                f"· attempt {event.attempt}, "
+                f"{'resuming session' if event.resumed else 'session'} {event.session_id[:8]}"
+            )
+        elif isinstance(event, Notice):
+            batch.totals = True
+            if event.level in ("warning", "error") and not event.text.startswith("rate limited"):
+                self.notify(event.text, event.level)
+        elif isinstance(event, PoolChanged):
+            batch.totals = True
+        elif isinstance(event, RunFinished):
+            batch.totals = batch.findings = True
+            self.finished_reason = event.reason
+            if event.reason in ("done", "idle", "stopped"):
+                level = "information" if event.failed == 0 else "warning"
+                self.notify(
+                    f"Run {event.reason}: {event.done} done, {event.failed} failed, "
+                    f"{event.unfinished} unfinished",
+                    level,
+                )
+            else:
+                self.notify(f"Run ended ({event.reason}): {event.unfinished} unfinished", "error")

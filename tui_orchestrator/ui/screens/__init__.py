@@ -1,0 +1,1 @@
+"""The app's screens: one per view (plan, workers, issues), plus help and small modals."""

@@ -1,0 +1,344 @@
+"""The Issues view: every finding in one sortable, filterable table, live as chunks finish."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.widgets import DataTable, Input, Static
+
+from tui_orchestrator.cli import refuse_to_overwrite
+from tui_orchestrator.engine.atomic import write_text_atomic
+from tui_orchestrator.engine.errors import ClaudeTuiError
+from tui_orchestrator.engine.findings import Finding, Severity
+from tui_orchestrator.engine.reports import render, report_findings
+from tui_orchestrator.engine.statedir import ensure_state_dir
+from tui_orchestrator.ui.bridge import Batch
+from tui_orchestrator.ui.editor import open_in_editor
+from tui_orchestrator.ui.screens.finding import FindingScreen
+from tui_orchestrator.ui.screens.modals import Choice, NameScreen, PickerScreen
+from tui_orchestrator.ui.screens.view import ViewScreen
+
+COLUMNS = ("severity", "location", "title", "chunk")
+SEVERITY_STYLE = {
+    Severity.CRITICAL: "bold $text-error",
+    Severity.HIGH: "$text-error",
+    Severity.MEDIUM: "$text-warning",
+    Severity.LOW: "$text-accent",
+    Severity.INFO: "$text-muted",
+}
+EXPORTS = {"json": "report.json", "sarif": "report.sarif", "markdown": "report.md"}
+FILTER_HELP = "words, sev:high (high+ = high or worse), chunk:NAME, file:PATH · esc clears"
+
+_SORT_KEYS: dict[str, Callable[[Finding], tuple[object, ...]]] = {
+    "severity": lambda f: (f.severity.rank, f.file, f.line, f.title),
+    "location": lambda f: (f.file, f.line, f.severity.rank),
+    "title": lambda f: (f.title.lower(), f.file, f.line),
+    "chunk": lambda f: (f.chunk, f.severity.rank, f.file, f.line),
+}
+
+
+@dataclass(slots=True, frozen=True)
+class IssueFilter:
+    """A parsed filter: plain words match anywhere; ``key:value`` narrows one column.
+
+    ``sev:high`` is that severity, ``sev:high+`` that one or worse; ``chunk:`` and
+    ``file:`` match a part of the chunk name or path. Every term must match.
+    """
+
+    words: tuple[str, ...] = ()
+    severities: frozenset[Severity] | None = None
+    chunks: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> IssueFilter:
+        words: list[str] = []
+        chunks: list[str] = []
+        files: list[str] = []
+        severities: set[Severity] | None = None
+        for term in text.lower().split():
+            key, sep, value = term.partition(":")
+            if sep and value and key in ("sev", "severity", "s"):
+                at_least = value.endswith("+")
+                wanted = {s for s in Severity if s.value.startswith(value.rstrip("+"))}
+                if at_least and wanted:
+                    worst = max(s.rank for s in wanted)
+                    wanted = {s for s in Severity if s.rank <= worst}
+                severities = wanted if severities is None else severities & wanted
+            elif sep and value and key in ("chunk", "c"):
+                chunks.append(value)
+            elif sep and value and key in ("file", "f", "path"):
+                files.append(value)
+            else:
+                words.append(term)
+        return cls(
+            tuple(words),
+            None if severities is None else frozenset(severities),
+            tuple(chunks),
+            tuple(files),
+        )
+
+    def __call__(self, finding: Finding) -> bool:
+        if self.severities is not None and finding.severity not in self.severities:
+            return False
+        chunk, path = finding.chunk.lower(), finding.file.lower()
+        if not all(c in chunk for c in self.chunks) or not all(f in path for f in self.files):
+            return False
+        text = f"{finding.severity.value} {path}:{finding.line} {finding.title.lower()} {chunk}"
+        return all(word in text for word in self.words)
+
+
+def matches(finding: Finding, query: str) -> bool:
+    """Does the finding pass the filter typed after ``/``?"""
+    return IssueFilter.parse(query)(finding)
+
+
+def _identity(finding: Finding) -> tuple[str, int, str]:
+    # The report's dedup key: one row per (file, line, title).
+    return (finding.file, finding.line, finding.title)
+
+
+class FindingsTable(DataTable[object]):
+    """The findings table; its ``enter`` (the table's own, so it wins) says what it does."""
+
+    BINDINGS = [
+        Binding("enter", "select_cursor", "Details", tooltip="Show the finding with the code around it", id="issues.table.details"),
+    ]  # fmt: skip
+
+
+class IssuesScreen(ViewScreen):
+    """Findings of every chunk, once each, live as chunks finish."""
+
+    CSS_PATH = "issues.tcss"
+    VIEW = "issues"
+    TITLE_TEXT = "Issues"
+    BINDING_GROUP_TITLE = "Issues view"
+
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", tooltip="Filter by text, severity (sev:high+) or chunk (chunk:NAME)", id="issues.filter"),
+        Binding("s", "sort", "Sort", tooltip="Sort by the next column (or click a column header)", id="issues.sort"),
+        Binding("S", "reverse", "Reverse", show=False, tooltip="Reverse the order of the rows", id="issues.reverse"),
+        Binding("enter", "details", "Details", tooltip="Show the finding with the code around it", id="issues.details"),
+        Binding("o", "open_editor", "Open", tooltip="Open the file at that line in $EDITOR", id="issues.open"),
+        Binding("E", "export", "Export", tooltip="Write the findings as JSON, SARIF or Markdown", id="issues.export"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, tooltip="Show every finding again", id="issues.clear"),
+    ]  # fmt: skip
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sort_column = "severity"
+        self.sort_reverse = False
+        self.query_text = ""
+        self.rows: list[Finding] = []
+
+    # Older tests and tools read ``_rows``.
+    @property
+    def _rows(self) -> list[Finding]:
+        return self.rows
+
+    def compose_view(self) -> ComposeResult:
+        with Vertical(id="issues-body"):
+            yield Input(placeholder=FILTER_HELP, id="issues-filter", disabled=True)
+            yield Static("No findings yet: they appear here as chunks finish.", id="issues-empty")
+            table: DataTable[object] = FindingsTable(
+                id="issues-table", cursor_type="row", zebra_stripes=True
+            )
+            for column in COLUMNS:
+                table.add_column(column.capitalize(), key=column)
+            yield table
+
+    def on_mount(self) -> None:
+        # (ViewScreen's own on_mount runs too: Textual calls the handler of every class.)
+        self.query_one("#issues-filter").display = False
+        self.run_changed(None)
+        self.query_one(DataTable).focus()
+
+    def findings(self) -> list[Finding]:
+        manager = self.tui.manager
+        if manager is None:
+            return []
+        keep = IssueFilter.parse(self.query_text)
+        found = [f for f in report_findings(manager.cp) if keep(f)]
+        return sorted(found, key=_SORT_KEYS[self.sort_column], reverse=self.sort_reverse)
+
+    def run_changed(self, batch: Batch | None) -> None:
+        super().run_changed(batch)
+        if batch is not None and (not batch.findings or not self.is_current):
+            # Only finished chunks bring findings; a hidden table is rebuilt when shown.
+            return
+        table = self.query_one(DataTable)
+        selected = self._current(quiet=True)
+        rows = self.findings()
+        if rows != self.rows or table.row_count != len(rows):
+            self.rows = rows
+            table.clear()
+            for index, f in enumerate(rows):
+                table.add_row(
+                    Content.styled(f.severity.value, SEVERITY_STYLE[f.severity]),
+                    f"{f.file}:{f.line}",
+                    f.title,
+                    f.chunk,
+                    key=str(index),
+                )
+            if rows:
+                # The cursor stays on the finding it was on, wherever that row went.
+                keys = [_identity(f) for f in rows]
+                wanted = _identity(selected) if selected is not None else None
+                row = keys.index(wanted) if wanted in keys else 0
+                table.move_cursor(row=row, animate=False)
+        self._show_counts()
+
+    def _show_counts(self) -> None:
+        table = self.query_one(DataTable)
+        empty = self.query_one("#issues-empty", Static)
+        empty.display = not self.rows
+        if self.query_text and not self.rows:
+            empty.update(f"No finding matches {self.query_text!r} (escape clears the filter)")
+        elif not self.rows:
+            empty.update("No findings yet: they appear here as chunks finish.")
+        arrow = "↑" if self.sort_reverse else "↓"
+        title = f"{len(self.rows)} findings"
+        if self.query_text:
+            title += f" matching {self.query_text!r}"
+        table.border_title = title
+        table.border_subtitle = f"by {self.sort_column} {arrow}"
+
+    def _current(self, quiet: bool = False) -> Finding | None:
+        table = self.query_one(DataTable)
+        rows = self.rows
+        if not rows or table.cursor_row < 0 or table.cursor_row >= len(rows):
+            if not quiet:
+                self.notify("No finding selected", severity="warning")
+            return None
+        return rows[table.cursor_row]
+
+    # Keys ------------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one("#issues-filter", Input)
+        box.display = True
+        box.disabled = False
+        box.focus()
+
+    @on(Input.Changed, "#issues-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.query_text = event.value.strip()
+        self.run_changed(None)
+
+    @on(Input.Submitted, "#issues-filter")
+    def _filter_done(self) -> None:
+        box = self.query_one("#issues-filter", Input)
+        if not box.value.strip():
+            self.action_clear_filter()
+            return
+        self.query_one(DataTable).focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#issues-filter", Input)
+        box.value = ""
+        box.display = False
+        box.disabled = True
+        self.query_text = ""
+        self.run_changed(None)
+        self.query_one(DataTable).focus()
+
+    def action_sort(self) -> None:
+        self.sort_column = COLUMNS[(COLUMNS.index(self.sort_column) + 1) % len(COLUMNS)]
+        self.sort_reverse = False
+        self.run_changed(None)
+
+    def action_reverse(self) -> None:
+        self.sort_reverse = not self.sort_reverse
+        self.run_changed(None)
+
+    @on(DataTable.HeaderSelected)
+    def _header(self, event: DataTable.HeaderSelected) -> None:
+        column = str(event.column_key.value)
+        # A second click on the same header reverses the order.
+        self.sort_reverse = not self.sort_reverse if column == self.sort_column else False
+        self.sort_column = column
+        self.run_changed(None)
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self) -> None:
+        self.action_details()
+
+    def action_details(self) -> None:
+        finding = self._current()
+        if finding is not None:
+            self.app.push_screen(FindingScreen(finding, self.tui.session.root))
+
+    def action_open_editor(self) -> None:
+        finding = self._current()
+        if finding is not None:
+            open_in_editor(self.app, self.tui.session.root, finding.file, finding.line)
+
+    @work(exclusive=True, group="export", exit_on_error=False)
+    async def action_export(self) -> None:
+        manager = self.tui.manager
+        if manager is None:
+            self.notify("No run yet: nothing to export", severity="warning")
+            return
+        fmt = await self.app.push_screen_wait(
+            PickerScreen(
+                "Export the findings",
+                [Choice(k, "Markdown" if k == "markdown" else k.upper(), f"→ .claude-tui/{v}")
+                 for k, v in EXPORTS.items()],
+            )
+        )  # fmt: skip
+        if fmt is None:
+            return
+        total = len(report_findings(manager.cp))
+        shown = len(self.findings())
+        keep = None
+        if self.query_text and shown != total:
+            which = await self.app.push_screen_wait(
+                PickerScreen(
+                    "Export which findings?",
+                    [Choice("shown", f"The {shown} shown", f"filter: {self.query_text}"),
+                     Choice("all", f"All {total}", "every chunk's findings")],
+                )
+            )  # fmt: skip
+            if which is None:
+                return
+            if which == "shown":
+                keep = IssueFilter.parse(self.query_text)
+        where = await self.app.push_screen_wait(
+            NameScreen(
+                f"Export as {fmt}: where to?",
+                f".claude-tui/{EXPORTS[fmt]}",
+                hint="A path relative to the repository, or absolute",
+            )
+        )
+        if where is None:
+            return
+        path = Path(where).expanduser()
+        if not path.is_absolute():
+            path = self.tui.session.root / path
+        text = render(manager.cp, fmt, keep)
+        try:
+            refuse_to_overwrite(path, [manager.store.path, self.tui.project.plan_path])
+            await asyncio.to_thread(_write_report, path, text)
+        except (OSError, ClaudeTuiError) as exc:
+            self.notify(f"Could not write {where}: {exc}", severity="error", timeout=10)
+            return
+        count = len(report_findings(manager.cp, keep))
+        self.notify(
+            f"Wrote {count} findings to {self.tui.session.relative(str(path))}",
+            title="Export",
+            timeout=6,
+        )
+
+
+def _write_report(path: Path, text: str) -> None:
+    # (Our own .claude-tui folder gets its .gitignore the first time.)
+    ensure_state_dir(path.parent)
+    write_text_atomic(path, text)

@@ -1,0 +1,496 @@
+"""The Plan view: the repository tree on the left, the chunk list on the right.
+
+Every key here turns into one engine edit (``engine.edits``) applied through the app, which
+keeps the undo history, saves the plan file and redraws the views. Nothing here decides
+how a plan changes; it only works out what the user pointed at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import Static, Tree
+
+from tui_orchestrator.engine import edits
+from tui_orchestrator.engine.partition import STRATEGIES
+from tui_orchestrator.engine.plan import Plan, slug, unique_name
+from tui_orchestrator.ui.format import format_seconds, plural
+from tui_orchestrator.ui.screens.modals import Choice, NameScreen, PickerScreen
+from tui_orchestrator.ui.screens.view import ViewScreen
+from tui_orchestrator.ui.tree_model import Entry, Kind, TagKind
+from tui_orchestrator.ui.widgets.chunk_table import ChunkTable
+from tui_orchestrator.ui.widgets.repo_tree import RepoTree
+
+STRATEGY_NOTES = {
+    "directory": "by folder: big folders split, tiny ones merged",
+    "balanced": "even estimated work per chunk, longest first",
+    "filetype": "files of one language together",
+    "equal": "the same number of files in each chunk",
+}
+
+
+@dataclass(slots=True, frozen=True)
+class Selection:
+    """What an edit applies to: repo-relative paths, how to name them, and their chunk."""
+
+    paths: tuple[str, ...]
+    label: str
+    chunk: str | None = None
+
+
+# The split picker's value for "in half" (no file path can hold a NUL).
+IN_HALF = "\0half"
+
+
+class PlanScreen(ViewScreen):
+    """Edit the plan: move, split, join, create, rename, exclude, delete, re-balance."""
+
+    CSS_PATH = "plan.tcss"
+    VIEW = "plan"
+    TITLE_TEXT = "Plan"
+    BINDING_GROUP_TITLE = "Plan view"
+    AUTO_FOCUS = "#tree"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+
+    BINDINGS = [
+        Binding(
+            "m",
+            "move",
+            "Move",
+            tooltip="Move the selected file or folder (or the selected chunk's files) to a chunk",
+            id="plan.move",
+        ),
+        Binding(
+            "s",
+            "split",
+            "Split",
+            tooltip="Split the selected chunk: in half, or where a file of it starts the second part",
+            id="plan.split",
+        ),
+        Binding(
+            "p",
+            "priority",
+            "Priority",
+            show=False,
+            tooltip="Set the selected chunk's priority (higher runs first; 0: longest first)",
+            id="plan.priority",
+        ),
+        Binding(
+            "j",
+            "join",
+            "Join",
+            tooltip="Join another chunk into the selected chunk",
+            id="plan.join",
+        ),
+        Binding(
+            "n",
+            "new_chunk",
+            "New",
+            tooltip="Make a new chunk of the selected file or folder",
+            id="plan.new",
+        ),
+        Binding(
+            "e",
+            "rename",
+            "Rename",
+            show=False,
+            tooltip="Rename the selected chunk",
+            id="plan.rename",
+        ),
+        Binding(
+            "x",
+            "exclude",
+            "Exclude",
+            tooltip="Exclude the selected file or folder from review, or include it again",
+            id="plan.exclude",
+        ),
+        Binding(
+            "d",
+            "delete",
+            "Delete",
+            show=False,
+            tooltip="Delete the selected chunk; its files become unassigned",
+            id="plan.delete",
+        ),
+        Binding(
+            "b",
+            "rebalance",
+            "Balance",
+            tooltip="Re-partition the selected folder (the whole repository at the root) "
+            "with a strategy",
+            id="plan.rebalance",
+        ),
+        Binding(
+            "ctrl+z",
+            "undo",
+            "Undo",
+            show=False,
+            tooltip="Undo the last edit of the plan",
+            id="plan.undo",
+        ),
+        Binding(
+            "ctrl+y",
+            "redo",
+            "Redo",
+            show=False,
+            tooltip="Redo the edit just undone",
+            id="plan.redo",
+        ),
+        Binding(
+            "R",
+            "app.run_all",
+            "Run",
+            tooltip="Run every pending chunk",
+            id="plan.run_all",
+        ),
+    ]
+
+    def compose_view(self) -> ComposeResult:
+        session = self.tui.session
+        with Horizontal(id="panes"):
+            with Vertical(id="tree-pane") as pane:
+                pane.border_title = "Repository"
+                yield RepoTree(
+                    session.index, lambda: self.tui.session.tags, session.repo_name, id="tree"
+                )
+            with Vertical(id="chunk-pane") as pane:
+                pane.border_title = "Chunks"
+                yield ChunkTable(id="chunks")
+                yield Static(id="makespan")
+
+    @property
+    def tree(self) -> RepoTree:
+        return self.query_one("#tree", RepoTree)
+
+    @property
+    def table(self) -> ChunkTable:
+        return self.query_one("#chunks", ChunkTable)
+
+    # Showing the plan ----------------------------------------------------------------
+
+    def plan_changed(self, select: str | None = None) -> None:
+        super().plan_changed(select)
+        session = self.tui.session
+        figures = session.figures
+        self.table.show(figures, select)
+        self.tree.restyle()
+        self.query_one("#chunk-pane").border_title = f"Chunks ({len(figures.chunks)})"
+        self.query_one("#makespan", Static).update(self._makespan_line())
+        self._show_selection()
+        self.refresh_bindings()
+
+    def _makespan_line(self) -> Content:
+        session = self.tui.session
+        figures = session.figures
+        ratio = figures.makespan_s / figures.lower_bound_s if figures.lower_bound_s else 1.0
+        parts: list[str | tuple[str, str]] = [
+            ("Predicted ", "$text-muted"),
+            (format_seconds(figures.makespan_s), "bold $text-primary"),
+            (f" with {figures.workers} workers", "$text-muted"),
+            (" · lower bound ", "$text-muted"),
+            format_seconds(figures.lower_bound_s),
+            (f" (×{ratio:.2f})", "$text-muted"),
+            (" · one worker ", "$text-muted"),
+            format_seconds(figures.sequential_s),
+        ]
+        if not session.lines_ready:
+            parts.append((" · counting lines…", "$text-muted italic"))
+        return Content.assemble(*parts)
+
+    def _show_selection(self) -> None:
+        entry = self._cursor_entry()
+        session = self.tui.session
+        pane = self.query_one("#tree-pane")
+        name = f"{session.repo_name}/" if entry.path == "" else self._label_of(entry)
+        if entry.skipped:
+            pane.border_subtitle = f"{name} · skipped"
+            return
+        tag = session.tags.of(entry)
+        count = 1 if entry.kind == Kind.FILE else session.index.file_count(entry.path)
+        what = "no file" if tag is None else tag.text
+        pane.border_subtitle = f"{name} · {count:,} files · {what}"
+
+    @on(Tree.NodeHighlighted, "#tree")
+    def _tree_moved(self, event: Tree.NodeHighlighted[Entry]) -> None:
+        entry = event.node.data
+        if entry is not None and not entry.skipped:
+            tag = self.tui.session.tags.of(entry)
+            if tag is not None and tag.kind == TagKind.CHUNK:
+                self.table.select_chunk(tag.chunk)
+        self._show_selection()
+
+    @on(ChunkTable.Selected, "#chunks")
+    def _chunk_chosen(self, event: ChunkTable.Selected) -> None:
+        # Show where the chosen chunk's files are.
+        name = event.name
+        plan = self.tui.session.plan
+        if name and plan.has_chunk(name):
+            self.tree.reveal(plan.chunk(name).files[0])
+
+    # What the user points at ---------------------------------------------------------
+
+    def _cursor_entry(self) -> Entry:
+        entry = self.tree.selected_entry
+        return entry if entry is not None else self.tree.root.data or Entry("", "", Kind.FOLDER)
+
+    def _label_of(self, entry: Entry) -> str:
+        if entry.path == "":
+            return f"{self.tui.session.repo_name}/ (the whole repository)"
+        return entry.path + ("/" if entry.kind in (Kind.FOLDER, Kind.SKIPPED_FOLDER) else "")
+
+    def _tree_selection(self) -> Selection | None:
+        """The file or folder under the tree's cursor; None (with a message) when skipped."""
+        entry = self._cursor_entry()
+        if entry.skipped:
+            self.notify(
+                f"{entry.path} is skipped by discovery ({entry.reason}), so it is not in the plan",
+                title="Not in the plan",
+                severity="warning",
+            )
+            return None
+        tag = self.tui.session.tags.of(entry)
+        chunk = tag.chunk if tag is not None and tag.kind == TagKind.CHUNK else None
+        return Selection((entry.path,), self._label_of(entry), chunk)
+
+    def _move_selection(self) -> Selection | None:
+        """The chunk list's chunk when it has the focus, else the tree's selection."""
+        if self.focused is self.table:
+            name = self._selected_chunk()
+            if name is None:
+                return None
+            files = self.tui.session.plan.chunk(name).files
+            return Selection(files, f"chunk {name} ({plural(len(files), 'file')})", name)
+        return self._tree_selection()
+
+    def _selected_chunk(self) -> str | None:
+        name = self.table.selected_chunk
+        if name is None:
+            self.notify(
+                "There is no chunk: n makes one from the tree's selection", severity="warning"
+            )
+        return name
+
+    def _file_count(self, paths: tuple[str, ...]) -> int:
+        return len(edits.expand(self.tui.session.plan, paths))
+
+    # Edits ---------------------------------------------------------------------------
+
+    def action_move(self) -> None:
+        selection = self._move_selection()
+        if selection is None:
+            return
+        plan = self.tui.session.plan
+        choices = [
+            Choice(c.name, c.name, plural(len(c.files), "file"))
+            for c in plan.chunks
+            if c.name != selection.chunk
+        ]
+        if not choices:
+            self.notify("No other chunk to move to: n makes a new one", severity="warning")
+            return
+
+        def moved(target: str | None) -> None:
+            if target:
+                self.tui.apply_edit(
+                    lambda p: edits.move(p, selection.paths, target),
+                    f"Moved {selection.label} to {target}",
+                    select=target,
+                )
+
+        self.app.push_screen(PickerScreen(f"Move {selection.label} to", choices), moved)
+
+    def action_split(self) -> None:
+        name = self._selected_chunk()
+        if name is None:
+            return
+        files = self.tui.session.plan.chunk(name).files
+        if len(files) < 2:
+            self.notify(f"{name} has one file: nothing to split", severity="warning")
+            return
+        half = (len(files) + 1) // 2  # as edits.split does
+        choices = [Choice(IN_HALF, "In half", f"{half} + {len(files) - half} files")] + [
+            Choice(path, f"At {path}", f"{index} + {len(files) - index}")
+            for index, path in enumerate(files[1:], start=1)
+        ]
+
+        def chosen(at: str | None) -> None:
+            if at is None:
+                return
+
+            def split(plan: Plan) -> Plan:
+                return edits.split(plan, name, None if at == IN_HALF else at)
+
+            if self.tui.apply_edit(split, "", select=name):
+                names = self.tui.session.plan.names
+                second = names[names.index(name) + 1]
+                where = "" if at == IN_HALF else f" at {at}"
+                self.notify(f"Split {name}{where} into {name} and {second}", title="Plan")
+
+        self.app.push_screen(
+            PickerScreen(f"Split {name}: where does the second part start?", choices), chosen
+        )
+
+    def action_priority(self) -> None:
+        name = self._selected_chunk()
+        if name is None:
+            return
+        current = self.tui.session.plan.chunk(name).priority
+
+        def entered(text: str | None) -> None:
+            if text is None:
+                return
+            try:
+                priority = int(text)
+            except ValueError:
+                self.notify(f"A priority is a whole number, not {text!r}", severity="error")
+                return
+            self.tui.apply_edit(
+                lambda p: edits.set_priority(p, name, priority),
+                f"{name}: priority {priority}" + (" (longest first)" if priority == 0 else ""),
+                select=name,
+            )
+
+        self.app.push_screen(
+            NameScreen(
+                f"Priority of {name}",
+                str(current),
+                hint="Higher runs first; equal ones longest first. 0 is the default.",
+            ),
+            entered,
+        )
+
+    def action_join(self) -> None:
+        name = self._selected_chunk()
+        if name is None:
+            return
+        plan = self.tui.session.plan
+        choices = [
+            Choice(c.name, c.name, plural(len(c.files), "file"))
+            for c in plan.chunks
+            if c.name != name
+        ]
+        if not choices:
+            self.notify(f"{name} is the only chunk: nothing to join", severity="warning")
+            return
+
+        def joined(other: str | None) -> None:
+            if other:
+                self.tui.apply_edit(
+                    lambda p: edits.merge(p, name, other),
+                    f"Joined {other} into {name}",
+                    select=name,
+                )
+
+        self.app.push_screen(PickerScreen(f"Join which chunk into {name}?", choices), joined)
+
+    def action_new_chunk(self) -> None:
+        selection = self._tree_selection()
+        if selection is None:
+            return
+        plan = self.tui.session.plan
+        count = self._file_count(selection.paths)
+        if not count:
+            self.notify(f"No file of the plan under {selection.label}", severity="warning")
+            return
+        base = slug(selection.paths[0] or self.tui.session.repo_name)
+        default = unique_name(base, set(plan.names))
+
+        def created(name: str | None) -> None:
+            if name:
+                self.tui.apply_edit(
+                    lambda p: edits.create(p, name, selection.paths),
+                    f"New chunk {name} with {count:,} files",
+                    select=name,
+                )
+
+        self.app.push_screen(
+            NameScreen(
+                f"New chunk from {selection.label}",
+                default,
+                hint=f"{count:,} files move into it. Letters, digits, '.', '_', '+', '-'.",
+            ),
+            created,
+        )
+
+    def action_rename(self) -> None:
+        name = self._selected_chunk()
+        if name is None:
+            return
+
+        def renamed(new: str | None) -> None:
+            if new and new != name:
+                self.tui.apply_edit(
+                    lambda p: edits.rename(p, name, new), f"Renamed {name} to {new}", select=new
+                )
+
+        self.app.push_screen(NameScreen(f"Rename chunk {name}", name), renamed)
+
+    def action_exclude(self) -> None:
+        selection = self._tree_selection()
+        if selection is None:
+            return
+        before = len(self.tui.session.plan.excluded)
+        if self.tui.apply_edit(lambda p: edits.toggle_exclude(p, selection.paths), ""):
+            after = len(self.tui.session.plan.excluded)
+            if after > before:
+                message = f"Excluded {selection.label} ({after - before:,} files)"
+            else:
+                message = f"Included {selection.label} again ({before - after:,} files, unassigned)"
+            self.notify(message, title="Plan")
+
+    def action_delete(self) -> None:
+        name = self._selected_chunk()
+        if name is None:
+            return
+        count = len(self.tui.session.plan.chunk(name).files)
+        self.tui.apply_edit(
+            lambda p: edits.delete(p, name),
+            f"Deleted chunk {name}: its {count:,} files are unassigned (ctrl+z undoes)",
+        )
+
+    def action_rebalance(self) -> None:
+        entry = self._cursor_entry()
+        folder = entry.path if entry.kind == Kind.FOLDER else entry.path.rpartition("/")[0]
+        where = "the whole repository" if folder == "" else f"{folder}/"
+        session = self.tui.session
+        choices = [Choice(name, name, STRATEGY_NOTES.get(name, "")) for name in STRATEGIES]
+
+        def rebalanced(strategy: str | None) -> None:
+            if not strategy:
+                return
+            before = set(session.plan.names)
+            if self.tui.apply_edit(
+                lambda p: edits.rebalance(p, session.sizes, strategy, session.limits, folder), ""
+            ):
+                fresh = [n for n in session.plan.names if n not in before]
+                self.notify(
+                    f"Re-balanced {where} with {strategy}: {len(fresh)} new chunk(s)",
+                    title="Plan",
+                )
+                if fresh:
+                    self.table.select_chunk(fresh[0])
+
+        self.app.push_screen(
+            PickerScreen(f"Re-balance {where} with", choices, highlight=session.plan.strategy),
+            rebalanced,
+        )
+
+    def action_undo(self) -> None:
+        self.tui.undo()
+
+    def action_redo(self) -> None:
+        self.tui.redo()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Shown dimmed in the footer when there is nothing to undo or redo.
+        history = self.tui.session.history
+        if action == "undo":
+            return True if history.can_undo else None
+        if action == "redo":
+            return True if history.can_redo else None
+        return True

@@ -1,0 +1,166 @@
+"""A worker's whole log: its raw stream file read back as readable lines, then live lines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+import aiofiles
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import ModalScreen
+from textual.widgets import Log, Static
+
+from tui_orchestrator.ui.format import plural
+from tui_orchestrator.ui.widgets.footer import Footer
+
+if TYPE_CHECKING:
+    from tui_orchestrator.ui.app import ClaudeTuiApp
+
+# The zoomed log is a ring buffer too, only a larger one.
+ZOOM_LINES = 5000
+
+
+def readable(line: str, root: str = "") -> list[str]:
+    """One raw stream-json line as the lines a person wants to read (paths repo-relative)."""
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError:
+        return [line.rstrip()] if line.strip() else []
+    if not isinstance(data, dict):
+        return [line.rstrip()]
+    kind = data.get("type")
+    if kind == "claude-tui":
+        if "attempt" in data:
+            return [f"── attempt {data['attempt']} · session {str(data.get('session_id', ''))[:8]}"]
+        if "exit" in data:
+            return [f"── process ended (exit {data['exit']})"]
+        return [f"── {data.get('stderr', '')}".rstrip()]
+    if kind in ("assistant", "user"):
+        out = []
+        for block in (data.get("message") or {}).get("content") or []:
+            if not isinstance(block, dict):
+                continue
+            if block.get("type") == "text":
+                out += block.get("text", "").splitlines()
+            elif block.get("type") == "tool_use":
+                args = block.get("input") or {}
+                target = str(args.get("file_path") or args.get("path") or args.get("pattern") or "")
+                if root and target.startswith(root + "/"):
+                    target = target[len(root) + 1 :]
+                out.append(f"→ {block.get('name')} {target}".rstrip())
+            elif block.get("type") == "tool_result" and block.get("is_error"):
+                out.append(f"! {str(block.get('content'))[:200]}")
+        return out
+    if kind == "result":
+        verdict = "error" if data.get("is_error") else "done"
+        cost = float(data.get("total_cost_usd") or 0)
+        return [f"· result: {verdict} ({data.get('subtype')}) ${cost:.4f}"]
+    if kind == "system" and data.get("subtype") == "init":
+        return [f"· session {str(data.get('session_id'))[:8]} · model {data.get('model')}"]
+    return [f"· ({kind})"]
+
+
+# How much of a log's end is read to seed a panel (a few dozen lines, whatever their size).
+TAIL_BYTES = 64 * 1024
+
+
+def log_tail(path: Path, root: str, count: int) -> list[str]:
+    """The last ``count`` readable lines of a chunk's raw log (none when there is no log).
+
+    Reads only the file's end, so it costs the same for a log of any length.
+    """
+    try:
+        with open(path, "rb") as handle:
+            size = handle.seek(0, 2)
+            handle.seek(max(0, size - TAIL_BYTES))
+            data = handle.read()
+    except OSError:
+        return []
+    raw = data.decode("utf-8", "replace").splitlines()
+    if size > TAIL_BYTES:
+        raw = raw[1:]  # the first line read is cut
+    lines: list[str] = []
+    for line in raw:
+        lines += readable(line, root)
+    return lines[-count:]
+
+
+class ZoomScreen(ModalScreen[None]):
+    """The full log of one chunk, following it live."""
+
+    CSS_PATH = "zoom.tcss"
+
+    BINDINGS = [
+        Binding("escape,enter,q", "close", "Back", tooltip="Back to the worker grid", id="zoom.close"),
+        Binding("end,G", "follow", "Follow", tooltip="Jump to the newest line and follow the log", id="zoom.follow"),
+    ]  # fmt: skip
+
+    def __init__(self, chunk: str, fallback: list[str] | None = None) -> None:
+        super().__init__()
+        self.chunk = chunk
+        # The panel's lines, shown when the chunk has no log file (a backend without one).
+        self.fallback = list(fallback or [])
+        self._loaded = False
+
+    @property
+    def tui(self) -> ClaudeTuiApp:
+        return cast("ClaudeTuiApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"{self.chunk} · full log", id="zoom-title", markup=False)
+        yield Log(max_lines=ZOOM_LINES, auto_scroll=True, id="zoom-log")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.tui.zoomed = self
+        manager = self.tui.manager
+        if manager is not None:
+            state = manager.state(self.chunk)
+            status = f"failed: {state.error}" if state.error else state.status.value
+            title = f"{self.chunk} · {status} · {plural(len(state.files), 'file')}"
+            if state.session_id:
+                title += f" · session {state.session_id}"
+            self.query_one("#zoom-title", Static).update(title)
+        self._load()
+
+    def on_unmount(self) -> None:
+        if self.tui.zoomed is self:
+            self.tui.zoomed = None
+
+    @work(exclusive=True, group="zoom-load", exit_on_error=False)
+    async def _load(self) -> None:
+        manager = self.tui.manager
+        log = self.query_one(Log)
+        path: Path | None = None
+        if manager is not None and manager.logs_dir is not None:
+            path = manager.logs_dir / f"{self.chunk}.jsonl"
+        lines: list[str] = []
+        if path is not None and path.exists():
+            root = str(manager.root) if manager is not None else ""
+            # aiofiles keeps a large log's read off the event loop.
+            async with aiofiles.open(path, encoding="utf-8", errors="replace") as handle:
+                async for raw in handle:
+                    lines += readable(raw, root)
+                    if len(lines) > 2 * ZOOM_LINES:
+                        del lines[:-ZOOM_LINES]
+        else:
+            lines = self.fallback or ["(no log yet)"]
+        log.write_lines(lines[-ZOOM_LINES:])
+        self._loaded = True
+
+    def append(self, lines: list[str]) -> None:
+        """Live lines from the bridge (the app calls this after each batch)."""
+        if not self._loaded:
+            return  # the file being read holds these lines already
+        self.query_one(Log).write_lines(lines)
+
+    def action_follow(self) -> None:
+        log = self.query_one(Log)
+        log.auto_scroll = True
+        log.scroll_end(animate=False)
+
+    def action_close(self) -> None:
+        self.dismiss()

@@ -1,0 +1,121 @@
+"""The header line: the totals of the plan (and, once a run is connected, of the run)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.content import Content
+from textual.widgets import Static
+
+from tui_orchestrator.engine.checkpoint import ChunkStatus
+from tui_orchestrator.engine.reports import report_findings
+from tui_orchestrator.ui.format import format_cost, format_count, format_seconds, plural
+from tui_orchestrator.ui.session import PlanSession
+
+if TYPE_CHECKING:
+    from tui_orchestrator.ui.app import ClaudeTuiApp
+
+SEP = (" · ", "$text-muted")
+
+
+def totals_content(session: PlanSession, demo: bool = False) -> Content:
+    """One line: repository, chunks, files, tokens, cost, predicted time, what is left out."""
+    figures = session.figures
+    plan = session.plan
+    skipped = len(session.project.discovery.skipped)
+    sep = (" · ", "$text-muted")
+    parts: list[str | tuple[str, str]] = [(session.repo_name, "bold $text-primary"), "  "]
+    if demo:
+        # Right after the name: on a narrow terminal the line's tail is cut off.
+        parts += [(" DEMO ", "bold reverse $text-warning"), "  "]
+    parts += [
+        (plural(len(plan.chunks), "chunk"), "bold"),
+        sep,
+        plural(figures.files, "file"),
+        sep,
+        f"~{format_count(figures.tokens)} tokens",
+        sep,
+        f"~{format_cost(figures.cost_usd)}",
+        sep,
+        f"~{format_seconds(figures.makespan_s)} on {plural(figures.workers, 'worker')}",
+    ]
+    if plan.unassigned:
+        parts += [sep, (f"{len(plan.unassigned):,} unassigned", "$text-warning")]
+    if plan.excluded:
+        parts += [sep, (f"{len(plan.excluded):,} excluded", "$text-muted")]
+    if skipped:
+        parts += [sep, (f"{skipped:,} skipped", "$text-muted")]
+    return Content.assemble(*parts)
+
+
+def run_eta(app: ClaudeTuiApp) -> float | None:
+    """Seconds until every queued chunk is done, from the chunks done so far (None: unknown)."""
+    manager = app.manager
+    assert manager is not None
+    chunks = manager.cp.chunks
+    done = [c for c in chunks if c.status is ChunkStatus.DONE and c.elapsed_s > 0]
+    left = [c for c in chunks if c.status in (ChunkStatus.PENDING, ChunkStatus.RUNNING)]
+    if not left or not done or not manager.active:
+        return None
+    per_chunk = sum(c.elapsed_s for c in done) / len(done)
+    width = max(1, min(manager.concurrency, manager.workers, len(left)))
+    return per_chunk * len(left) / width
+
+
+def run_totals_content(app: ClaudeTuiApp) -> Content:
+    """One line: chunks done/total, issues, cost against budget, ETA, rate limits, workers."""
+    manager = app.manager
+    assert manager is not None
+    chunks = manager.cp.chunks
+    done = sum(c.status is ChunkStatus.DONE for c in chunks)
+    failed = sum(c.status is ChunkStatus.FAILED for c in chunks)
+    paused = sum(c.status is ChunkStatus.PAUSED for c in chunks)
+    issues = len(report_findings(manager.cp))
+    parts: list[str | tuple[str, str]] = [(app.session.repo_name, "bold $text-primary"), "  "]
+    if app.demo:
+        parts += [(" DEMO ", "bold reverse $text-warning"), "  "]
+    parts += [(f"{done}/{len(chunks)} done", "bold")]
+    if failed:
+        parts += [SEP, (f"{failed} failed", "$text-error")]
+    if paused:
+        parts += [SEP, (f"{paused} paused", "$text-warning")]
+    # The pool's state comes early: on a narrow terminal the line's tail is cut off.
+    backoff = manager.backoff_s
+    if manager.circuit != "closed":
+        parts += [SEP, ("API unreachable: dispatch paused", "bold $text-error")]
+    elif backoff > 0:
+        parts += [SEP, (f"rate limited: pool paused {backoff:.0f}s", "bold $text-warning")]
+    elif manager.concurrency < manager.workers:
+        limit = f"rate limit: {manager.concurrency} of {manager.workers} workers allowed"
+        parts += [SEP, (limit, "$text-warning")]
+    if manager.budget_reached:
+        parts += [SEP, ("budget reached: no new starts", "bold $text-error")]
+    parts += [SEP, plural(issues, "issue"), SEP, format_cost(manager.spent_usd)]
+    if manager.max_budget_usd:
+        style = "bold $text-error" if manager.budget_reached else ""
+        parts += [(f" of {format_cost(manager.max_budget_usd)} budget", style)]
+    eta = run_eta(app)
+    if eta is not None:
+        parts += [SEP, f"ETA {format_seconds(eta)}"]
+    parts += [SEP, f"{len(manager.running)} running · {plural(manager.workers, 'worker')}"]
+    return Content.assemble(*parts)
+
+
+class StatusLine(Static):
+    """Totals under the tabs; every view shows the same line."""
+
+    DEFAULT_CSS = """
+    StatusLine {
+        height: 1;
+        padding: 0 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+        background: $panel;
+    }
+    """
+
+    def show_totals(self, app: ClaudeTuiApp) -> None:
+        if app.manager is not None and app.run_started:
+            self.update(run_totals_content(app))
+        else:
+            self.update(totals_content(app.session, demo=app.demo))
