@@ -1,0 +1,192 @@
+"""The manager's commands against the fake `claude`: pause, resume, cancel, retry, ask, workers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import many_files_repo
+from tui_orchestrator.engine.checkpoint import ChunkStatus
+from tui_orchestrator.engine.config import Config
+from tui_orchestrator.engine.events import ChunkFinished, ChunkStarted, ProgressChanged
+from tui_orchestrator.engine.manager import Manager
+from tui_orchestrator.engine.runner import ClaudeRunner
+from tui_orchestrator.engine.workspace import prepare_run
+
+
+def _manager(repo: Path, fake_env, monkeypatch, events: list, **config) -> Manager:
+    for key, value in fake_env.env.items():
+        if key.startswith("FAKE_CLAUDE"):
+            monkeypatch.setenv(key, value)
+    cfg = Config(**config)
+    setup = prepare_run(repo, cfg, backend="claude")
+    return Manager(
+        root=setup.root,
+        checkpoint=setup.checkpoint,
+        store=setup.store,
+        runner=ClaudeRunner(fake_env.env["CLAUDE_TUI_CLAUDE_BIN"]),
+        config=cfg,
+        instructions=setup.instructions,
+        sizes=setup.sizes,
+        on_event=events.append,
+        logs_dir=repo / ".claude-tui" / "logs",
+        write_delay=0.05,
+    )
+
+
+async def _until(predicate, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+async def test_pause_stops_process_within_one_second_and_resume_continues_the_session(
+    tmp_path: Path, fake_env, monkeypatch
+) -> None:
+    repo = many_files_repo(tmp_path / "r", 4)
+    monkeypatch.setenv("FAKE_CLAUDE_MODE", "slow")
+    monkeypatch.setenv("FAKE_CLAUDE_DELAY", "0.4")
+    events: list = []
+    manager = _manager(repo, fake_env, monkeypatch, events, max_files_per_chunk=4)
+    task = manager.start()
+    name = manager.cp.chunks[0].name
+    await _until(lambda: any(isinstance(e, ProgressChanged) and e.read >= 2 for e in events))
+    pid = fake_env.invocations()[0]["pid"]
+    session = manager.state(name).session_id
+    read_before = list(manager.state(name).files_read)
+    started = time.monotonic()
+    manager.pause(name)
+    await _until(lambda: not _alive(pid), timeout=3)
+    assert time.monotonic() - started < 1.0
+    await _until(lambda: manager.state(name).status is ChunkStatus.PAUSED)
+    assert manager.state(name).session_id == session
+    assert manager.state(name).files_read[: len(read_before)] == read_before
+    await asyncio.wait_for(task, 10)  # nothing else to do: the loop ends, chunk stays paused
+    from tui_orchestrator.engine.checkpoint import CheckpointStore
+
+    saved = CheckpointStore(manager.store.path).load()
+    assert saved is not None and saved.chunk(name).status is ChunkStatus.PAUSED
+    manager.resume(name)
+    summary = await asyncio.wait_for(manager.start(), 30)
+    assert summary.done == 1
+    last = fake_env.invocations()[-1]
+    assert last["resume"] == session and last["resumed_prompt"]
+    assert 2 <= len(read_before) < 4
+    assert set(last["files"]) == set(manager.state(name).files) - set(read_before)
+    assert len(manager.state(name).issues) == 4
+
+
+async def test_cancel_ends_the_process_and_marks_the_chunk(tmp_path, fake_env, monkeypatch) -> None:
+    repo = many_files_repo(tmp_path / "r", 2)
+    monkeypatch.setenv("FAKE_CLAUDE_MODE", "hang")
+    events: list = []
+    manager = _manager(repo, fake_env, monkeypatch, events)
+    task = manager.start()
+    await _until(lambda: any(isinstance(e, ChunkStarted) for e in events))
+    await _until(lambda: bool(fake_env.invocations()))
+    name = manager.cp.chunks[0].name
+    manager.cancel(name)
+    await asyncio.wait_for(task, 10)
+    assert manager.state(name).status is ChunkStatus.CANCELLED
+    assert not _alive(fake_env.invocations()[0]["pid"])
+    assert any(isinstance(e, ChunkFinished) and e.status is ChunkStatus.CANCELLED for e in events)
+
+
+async def test_retry_requeues_a_failed_chunk_resuming_its_session(
+    tmp_path, fake_env, monkeypatch
+) -> None:
+    repo = many_files_repo(tmp_path / "r", 2)
+    fake_env.scenario([{"file": "pkg0/mod_000.py", "mode": "parse_error", "times": 1}])
+    events: list = []
+    manager = _manager(repo, fake_env, monkeypatch, events)
+    await asyncio.wait_for(manager.start(), 30)
+    name = manager.cp.chunks[0].name
+    assert manager.state(name).status is ChunkStatus.FAILED
+    session = manager.state(name).session_id
+    manager.retry(name)
+    await asyncio.wait_for(manager.start(), 30)
+    assert manager.state(name).status is ChunkStatus.DONE
+    assert fake_env.invocations()[-1]["resume"] == session
+
+
+async def test_ask_sends_a_follow_up_in_the_chunks_session(tmp_path, fake_env, monkeypatch) -> None:
+    repo = many_files_repo(tmp_path / "r", 2)
+    events: list = []
+    manager = _manager(repo, fake_env, monkeypatch, events)
+    await asyncio.wait_for(manager.start(), 30)
+    name = manager.cp.chunks[0].name
+    answer = await asyncio.wait_for(manager.ask(name, "Which finding is worst?"), 30)
+    assert answer
+    call = fake_env.invocations()[-1]
+    assert call["resume"] == manager.state(name).session_id
+    assert "--json-schema" not in call["argv"]
+    assert "Which finding is worst?" in call["argv"][call["argv"].index("-p") + 1]
+
+
+async def test_workers_change_live_and_cap_concurrency(tmp_path, fake_env, monkeypatch) -> None:
+    repo = many_files_repo(tmp_path / "r", 6)
+    monkeypatch.setenv("FAKE_CLAUDE_MODE", "slow")
+    monkeypatch.setenv("FAKE_CLAUDE_DELAY", "0.3")
+    events: list = []
+    manager = _manager(repo, fake_env, monkeypatch, events, workers=1, max_files_per_chunk=1)
+    peak = 0
+
+    def watch(event) -> None:
+        nonlocal peak
+        peak = max(peak, len(manager.running))
+
+    manager.on_event = lambda e: (events.append(e), watch(e))
+    task = manager.start()
+    await _until(lambda: any(isinstance(e, ChunkStarted) for e in events))
+    assert len(manager.running) == 1
+    manager.set_workers(3)
+    await _until(lambda: len(manager.running) == 3)
+    await asyncio.wait_for(task, 60)
+    assert peak == 3
+    assert all(c.status is ChunkStatus.DONE for c in manager.cp.chunks)
+
+
+async def test_queue_runs_priority_first_then_longest_chunk_first(
+    tmp_path, fake_env, monkeypatch
+) -> None:
+    from tests.support.review_repo import make_review_repo
+
+    repo = make_review_repo(
+        tmp_path / "r",
+        {"a/small.py": "x = 1\n", "b/big.py": "x = 1\n" * 400, "c/mid.py": "x = 1\n" * 50},
+    )
+    events: list = []
+    manager = _manager(repo, fake_env, monkeypatch, events, workers=1, max_files_per_chunk=1)
+    manager.cp.chunk("a").priority = 5
+    await asyncio.wait_for(manager.start(), 30)
+    order = [c["files"][0] for c in fake_env.invocations()]
+    assert order == ["a/small.py", "b/big.py", "c/mid.py"]
+
+
+@pytest.mark.parametrize("mode", ["rate_limit", "overloaded"])
+async def test_one_rate_limit_slows_the_whole_pool(tmp_path, fake_env, monkeypatch, mode) -> None:
+    repo = many_files_repo(tmp_path / "r", 6)
+    fake_env.scenario([{"file": "pkg0/mod_000.py", "mode": mode, "times": 1}])
+    events: list = []
+    manager = _manager(repo, fake_env, monkeypatch, events, workers=3, max_files_per_chunk=1)
+    await asyncio.wait_for(manager.start(), 60)
+    from tui_orchestrator.engine.events import PoolChanged
+
+    caps = [e.concurrency for e in events if isinstance(e, PoolChanged)]
+    assert min(caps) < 3  # cut on the limit
+    assert all(c.status is ChunkStatus.DONE for c in manager.cp.chunks)
+    assert os.path.exists(manager.store.path)

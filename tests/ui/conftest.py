@@ -1,0 +1,108 @@
+"""Fixtures for the app's tests: the bundled sample repository, copied, and a test config.
+
+The copy always lives at ``<tmp>/shopfront`` so nothing on screen (or in a snapshot)
+depends on the temporary folder's name, and it carries a fixed plan file; the user config
+goes to a folder of its own through CLAUDE_TUI_CONFIG_DIR, so no test reads or writes the
+real one.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import tui_orchestrator
+from tui_orchestrator.engine.config import ENV_CONFIG_DIR, Config
+from tui_orchestrator.engine.plan import Plan, load_plan_file
+from tui_orchestrator.engine.project import Project, open_project
+from tui_orchestrator.engine.statedir import default_plan_path
+from tui_orchestrator.ui.app import ClaudeTuiApp
+
+SAMPLE_REPO = Path(tui_orchestrator.__file__).parent / "sample_repo"
+
+# Limits for re-balancing: three files a chunk.
+TEST_CONFIG = Config(max_files_per_chunk=3)
+
+# A fixed plan, so the tests do not move when the partition strategies are tuned.
+PLAN_TOML = """\
+version = 1
+strategy = "directory"
+max_files_per_chunk = 3
+excluded = []
+
+[[chunks]]
+name = "lib"
+files = ["lib/store/cache.go", "lib/store/inventory.go"]
+
+[[chunks]]
+name = "scripts+src"
+files = ["scripts/deploy.sh", "src/config.py"]
+
+[[chunks]]
+name = "src-api"
+files = ["src/api/__init__.py", "src/api/orders.py", "src/api/users.py"]
+
+[[chunks]]
+name = "src-auth"
+files = ["src/auth/passwords.py", "src/auth/session.py"]
+
+[[chunks]]
+name = "web"
+files = ["web/api.ts", "web/components/Cart.tsx", "web/components/Search.tsx"]
+"""
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "config"
+    monkeypatch.setenv(ENV_CONFIG_DIR, str(folder))
+    return folder
+
+
+@pytest.fixture
+def shopfront(tmp_path: Path, config_dir: Path) -> Path:
+    repo = tmp_path / "shopfront"
+    shutil.copytree(SAMPLE_REPO, repo)
+    plan_file = default_plan_path(repo)
+    plan_file.parent.mkdir()
+    plan_file.write_text(PLAN_TOML, encoding="utf-8")
+    return repo
+
+
+@pytest.fixture
+def make_project(shopfront: Path) -> Callable[..., Project]:
+    def make(**settings: object) -> Project:
+        return open_project(shopfront, TEST_CONFIG.replace(**settings))
+
+    return make
+
+
+@pytest.fixture
+def make_app(make_project: Callable[..., Project]) -> Callable[..., ClaudeTuiApp]:
+    def make(**settings: object) -> ClaudeTuiApp:
+        return ClaudeTuiApp(make_project(**settings))
+
+    return make
+
+
+@pytest.fixture
+def saved_plan(shopfront: Path) -> Callable[[], Plan]:
+    """Reads the plan file the app writes into the repository."""
+
+    def read() -> Plan:
+        return load_plan_file(default_plan_path(shopfront))
+
+    return read
+
+
+def same_plan(a: Plan, b: Plan) -> bool:
+    """Equal as the plan file records them (chunks in order, excluded, strategy)."""
+    return (a.chunks, a.excluded, a.strategy) == (b.chunks, b.excluded, b.strategy)
+
+
+@pytest.fixture
+def plans_equal() -> Callable[[Plan, Plan], bool]:
+    return same_plan

@@ -1,0 +1,77 @@
+"""A scripted runner for the app's tests: a fixed script per chunk, fixed ids, no clocks."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from tui_orchestrator.engine.findings import Finding, Severity
+from tui_orchestrator.engine.runner import Emit, Job, Outcome, OutcomeKind
+from tui_orchestrator.engine.stream import (
+    AssistantText,
+    Init,
+    Placed,
+    Result,
+    ToolResult,
+    ToolUse,
+)
+
+
+@dataclass
+class ScriptedRunner:
+    """Reads every file, reports one finding per file, and ends as the script says.
+
+    ``hang``: chunks that wait after their reads until paused or cancelled;
+    ``hang_at``: chunks that wait after reading this many of their files;
+    ``fail``: chunks whose answer has no findings (a parse error);
+    ``limit_once``: chunks answered with a 429 the first time.
+    """
+
+    backend: str = "claude"
+    hang: set[str] = field(default_factory=set)
+    hang_at: dict[str, int] = field(default_factory=dict)
+    fail: set[str] = field(default_factory=set)
+    limit_once: set[str] = field(default_factory=set)
+    calls: list[Job] = field(default_factory=list)
+    # Chunk -> the machine a remote executor would report (a Placed event).
+    hosts: dict[str, str] = field(default_factory=dict)
+
+    async def run(self, job: Job, emit: Emit) -> Outcome:
+        self.calls.append(job)
+        sid = job.session_id
+        if job.chunk in self.hosts:
+            emit(Placed(self.hosts[job.chunk]))
+        emit(Init(session_id=sid, model="scripted"))
+        if not job.structured:
+            emit(AssistantText(f"Scripted answer about {job.chunk}."))
+            return Outcome(OutcomeKind.OK, Result("success", False, "the answer", sid), 0)
+        if job.chunk in self.limit_once:
+            self.limit_once.discard(job.chunk)
+            return Outcome(
+                OutcomeKind.RATE_LIMITED,
+                Result(
+                    "success", True, "API Error: Request rejected (429)", sid, api_error_status=429
+                ),
+                1,
+                retry_after_s=0.01,
+            )
+        emit(AssistantText(f"I will read the {len(job.todo or job.files)} files."))
+        for index, path in enumerate(job.todo or job.files):
+            if index == self.hang_at.get(job.chunk):
+                emit(AssistantText(f"Now {path}: the first {index} files look fine so far."))
+                await asyncio.Event().wait()
+            emit(ToolUse("Read", {"file_path": str(job.root / path)}, f"tool-{index}"))
+            await asyncio.sleep(0)
+            emit(ToolResult(f"tool-{index}", False, "1\tcode"))
+        if job.chunk in self.hang:
+            await asyncio.Event().wait()
+        if job.chunk in self.fail:
+            return Outcome(OutcomeKind.PARSE_ERROR, Result("success", False, "no json", sid), 0)
+        findings = [
+            Finding(path, 3, Severity.HIGH if i == 0 else Severity.LOW, f"problem in {path}", "why it matters", job.chunk)
+            for i, path in enumerate(job.files)
+        ]  # fmt: skip
+        result = Result(
+            "success", False, "", sid, total_cost_usd=0.01, input_tokens=1200, output_tokens=300
+        )
+        return Outcome(OutcomeKind.OK, result, 0, findings=findings)

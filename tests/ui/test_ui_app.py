@@ -1,0 +1,329 @@
+"""The app shell: views, help, palette, themes, quitting, and the lazy tree."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from textual.command import CommandPalette
+from textual.pilot import Pilot
+from textual.widgets import Label
+
+from tui_orchestrator.engine.statedir import default_plan_path
+from tui_orchestrator.ui.app import ClaudeTuiApp
+from tui_orchestrator.ui.screens.help import HelpScreen, binding_sections
+from tui_orchestrator.ui.screens.issues import IssuesScreen
+from tui_orchestrator.ui.screens.plan import PlanScreen
+from tui_orchestrator.ui.screens.workers import WorkersScreen
+from tui_orchestrator.ui.tree_model import TagKind
+
+SIZE = (120, 40)
+
+
+async def settle(pilot: Pilot) -> None:
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_number_keys_switch_views(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        assert isinstance(app.screen, PlanScreen)
+        await pilot.press("2")
+        assert isinstance(app.screen, WorkersScreen)
+        await pilot.press("3")
+        assert isinstance(app.screen, IssuesScreen)
+        await pilot.press("1")
+        assert isinstance(app.screen, PlanScreen)
+
+
+async def test_clicking_a_tab_switches_views(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("ViewTabs #issues")
+        await pilot.pause()
+        assert isinstance(app.screen, IssuesScreen)
+        await pilot.click("ViewTabs #plan")
+        await pilot.pause()
+        assert isinstance(app.screen, PlanScreen)
+
+
+async def test_placeholders_say_what_will_appear(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        text = str(app.screen.query_one("#workers-placeholder").render())
+        assert "progress bar" in text and "pause" in text
+        await pilot.press("3")
+        text = str(app.screen.query_one("#issues-empty").render())
+        assert "appear here as chunks finish" in text
+
+
+async def test_every_view_shows_the_totals(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        for key in "123":
+            await pilot.press(key)
+            totals = str(app.screen.query_one("#totals").render())
+            assert "shopfront" in totals
+            assert "5 chunks" in totals
+            assert "12 files" in totals
+            assert "3 skipped" in totals  # README.md, docs/architecture.md, .gitignore
+
+
+async def test_question_mark_lists_every_plan_key(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        shown = [str(label.render()) for label in app.screen.query(Label)]
+        for key, description in [
+            ("m", "Move"),
+            ("s", "Split"),
+            ("j", "Join"),
+            ("n", "New"),
+            ("e", "Rename"),
+            ("x", "Exclude"),
+            ("d", "Delete"),
+            ("b", "Balance"),
+            ("^z", "Undo"),
+            ("^y", "Redo"),
+            ("R", "Run"),
+            ("1", "Plan"),
+            ("? f1", "Help"),
+            ("q", "Quit"),
+        ]:
+            assert key in shown, key
+            assert description in shown, description
+        await pilot.press("escape")
+        assert isinstance(app.screen, PlanScreen)
+
+
+async def test_help_follows_a_remapped_key(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.set_keymap({"plan.move": "M"})
+        await pilot.pause()
+        sections = binding_sections(app.screen)
+        plan = next(s for s in sections if s.title == "Plan view")
+        move = next(row for row in plan.rows if row.action == "move")
+        assert move.keys == ["M"]
+
+
+async def test_f1_opens_help_too(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, PlanScreen)
+
+
+async def _palette_titles(pilot: Pilot, query: str) -> list[str]:
+    await pilot.press("ctrl+p")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, CommandPalette)
+    await pilot.press(*query)
+    palette = pilot.app.screen
+    for _ in range(50):
+        await pilot.pause(0.05)
+        if not palette._show_busy:
+            break
+    options = palette.query_one("CommandList")
+    return [
+        str(options.get_option_at_index(i).prompt).split("\n")[0]
+        for i in range(options.option_count)
+    ]
+
+
+async def test_palette_offers_the_plan_actions(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        titles = await _palette_titles(pilot, "split")
+        assert any("Split" in title for title in titles)
+
+
+async def test_palette_runs_an_action(make_app, saved_plan):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _palette_titles(pilot, "delete")
+        await pilot.press("enter")
+        await settle(pilot)
+        # The chunk list's cursor starts on the first chunk.
+        assert not saved_plan().has_chunk("lib")
+
+
+async def test_ctrl_t_switches_theme_and_saves_it(make_app, config_dir: Path):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.theme == "claude-tui-dark"
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        assert app.theme == "claude-tui-light"
+    saved = tomllib.loads((config_dir / "config.toml").read_text())
+    assert saved["theme"] == "claude-tui-light"
+
+
+async def test_a_theme_picked_in_the_palette_is_saved(make_app, config_dir: Path):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.theme = "nord"
+        await settle(pilot)
+    assert tomllib.loads((config_dir / "config.toml").read_text())["theme"] == "nord"
+
+
+async def test_starting_does_not_write_the_config(make_app, config_dir: Path):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+    assert not (config_dir / "config.toml").exists()
+
+
+async def test_the_configured_theme_is_used(make_app):
+    app = make_app(theme="claude-tui-midnight")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.theme == "claude-tui-midnight"
+
+
+async def test_an_unknown_theme_falls_back_with_a_notice(make_app, config_dir: Path):
+    app = make_app(theme="no-such-theme")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.theme == "claude-tui-dark"
+        assert any("no-such-theme" in n.message for n in app._notifications)
+    # The user's setting is left as it was.
+    assert not (config_dir / "config.toml").exists()
+
+
+async def test_q_saves_a_computed_plan_and_quits(
+    make_app, shopfront: Path, saved_plan, plans_equal
+):
+    default_plan_path(shopfront).unlink()
+    app = make_app()
+    assert app.project.plan_source.startswith("computed")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+    assert plans_equal(saved_plan(), app.project.plan)
+
+
+async def test_q_saves_the_last_edit(make_app, saved_plan):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.screen.table.select_chunk("web")
+        await pilot.press("d", "q")
+        await pilot.pause()
+    assert app.return_code == 0
+    assert not saved_plan().has_chunk("web")
+
+
+async def test_q_leaves_an_unchanged_plan_file_alone(make_project, shopfront: Path):
+    project = make_project()
+    before = default_plan_path(shopfront).stat().st_mtime_ns
+    app = ClaudeTuiApp(project)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+    assert default_plan_path(shopfront).stat().st_mtime_ns == before
+
+
+async def test_q_in_a_dialog_does_not_quit(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("m")
+        await pilot.pause()
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.is_running
+        assert app.return_code is None
+
+
+async def test_lines_are_counted_after_the_first_frame(make_app):
+    app = make_app()
+    assert not app.session.lines_ready
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.session.lines_ready
+        figures = app.session.figures
+        assert all(row.lines for row in figures.chunks)
+        assert sum(row.lines or 0 for row in figures.chunks) == 166
+
+
+async def test_folders_load_only_when_expanded(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        tree = app.screen.query_one("#tree")
+        src = tree.node_for("src")
+        assert src is not None and not src.children
+        tree.move_cursor(src)
+        await pilot.press("space")
+        await pilot.pause()
+        assert [child.data.name for child in src.children] == ["api", "auth", "config.py"]
+
+
+async def test_tree_tags_follow_the_plan(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        tags = app.session.tags
+        assert tags.of_folder("lib").chunk == "lib"
+        assert tags.of_folder("src").kind == TagKind.MIXED
+        assert tags.of_folder("docs") is None
+        screen = app.screen
+        screen.tree.reveal("src/config.py")
+        await pilot.press("x")
+        await settle(pilot)
+        assert app.session.tags.of_file("src/config.py").kind == TagKind.EXCLUDED
+
+
+async def test_clicking_a_chunk_selects_it_and_shows_its_files(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        # Row 0 of the list is its header; the third chunk is on line 3.
+        await pilot.click("#chunks", offset=(3, 3))
+        await pilot.pause()
+        screen = app.screen
+        assert screen.table.selected_chunk == "src-api"
+        assert screen.tree.cursor_node.data.path == "src/api/__init__.py"
+
+
+async def test_the_tree_cursor_selects_its_chunk_in_the_list(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.tree.reveal("web/api.ts")
+        await pilot.pause()
+        assert screen.table.selected_chunk == "web"
+
+
+async def test_switching_views_does_not_pile_up_footer_keys(make_app):
+    """Every view switch rebuilds the footer's keys; the old ones must be freed (a leak of
+    Textual's Footer kept them all: 536 MB after 10 minutes of the UI benchmark)."""
+    import gc
+
+    from textual.widgets._footer import FooterKey
+
+    def footer_keys() -> int:
+        gc.collect()
+        return sum(isinstance(o, FooterKey) for o in gc.get_objects())
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        for key in "231":
+            await pilot.press(key)
+        await settle(pilot)
+        before = footer_keys()
+        for _ in range(6):
+            for key in "231":
+                await pilot.press(key)
+        await settle(pilot)
+        assert footer_keys() <= before + 20  # one footer's worth of slack, not 18 rebuilds

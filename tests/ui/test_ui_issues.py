@@ -1,0 +1,359 @@
+"""The Issues view: live rows, sorting, the filter language, details, editor and export."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tests.ui.scripted import ScriptedRunner
+from tui_orchestrator.engine.findings import Finding, Severity
+from tui_orchestrator.engine.project import open_project
+from tui_orchestrator.engine.run_session import RunOptions, RunSession
+from tui_orchestrator.engine.runner import Emit, Job, Outcome
+from tui_orchestrator.ui.app import ClaudeTuiApp
+from tui_orchestrator.ui.editor import editor_argv
+from tui_orchestrator.ui.screens.finding import FindingScreen, code_around
+from tui_orchestrator.ui.screens.issues import IssueFilter, IssuesScreen
+from tui_orchestrator.ui.screens.modals import NameScreen, PickerScreen
+
+from .conftest import TEST_CONFIG
+
+SIZE = (120, 40)
+
+
+class _Ids:
+    def __init__(self) -> None:
+        self.counter = itertools.count(1)
+
+    def uuid4(self) -> str:
+        return f"0000{next(self.counter):04d}-0000-4000-8000-000000000000"
+
+
+class GatedRunner(ScriptedRunner):
+    """The scripted runner, but chunks in ``gated`` wait for ``open(chunk)`` to finish."""
+
+    def __init__(self, gated: set[str]) -> None:
+        super().__init__()
+        self.gates = {name: asyncio.Event() for name in gated}
+
+    def open(self, chunk: str) -> None:
+        self.gates[chunk].set()
+
+    async def run(self, job: Job, emit: Emit) -> Outcome:
+        gate = self.gates.get(job.chunk)
+        if gate is not None and job.structured:
+            await gate.wait()
+        return await super().run(job, emit)
+
+
+@pytest.fixture
+def run_app(shopfront: Path, monkeypatch: pytest.MonkeyPatch):
+    """An app over the sample repository with a real manager and the given runner."""
+    monkeypatch.setattr("tui_orchestrator.engine.manager.uuid", _Ids())
+    monkeypatch.setattr("tui_orchestrator.engine.manager.STAGGER_S", 0.0)
+    sessions: list[RunSession] = []
+
+    def make(runner: ScriptedRunner) -> ClaudeTuiApp:
+        project = open_project(shopfront, TEST_CONFIG)
+        run = RunSession(shopfront, TEST_CONFIG, runner, RunOptions(headless=False))
+        run.open()
+        sessions.append(run)
+        assert run.manager is not None
+        run.manager.writer.delay = 0.01
+        return ClaudeTuiApp(project, run=run)
+
+    yield make
+    for run in sessions:
+        run.close()
+
+
+async def _until(pilot, predicate, tries: int = 300) -> None:
+    for _ in range(tries):
+        if predicate():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the app did not get there")
+
+
+async def _finished_run(pilot) -> IssuesScreen:
+    app = pilot.app
+    await pilot.press("R")
+    await _until(pilot, lambda: app.run_started and not app.manager.active)
+    await pilot.press("3")
+    await _until(pilot, lambda: isinstance(app.screen, IssuesScreen))
+    screen = app.screen
+    await _until(pilot, lambda: len(screen.rows) == 12)
+    return screen
+
+
+# The filter language ----------------------------------------------------------------------
+
+
+def _finding(
+    severity: str, file: str = "src/a.py", chunk: str = "src", title: str = "t"
+) -> Finding:
+    return Finding(file, 3, Severity(severity), title, "why", chunk)
+
+
+def test_filter_words_must_all_appear_somewhere() -> None:
+    keep = IssueFilter.parse("users sql")
+    assert keep(_finding("high", "src/api/users.py", title="SQL built from input"))
+    assert not keep(_finding("high", "src/api/orders.py", title="SQL built from input"))
+
+
+def test_filter_by_severity_exact_and_at_least() -> None:
+    exact = IssueFilter.parse("sev:high")
+    assert exact(_finding("high")) and not exact(_finding("critical"))
+    at_least = IssueFilter.parse("sev:medium+")
+    assert [s for s in Severity if at_least(_finding(s.value))] == [
+        Severity.CRITICAL,
+        Severity.HIGH,
+        Severity.MEDIUM,
+    ]
+
+
+def test_filter_by_chunk_and_file() -> None:
+    keep = IssueFilter.parse("chunk:web file:components")
+    assert keep(_finding("low", "web/components/Cart.tsx", "web"))
+    assert not keep(_finding("low", "web/api.ts", "web"))
+    assert not keep(_finding("low", "src/components/x.py", "src"))
+
+
+# The table ------------------------------------------------------------------------------------
+
+
+async def test_rows_appear_live_as_chunks_finish(run_app) -> None:
+    runner = GatedRunner({"web"})
+    app = run_app(runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("R")
+        await pilot.press("3")
+        screen = app.screen
+        assert isinstance(screen, IssuesScreen)
+        # Every chunk but web finishes: their nine findings show while web still runs.
+        await _until(pilot, lambda: len(screen.rows) == 9)
+        assert "web" not in {f.chunk for f in screen.rows}
+        runner.open("web")
+        await _until(pilot, lambda: len(screen.rows) == 12)
+        assert screen.query_one("#issues-table").row_count == 12
+
+
+async def test_every_column_sorts_and_a_second_header_click_reverses(run_app) -> None:
+    app = run_app(ScriptedRunner())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _finished_run(pilot)
+        assert [f.severity.rank for f in screen.rows] == sorted(
+            f.severity.rank for f in screen.rows
+        )
+        await pilot.press("s")
+        assert screen.sort_column == "location"
+        assert [(f.file, f.line) for f in screen.rows] == sorted(
+            (f.file, f.line) for f in screen.rows
+        )
+        await pilot.press("s")
+        assert [f.title.lower() for f in screen.rows] == sorted(
+            f.title.lower() for f in screen.rows
+        )
+        await pilot.press("s")
+        assert [f.chunk for f in screen.rows] == sorted(f.chunk for f in screen.rows)
+        await pilot.press("S")
+        assert [f.chunk for f in screen.rows] == sorted(
+            (f.chunk for f in screen.rows), reverse=True
+        )
+        # Clicking a header sorts by it; clicking it again reverses.
+        await pilot.click("#issues-table", offset=(5, 1))
+        await pilot.pause()
+        assert screen.sort_column == "severity" and not screen.sort_reverse
+        await pilot.click("#issues-table", offset=(5, 1))
+        await pilot.pause()
+        assert screen.sort_reverse
+        assert screen.rows[0].severity is Severity.LOW
+
+
+async def test_slash_filters_by_severity_and_chunk_and_escape_clears(run_app) -> None:
+    app = run_app(ScriptedRunner())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _finished_run(pilot)
+        await pilot.press("slash", *"sev:high", "enter")
+        # The scripted agent rates each chunk's first file high, the others low.
+        assert {f.severity for f in screen.rows} == {Severity.HIGH} and len(screen.rows) == 5
+        await pilot.press("escape")
+        await pilot.press("slash", *"chunk:src-", "enter")
+        assert {f.chunk for f in screen.rows} == {"src-api", "src-auth"}
+        assert "matching" in str(screen.query_one("#issues-table").border_title)
+        await pilot.press("escape")
+        assert len(screen.rows) == 12
+        assert not screen.query_one("#issues-filter").display
+
+
+async def test_the_cursor_stays_on_its_finding_when_the_rows_reorder(run_app) -> None:
+    app = run_app(ScriptedRunner())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _finished_run(pilot)
+        await pilot.press("down", "down", "down")
+        chosen = screen.rows[3]
+        await pilot.press("s")
+        table = screen.query_one("#issues-table")
+        assert screen.rows[table.cursor_row] == chosen
+
+
+async def test_enter_shows_the_description_and_the_code_around_the_line(run_app) -> None:
+    app = run_app(ScriptedRunner())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _finished_run(pilot)
+        chosen = screen.rows[0]
+        await pilot.press("enter")
+        await _until(pilot, lambda: isinstance(app.screen, FindingScreen))
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        code = str(app.screen.query_one("#code").render())
+        assert f"❱ {chosen.line} " in code or f"❱  {chosen.line} " in code
+        assert chosen.description in str(app.screen.query_one(".description").render())
+        await pilot.press("escape")
+        await _until(pilot, lambda: app.screen is screen)
+
+
+def test_code_around_marks_the_line_and_keeps_a_few_lines_of_context(shopfront: Path) -> None:
+    finding = Finding("src/api/users.py", 11, Severity.CRITICAL, "sql", "", "src-api")
+    code = code_around(shopfront, finding, context=2)
+    lines = code.plain.splitlines()
+    assert len(lines) == 5
+    assert lines[2].startswith("❱ 11 ")
+    assert "BUG(critical)" in lines[2]
+    # Highlighted with the theme's colours (spans), not plain text.
+    assert code.spans
+
+
+def test_code_around_a_missing_file_says_so(shopfront: Path) -> None:
+    finding = Finding("gone.py", 1, Severity.LOW, "t", "", "c")
+    assert "cannot read gone.py" in code_around(shopfront, finding).plain
+
+
+def test_the_editor_gets_plus_line_and_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EDITOR", "code --wait")
+    assert editor_argv(Path("repo"), "src/a.py", 7) == ["code", "--wait", "+7", "repo/src/a.py"]
+    monkeypatch.delenv("EDITOR")
+    monkeypatch.delenv("VISUAL", raising=False)
+    assert editor_argv(Path("repo"), "src/a.py", 7) is None
+
+
+async def test_o_opens_the_editor_from_the_table_and_from_the_details(
+    run_app, shopfront, monkeypatch
+) -> None:
+    opened: list[list[str]] = []
+    monkeypatch.setenv("EDITOR", "myeditor")
+    monkeypatch.setattr("tui_orchestrator.ui.editor.run_editor", opened.append)
+    app = run_app(ScriptedRunner())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _finished_run(pilot)
+        suspended: list[bool] = []
+
+        class _Suspend:
+            def __enter__(self) -> None:
+                suspended.append(True)
+
+            def __exit__(self, *exc: object) -> None:
+                return None
+
+        monkeypatch.setattr(app, "suspend", _Suspend)
+        chosen = screen.rows[0]
+        await pilot.press("o")
+        assert opened[-1] == ["myeditor", f"+{chosen.line}", str(shopfront / chosen.file)]
+        await pilot.press("enter")
+        await _until(pilot, lambda: isinstance(app.screen, FindingScreen))
+        await pilot.press("o")
+        assert len(opened) == 2 and opened[-1] == opened[0]
+        assert suspended == [True, True]
+
+
+async def test_o_without_an_editor_says_how_to_set_one(run_app, monkeypatch) -> None:
+    monkeypatch.delenv("EDITOR", raising=False)
+    monkeypatch.delenv("VISUAL", raising=False)
+    app = run_app(ScriptedRunner())
+    async with app.run_test(size=SIZE) as pilot:
+        await _finished_run(pilot)
+        await pilot.press("o")
+        await pilot.pause()
+        assert any("Set $EDITOR" in n.message for n in app._notifications)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "typed", "check"),
+    [
+        ("json", "", lambda text: len(json.loads(text)["issues"]) == 12),
+        ("sarif", "", lambda text: len(json.loads(text)["runs"][0]["results"]) == 12),
+        ("markdown", "", lambda text: text.startswith("# claude-tui report")),
+    ],
+)
+async def test_E_exports_through_the_report_writers(run_app, shopfront, fmt, typed, check) -> None:
+    app = run_app(ScriptedRunner())
+    async with app.run_test(size=SIZE) as pilot:
+        await _finished_run(pilot)
+        await pilot.press("E")
+        await _until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await pilot.press(*fmt, "enter")
+        await _until(pilot, lambda: isinstance(app.screen, NameScreen))
+        await pilot.press("enter")  # the proposed path
+        suffix = {"json": "json", "sarif": "sarif", "markdown": "md"}[fmt]
+        path = shopfront / ".claude-tui" / f"report.{suffix}"
+        await _until(pilot, path.exists)
+        assert check(path.read_text(encoding="utf-8"))
+
+
+async def test_E_writes_where_the_user_says(run_app, shopfront) -> None:
+    app = run_app(ScriptedRunner())
+    async with app.run_test(size=SIZE) as pilot:
+        await _finished_run(pilot)
+        await pilot.press("E")
+        await _until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await pilot.press(*"sarif", "enter")
+        await _until(pilot, lambda: isinstance(app.screen, NameScreen))
+        await pilot.press("ctrl+a", "ctrl+k", *"out/review.sarif", "enter")
+        path = shopfront / "out" / "review.sarif"
+        await _until(pilot, path.exists)
+        assert json.loads(path.read_text())["version"] == "2.1.0"
+        await pilot.pause()
+        assert any("out/review.sarif" in n.message for n in app._notifications)
+
+
+async def test_E_with_a_filter_on_offers_the_rows_shown(run_app, shopfront) -> None:
+    app = run_app(ScriptedRunner())
+    async with app.run_test(size=SIZE) as pilot:
+        await _finished_run(pilot)
+        await pilot.press("slash", *"web", "enter")
+        await _until(pilot, lambda: len(app.screen._rows) == 3)
+        await pilot.press("E")
+        await _until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await pilot.press(*"json", "enter")
+        await _until(
+            pilot, lambda: "which findings" in str(app.screen.query_one("#dialog").border_title)
+        )
+        await pilot.press("enter")  # the first choice: the 3 shown
+        await _until(pilot, lambda: isinstance(app.screen, NameScreen))
+        await pilot.press("enter")
+        path = shopfront / ".claude-tui" / "report.json"
+        await _until(pilot, path.exists)
+        report = json.loads(path.read_text())
+        assert {i["chunk"] for i in report["issues"]} == {"web"} and len(report["issues"]) == 3
+        assert report["totals"]["issues"] == 3
+
+
+async def test_E_never_overwrites_the_checkpoint(run_app, shopfront) -> None:
+    app = run_app(ScriptedRunner())
+    async with app.run_test(size=SIZE) as pilot:
+        await _finished_run(pilot)
+        checkpoint = shopfront / ".claude-tui" / "checkpoint.toml"
+        await _until(pilot, checkpoint.exists)
+        await pilot.press("E")
+        await _until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await pilot.press(*"json", "enter")
+        await _until(pilot, lambda: isinstance(app.screen, NameScreen))
+        await pilot.press("ctrl+a", "ctrl+k", *".claude-tui/checkpoint.toml", "enter")
+        await _until(pilot, lambda: any("would overwrite" in n.message for n in app._notifications))
+        # Still the checkpoint (a JSON report there would not parse as TOML).
+        assert len(tomllib.loads(checkpoint.read_text())["chunks"]) == 5

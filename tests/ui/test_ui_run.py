@@ -1,0 +1,609 @@
+"""The app driving a run: R, the worker panels and their keys, the issues table, resume."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.ui.scripted import ScriptedRunner
+from tui_orchestrator.engine.checkpoint import CheckpointStore, ChunkStatus
+from tui_orchestrator.engine.project import open_project
+from tui_orchestrator.engine.run_session import RunOptions, RunSession
+from tui_orchestrator.engine.statedir import default_checkpoint_path
+from tui_orchestrator.ui.app import ClaudeTuiApp
+from tui_orchestrator.ui.screens.finding import FindingScreen
+from tui_orchestrator.ui.screens.modals import NameScreen, PickerScreen
+from tui_orchestrator.ui.screens.zoom import ZoomScreen
+from tui_orchestrator.ui.widgets.worker_panel import WorkerPanel
+
+from .conftest import TEST_CONFIG
+
+SIZE = (120, 40)
+
+
+class _Ids:
+    def __init__(self) -> None:
+        self.counter = itertools.count(1)
+
+    def uuid4(self) -> str:
+        return f"0000{next(self.counter):04d}-0000-4000-8000-000000000000"
+
+
+@pytest.fixture
+def make_run_app(shopfront: Path, monkeypatch: pytest.MonkeyPatch):
+    """An app over the sample repository with a real manager and a scripted runner."""
+    monkeypatch.setattr("tui_orchestrator.engine.manager.uuid", _Ids())
+    sessions: list[RunSession] = []
+
+    def make(runner: ScriptedRunner, **settings: object) -> ClaudeTuiApp:
+        config = TEST_CONFIG.replace(**settings)
+        project = open_project(shopfront, config)
+        run = RunSession(shopfront, config, runner, RunOptions(headless=False))
+        run.open()
+        sessions.append(run)
+        assert run.manager is not None
+        run.manager.writer.delay = 0.01
+        return ClaudeTuiApp(project, run=run)
+
+    yield make
+    for run in sessions:
+        run.close()
+
+
+async def _until(pilot, predicate, tries: int = 200) -> None:
+    for _ in range(tries):
+        if predicate():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the app did not get there")
+
+
+async def _focus(pilot, panel: WorkerPanel) -> None:
+    panel.focus()
+    await _until(pilot, lambda: panel.app.screen.focused is panel)
+
+
+def _panel(app: ClaudeTuiApp, chunk: str) -> WorkerPanel:
+    return next(p for p in app.screen.ordered_panels() if p.chunk == chunk)
+
+
+async def _panel_of(pilot, chunk: str) -> WorkerPanel:
+    """The chunk's panel, once the grid shows it (the bridge flushes every 0.2 s)."""
+    app = pilot.app
+    await _until(pilot, lambda: any(p.chunk == chunk for p in app.screen.ordered_panels()))
+    return _panel(app, chunk)
+
+
+async def test_R_runs_every_pending_chunk_and_the_issues_table_fills(
+    make_run_app, shopfront
+) -> None:
+    runner = ScriptedRunner()
+    app = make_run_app(runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("R")
+        await _until(pilot, lambda: not app.manager.active and app.run_started)
+        assert all(c.status is ChunkStatus.DONE for c in app.manager.cp.chunks)
+        assert app.current_mode == "workers"
+        await pilot.pause(0.2)
+        assert {p.chunk for p in app.screen.query(WorkerPanel)} == {
+            c.name for c in app.manager.cp.chunks
+        }
+        await pilot.press("3")
+        table = app.screen.query_one("#issues-table")
+        assert table.row_count == 12  # one finding per file of the sample repository
+        assert "12 findings" in str(table.border_title)
+    saved = CheckpointStore(default_checkpoint_path(shopfront)).load()
+    assert saved is not None and all(c.status is ChunkStatus.DONE for c in saved.chunks)
+
+
+async def test_space_pauses_the_focused_worker_and_resumes_it(make_run_app) -> None:
+    runner = ScriptedRunner(hang={"web"})
+    app = make_run_app(runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("R")
+        await _until(
+            pilot,
+            lambda: (
+                app.manager.state("web").status is ChunkStatus.RUNNING
+                and len(app.manager.state("web").files_read) == 3
+            ),
+        )
+        await pilot.pause(0.2)
+        await _focus(pilot, await _panel_of(pilot, "web"))
+        await pilot.press("space")
+        await _until(pilot, lambda: app.manager.state("web").status is ChunkStatus.PAUSED)
+        session = app.manager.state("web").session_id
+        runner.hang.clear()
+        await pilot.press("space")
+        await _until(pilot, lambda: app.manager.state("web").status is ChunkStatus.DONE)
+        assert runner.calls[-1].resume and runner.calls[-1].session_id == session
+
+
+async def test_finished_chunks_fold_into_full_width_lines_below_the_ones_at_work(
+    make_run_app,
+) -> None:
+    """One chunk at work in a two-column grid: the finished lines still span the width."""
+    app = make_run_app(ScriptedRunner(hang={"web"}))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("R")
+        await _until(pilot, lambda: sum(c.status.finished for c in app.manager.cp.chunks) == 4)
+        await pilot.pause(0.5)
+        web = await _panel_of(pilot, "web")
+        finished = [p for p in app.screen.ordered_panels() if p.chunk != "web"]
+        assert app.screen.ordered_panels()[0] is web and not web.finished
+        assert len(finished) == 4 and all(p.finished for p in finished)
+        for panel in finished:
+            assert panel.region.height == 1
+            assert panel.region.y > web.region.bottom - 1
+            assert panel.region.width > 2 * web.region.width
+        await pilot.press("space")  # the focused panel is web's: pause it, the run ends
+        await _until(pilot, lambda: app.manager.state("web").status is ChunkStatus.PAUSED)
+
+
+async def test_c_cancels_after_confirmation_and_r_retries(make_run_app) -> None:
+    runner = ScriptedRunner(hang={"web"})
+    app = make_run_app(runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("R")
+        await _until(pilot, lambda: app.manager.state("web").status is ChunkStatus.RUNNING)
+        await pilot.pause(0.2)
+        await _focus(pilot, await _panel_of(pilot, "web"))
+        await pilot.press("c")
+        await _until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await pilot.press("enter")  # the dialog highlights "keep it running"
+        await _until(pilot, lambda: not isinstance(app.screen, PickerScreen))
+        assert app.manager.state("web").status is ChunkStatus.RUNNING
+        await pilot.press("c")
+        await _until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await pilot.press("up", "enter")
+        await _until(pilot, lambda: app.manager.state("web").status is ChunkStatus.CANCELLED)
+        runner.hang.clear()
+        await pilot.press("r")
+        await _until(pilot, lambda: app.manager.state("web").status is ChunkStatus.DONE)
+
+
+async def test_a_failed_chunk_is_notified_and_retry_finishes_it(make_run_app) -> None:
+    runner = ScriptedRunner(fail={"lib"})
+    app = make_run_app(runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("R")
+        await _until(pilot, lambda: not app.manager.active and app.run_started)
+        assert app.manager.state("lib").status is ChunkStatus.FAILED
+        await pilot.pause(0.3)
+        assert any("lib failed: parse error" in n.message for n in app._notifications)
+        runner.fail.clear()
+        await _focus(pilot, await _panel_of(pilot, "lib"))
+        await pilot.press("r")
+        await _until(pilot, lambda: app.manager.state("lib").status is ChunkStatus.DONE)
+
+
+async def test_r_on_a_done_chunk_reviews_it_again_in_a_fresh_session(make_run_app) -> None:
+    runner = ScriptedRunner()
+    app = make_run_app(runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("R")
+        await _until(pilot, lambda: not app.manager.active and app.run_started)
+        before = app.manager.state("web")
+        old_session, old_issues = before.session_id, list(before.issues)
+        await _focus(pilot, await _panel_of(pilot, "web"))
+        await pilot.press("r")
+        await _until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await pilot.press("enter")  # the dialog highlights "keep it as it is"
+        await _until(pilot, lambda: not isinstance(app.screen, PickerScreen))
+        assert app.manager.state("web").session_id == old_session
+        calls = len(runner.calls)
+        await pilot.press("r")
+        await _until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await pilot.press("up", "enter")
+        await _until(pilot, lambda: len(runner.calls) > calls)
+        await _until(pilot, lambda: app.manager.state("web").status is ChunkStatus.DONE)
+        again = runner.calls[-1]
+        assert again.chunk == "web" and not again.resume and again.session_id != old_session
+        assert sorted(again.todo) == sorted(app.manager.state("web").files)  # every file
+        # The new review's findings replace the old ones (the same here: no duplicates).
+        assert set(app.manager.state("web").issues) == set(old_issues)
+        assert len(app.manager.state("web").issues) == len(old_issues)
+
+
+async def test_a_rate_limit_raises_a_notification_and_the_chunk_finishes(make_run_app) -> None:
+    runner = ScriptedRunner(limit_once={"src-api"})
+    app = make_run_app(runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("R")
+        await _until(
+            pilot, lambda: app.manager.state("src-api").status is ChunkStatus.DONE, tries=400
+        )
+        await pilot.pause(0.2)
+        assert any("rate limited" in n.message for n in app._notifications)
+
+
+async def test_a_asks_a_follow_up_in_the_chunks_session(make_run_app) -> None:
+    runner = ScriptedRunner()
+    app = make_run_app(runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("R")
+        await _until(pilot, lambda: not app.manager.active and app.run_started)
+        await pilot.pause(0.2)
+        await _focus(pilot, await _panel_of(pilot, "web"))
+        await pilot.press("a")
+        await _until(pilot, lambda: isinstance(app.screen, NameScreen))
+        await pilot.press(*"worst one?", "enter")
+        await _until(pilot, lambda: any(not job.structured for job in runner.calls))
+        ask = next(job for job in runner.calls if not job.structured)
+        assert ask.resume and ask.session_id == app.manager.state("web").session_id
+        assert "worst one?" in ask.prompt
+        await pilot.pause(0.3)
+        assert any("web answers" in (n.title or "") for n in app._notifications)
+
+
+async def test_enter_zooms_to_the_whole_log_and_P_and_plus_minus(make_run_app) -> None:
+    runner = ScriptedRunner(hang={"web", "lib"})
+    app = make_run_app(runner, workers=2)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("R")
+        await _until(pilot, lambda: len(app.manager.running) == 2)
+        await pilot.pause(0.2)
+        await _focus(pilot, await _panel_of(pilot, app.manager.running[0]))
+        await pilot.press("enter")
+        await _until(pilot, lambda: isinstance(app.screen, ZoomScreen))
+        await pilot.press("escape")
+        await _until(pilot, lambda: not isinstance(app.screen, ZoomScreen))
+        await pilot.press("plus")
+        assert app.manager.workers == 3
+        await pilot.press("minus", "minus")
+        assert app.manager.workers == 1
+        await pilot.press("P")
+        await _until(pilot, lambda: not app.manager.running)
+        assert all(
+            c.status in (ChunkStatus.PAUSED, ChunkStatus.DONE) for c in app.manager.cp.chunks
+        )
+        runner.hang.clear()
+        await pilot.press("P")
+        await _until(
+            pilot,
+            lambda: all(c.status is ChunkStatus.DONE for c in app.manager.cp.chunks),
+            tries=400,
+        )
+
+
+async def test_issues_sort_filter_details_export_and_editor(
+    make_run_app, shopfront, monkeypatch
+) -> None:
+    runner = ScriptedRunner()
+    app = make_run_app(runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("R")
+        await _until(pilot, lambda: not app.manager.active and app.run_started)
+        await pilot.press("3")
+        await pilot.pause(0.2)
+        screen = app.screen
+        assert screen._rows[0].severity.value == "high"  # worst first
+        await pilot.press("s")  # by location
+        assert [f.file for f in screen._rows] == sorted(f.file for f in screen._rows)
+        await pilot.press("slash", *"web", "enter")
+        await _until(pilot, lambda: len(screen._rows) == 3)
+        assert {f.chunk for f in screen._rows} == {"web"} and len(screen._rows) == 3
+        await pilot.press("enter")
+        await _until(pilot, lambda: isinstance(app.screen, FindingScreen))
+        await pilot.press("escape")
+        await _until(pilot, lambda: app.screen is screen)
+        await pilot.press("escape")  # clears the filter
+        await _until(pilot, lambda: len(screen._rows) == 12)
+        await pilot.press("E")
+        await _until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await pilot.press(*"sarif", "enter")
+        await _until(pilot, lambda: isinstance(app.screen, NameScreen))
+        await pilot.press("enter")  # the proposed path
+        await _until(pilot, lambda: (shopfront / ".claude-tui" / "report.sarif").exists())
+        sarif = json.loads((shopfront / ".claude-tui" / "report.sarif").read_text())
+        assert len(sarif["runs"][0]["results"]) == 12
+        opened: list[list[str]] = []
+        monkeypatch.setenv("EDITOR", "myeditor --wait")
+        monkeypatch.setattr("tui_orchestrator.ui.editor.run_editor", opened.append)
+        monkeypatch.setattr(app, "suspend", contextlib.nullcontext)
+        await pilot.press("o")
+        assert opened and opened[0][:3] == ["myeditor", "--wait", "+3"]
+
+
+async def test_plus_grows_the_pool_only_as_far_as_free_memory_holds(
+    make_run_app, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui_orchestrator.engine import resources
+
+    runner = ScriptedRunner(hang={"web", "lib", "src-api"})
+    app = make_run_app(runner, workers=2)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("R")
+        await _until(pilot, lambda: len(app.manager.running) == 2)
+        # Room for one more Claude Code process (about 300 MB), not two.
+        monkeypatch.setattr(resources, "available_memory", lambda: resources.PER_WORKER_BYTES + 1)
+        await pilot.press("plus")
+        assert app.manager.workers == 3
+        await _until(pilot, lambda: len(app.manager.running) == 3)
+        monkeypatch.setattr(resources, "available_memory", lambda: 1)
+        await pilot.press("plus")
+        assert app.manager.workers == 3
+        await pilot.pause(0.1)
+        assert any("capped at 3" in n.message for n in app._notifications)
+        await pilot.press("minus", "minus", "minus")
+        assert app.manager.workers == 1
+        await pilot.pause(0.1)
+        assert any("the fewest" in n.message for n in app._notifications)
+        await pilot.press("P")
+        await _until(pilot, lambda: not app.manager.running)
+
+
+async def _run_and_quit_mid_run(make_run_app) -> None:
+    """Start every chunk (they hang), quit with four at work, close the session."""
+    runner = ScriptedRunner(hang={"web", "lib", "src-api", "src-auth", "scripts+src"})
+    app = make_run_app(runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("R")
+        await _until(pilot, lambda: len(app.manager.running) == 4)
+        await pilot.press("q")
+        await _until(pilot, lambda: not app.manager.running)
+        await pilot.pause(0.3)
+    app.run_session.close()
+
+
+async def test_quit_pauses_running_workers_and_the_next_start_offers_to_continue(
+    make_run_app, shopfront
+) -> None:
+    await _run_and_quit_mid_run(make_run_app)
+    saved = CheckpointStore(default_checkpoint_path(shopfront)).load()
+    assert saved is not None
+    paused = [c for c in saved.chunks if c.status is ChunkStatus.PAUSED]
+    assert len(paused) == 4 and all(c.session_id for c in paused)
+    runner2 = ScriptedRunner()
+    again = make_run_app(runner2)
+    async with again.run_test(size=SIZE) as pilot:
+        await _until(pilot, lambda: isinstance(again.screen, PickerScreen))
+        assert "Continue the run?" in str(again.screen.query_one("#dialog").border_title)
+        await pilot.press("enter")
+        await _until(
+            pilot,
+            lambda: all(c.status is ChunkStatus.DONE for c in again.manager.cp.chunks),
+            tries=400,
+        )
+        resumed = [job for job in runner2.calls if job.resume]
+        assert {job.session_id for job in resumed} >= {c.session_id for c in paused}
+
+
+async def test_sigterm_quits_as_q_does_and_exits_130(make_run_app, shopfront) -> None:
+    runner = ScriptedRunner(hang={"web", "lib", "src-api", "src-auth", "scripts+src"})
+    app = make_run_app(runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("R")
+        await _until(pilot, lambda: len(app.manager.running) == 4)
+        app._signalled()  # what the loop's SIGTERM handler calls
+        app._signalled()  # a second signal while quitting changes nothing
+        await _until(pilot, lambda: app.return_code is not None)
+    app.run_session.close()
+    assert app.return_code == 130
+    saved = CheckpointStore(default_checkpoint_path(shopfront)).load()
+    assert saved is not None
+    paused = [c for c in saved.chunks if c.status is ChunkStatus.PAUSED]
+    assert len(paused) == 4 and all(c.session_id for c in paused)
+
+
+async def test_a_hang_up_saves_frees_the_lock_and_leaves_at_once(make_run_app, shopfront) -> None:
+    """The terminal is gone: the run is saved as on q, then the process ends (exit 130)."""
+    runner = ScriptedRunner(hang={"web", "lib", "src-api", "src-auth", "scripts+src"})
+    app = make_run_app(runner)
+    left: list[int] = []
+    app.leave_now = left.append
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("R")
+        await _until(pilot, lambda: len(app.manager.running) == 4)
+        app._hung_up()  # what the loop's SIGHUP handler calls
+        await _until(pilot, lambda: left == [130])
+        assert not (shopfront / ".claude-tui" / "lock").exists()
+    saved = CheckpointStore(default_checkpoint_path(shopfront)).load()
+    assert saved is not None
+    paused = [c for c in saved.chunks if c.status is ChunkStatus.PAUSED]
+    assert len(paused) == 4 and all(c.session_id for c in paused)
+
+
+async def test_a_paused_chunk_of_an_earlier_session_shows_where_its_log_stopped(
+    make_run_app, shopfront
+) -> None:
+    await _run_and_quit_mid_run(make_run_app)
+    # What the CLI streamed for web before the quit (the real runner keeps it there).
+    read = {"type": "tool_use", "id": "t1", "name": "Read",
+            "input": {"file_path": str(shopfront / "web" / "api.ts")}}  # fmt: skip
+    lines = [
+        {"type": "assistant", "message": {"content": [{"type": "text", "text": "Looking at the API."}]}},
+        {"type": "assistant", "message": {"content": [read]}},
+    ]  # fmt: skip
+    log = shopfront / ".claude-tui" / "logs" / "web.jsonl"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    again = make_run_app(ScriptedRunner())
+    async with again.run_test(size=SIZE) as pilot:
+        await _until(pilot, lambda: isinstance(again.screen, PickerScreen))
+        await pilot.press("down", "enter")  # Not now: paused chunks wait
+        await _until(pilot, lambda: not isinstance(again.screen, PickerScreen))
+        await pilot.press("2")
+        web = await _panel_of(pilot, "web")
+        assert web.log_lines()[-2:] == ["Looking at the API.", "→ Read web/api.ts"]
+        assert again.manager.state("web").status is ChunkStatus.PAUSED
+
+
+class _FixedClock:
+    def __call__(self) -> float:
+        return 1000.0
+
+
+@pytest.fixture
+def finished_run_app(make_run_app, monkeypatch: pytest.MonkeyPatch):
+    """A run that finished with a fixed clock: the same screen every time."""
+    monkeypatch.setattr("tui_orchestrator.engine.manager.STAGGER_S", 0.0)
+
+    def make() -> ClaudeTuiApp:
+        app = make_run_app(ScriptedRunner(fail={"lib"}))
+        app.manager.clock = _FixedClock()
+        return app
+
+    return make
+
+
+async def _run_to_the_end(pilot) -> None:
+    app = pilot.app
+    await pilot.press("R")
+    await _until(pilot, lambda: not app.manager.active and app.run_started)
+    await pilot.pause(1.2)  # one tick of the grid's clock: every panel drawn
+    # Focus went to whichever panel appeared first, which depends on timing: fix it.
+    await _focus(pilot, app.screen.ordered_panels()[0])
+    app.clear_notifications()
+    await pilot.pause(0.1)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_snapshot_workers_grid_after_a_run(finished_run_app, snap_compare, size) -> None:
+    async def run_before(pilot) -> None:
+        await _run_to_the_end(pilot)
+
+    assert snap_compare(finished_run_app(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_snapshot_workers_grid_mid_run(make_run_app, snap_compare, monkeypatch, size) -> None:
+    """Two chunks at work (progress, activity, log, figures) above three finished lines."""
+    monkeypatch.setattr("tui_orchestrator.engine.manager.STAGGER_S", 0.0)
+    app = make_run_app(ScriptedRunner(hang_at={"web": 1, "src-api": 2}, fail={"lib"}))
+    app.manager.clock = _FixedClock()
+
+    async def run_before(pilot) -> None:
+        await pilot.press("R")
+        await _until(
+            pilot,
+            lambda: (
+                sum(c.status.finished for c in app.manager.cp.chunks) == 3
+                and len(app.manager.state("src-api").files_read) == 2
+                and len(app.manager.state("web").files_read) == 1
+            ),
+        )
+        await pilot.pause(1.2)  # one tick of the grid's clock: every panel drawn
+        await _focus(pilot, await _panel_of(pilot, "src-api"))
+        app.clear_notifications()
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_snapshot_issues_table(finished_run_app, snap_compare, size) -> None:
+    async def run_before(pilot) -> None:
+        await _run_to_the_end(pilot)
+        await pilot.press("3")
+        await pilot.pause(0.2)
+
+    assert snap_compare(finished_run_app(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_snapshot_finding_details(finished_run_app, snap_compare, size) -> None:
+    async def run_before(pilot) -> None:
+        await _run_to_the_end(pilot)
+        await pilot.press("3")
+        await pilot.pause(0.2)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+
+    assert snap_compare(finished_run_app(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_snapshot_zoomed_worker(finished_run_app, snap_compare, size) -> None:
+    async def run_before(pilot) -> None:
+        await _run_to_the_end(pilot)
+        await _focus(pilot, await _panel_of(pilot, "lib"))
+        await pilot.press("enter")
+        await _until(pilot, lambda: isinstance(pilot.app.screen, ZoomScreen))
+        await pilot.pause(0.3)
+
+    assert snap_compare(finished_run_app(), terminal_size=size, run_before=run_before)
+
+
+async def test_end_to_end_with_the_fake_claude(shopfront, fake_env, monkeypatch) -> None:
+    """The app runs the sample repository through the fake `claude` executable."""
+    from tui_orchestrator.engine.runner import ClaudeRunner
+
+    for key, value in fake_env.env.items():
+        if key.startswith("FAKE_CLAUDE"):
+            monkeypatch.setenv(key, value)
+    runner = ClaudeRunner(fake_env.env["CLAUDE_TUI_CLAUDE_BIN"])
+    project = open_project(shopfront, TEST_CONFIG)
+    run = RunSession(shopfront, TEST_CONFIG, runner, RunOptions(headless=False))
+    run.open()
+    try:
+        app = ClaudeTuiApp(project, run=run)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("R")
+            await _until(pilot, lambda: not app.manager.active and app.run_started, tries=1500)
+            await pilot.press("3")
+            await pilot.pause(0.3)
+            table = app.screen.query_one("#issues-table")
+            assert table.row_count == 16  # the sample repository's BUG markers
+            titles = {f.title for f in app.screen._rows}
+            assert "SQL built from request input" in titles
+    finally:
+        run.close()
+    saved = CheckpointStore(default_checkpoint_path(shopfront)).load()
+    assert saved is not None and all(c.status is ChunkStatus.DONE for c in saved.chunks)
+    assert sum(len(c.issues) for c in saved.chunks) == 16
+    assert all(c.session_id for c in saved.chunks)
+
+
+def test_the_empty_workers_view_says_where_earlier_runs_stand() -> None:
+    from types import SimpleNamespace
+
+    from tui_orchestrator.ui.screens.workers import PLACEHOLDER, placeholder_text
+
+    def chunks(*statuses: ChunkStatus) -> list:
+        return [SimpleNamespace(status=s) for s in statuses]
+
+    assert placeholder_text(chunks(ChunkStatus.PENDING, ChunkStatus.PENDING)) == PLACEHOLDER
+    text = placeholder_text(chunks(ChunkStatus.DONE, ChunkStatus.DONE, ChunkStatus.FAILED))
+    assert "2 done, 1 failed of 3 chunks" in text and "P resumes" not in text
+    text = placeholder_text(chunks(ChunkStatus.DONE, ChunkStatus.PAUSED, ChunkStatus.PENDING))
+    assert "1 done, 1 paused, 1 pending of 3 chunks" in text and "P resumes them" in text
+
+
+async def test_the_totals_clock_skips_a_view_still_being_composed(make_run_app) -> None:
+    """The 1 s totals tick once hit a view between its switch and its compose (a crash)."""
+    app = make_run_app(ScriptedRunner(hang={"web"}))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("R")
+        await _until(pilot, lambda: app.manager.state("web").status is ChunkStatus.RUNNING)
+        app.switch_mode("issues")  # the issues view's first showing: composed later
+        app._tick_totals()
+        await pilot.pause(0.1)
+        assert app.current_mode == "issues"
+        assert "running" in str(app.screen.query_one("StatusLine").render())
+        app.manager.pause("web")
+        await _until(pilot, lambda: app.manager.state("web").status is ChunkStatus.PAUSED)
+
+
+async def test_a_panel_names_the_machine_a_remote_executor_placed_its_chunk_on(
+    make_run_app,
+) -> None:
+    app = make_run_app(ScriptedRunner(hang={"web"}, hosts={"web": "10.0.0.7:40123"}))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("R")
+        await _until(
+            pilot,
+            lambda: (
+                app.manager.state("web").status is ChunkStatus.RUNNING
+                and app.manager.state("web").host == "10.0.0.7:40123"
+            ),
+        )
+        panel = await _panel_of(pilot, "web")
+        await _until(pilot, lambda: "on 10.0.0.7:40123" in str(panel.border_subtitle))
+        assert any("running on 10.0.0.7:40123" in line for line in panel.log_lines())
+        app.manager.pause("web")
+        await _until(pilot, lambda: app.manager.state("web").status is ChunkStatus.PAUSED)
