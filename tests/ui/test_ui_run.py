@@ -604,6 +604,10 @@ async def test_a_panel_names_the_machine_a_remote_executor_placed_its_chunk_on(
         )
         panel = await _panel_of(pilot, "web")
         await _until(pilot, lambda: "on 10.0.0.7:40123" in str(panel.border_subtitle))
-        assert any("running on 10.0.0.7:40123" in line for line in panel.log_lines())
+        # The log line comes with the next flush of the stream (every 50-100 ms), which
+        # may be one frame after the subtitle read the chunk's state.
+        await _until(
+            pilot, lambda: any("running on 10.0.0.7:40123" in line for line in panel.log_lines())
+        )
         app.manager.pause("web")
         await _until(pilot, lambda: app.manager.state("web").status is ChunkStatus.PAUSED)
