@@ -17,4 +17,5 @@ echo "== installing claude-tui with its test dependencies and the Dask extra"
 echo "== installing the pinned Claude Code CLI into .tools/ (for the real-CLI tier)"
 bash scripts/install_claude_code.sh
 echo "== running the tests"
-exec .venv/bin/python -m pytest -q "$@"
+# The suite takes about 10 minutes here; a run past 45 is broken: stop it loudly.
+exec timeout --kill-after=30s 45m .venv/bin/python -m pytest -q "$@"

@@ -192,11 +192,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
-def refuse_to_overwrite(out: Path, keep: Sequence[Path]) -> None:
-    """A report path that is one of ``keep`` (the checkpoint, the plan) is bad usage."""
+def check_report_target(out: Path, keep: Sequence[Path], *, make_folders: bool) -> None:
+    """A report path that cannot be written, or is one of ``keep``, is bad usage.
+
+    Checked before any work: a run that ends with nowhere to put its report would lose it.
+    With ``make_folders`` a missing folder is fine (the run creates it), a file in its way
+    is not.
+    """
     for path in keep:
         if out.resolve() == Path(path).resolve():
             raise ConfigError(f"the report would overwrite {path}: give another --out/--report")
+    if out.is_dir():
+        raise ConfigError(f"the report path is a folder: {out} (give a file name)")
+    folder = out.parent
+    if not make_folders and not folder.is_dir():
+        raise ConfigError(f"the folder of the report does not exist: {folder}")
+    for above in (folder, *folder.parents):
+        if above.exists():
+            if not above.is_dir():
+                raise ConfigError(f"the report cannot go under {above}: it is a file")
+            break
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -263,9 +278,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     else:
         out = Path(args.out)
-        refuse_to_overwrite(out, [args.checkpoint])
-        if out.parent and not out.parent.exists():
-            raise ConfigError(f"folder of --out does not exist: {out.parent}")
+        check_report_target(out, [args.checkpoint], make_folders=False)
         write_text_atomic(out, text)
         sys.stderr.write(f"claude-tui: wrote {fmt} report to {out}\n")
     return 0

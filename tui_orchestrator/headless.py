@@ -22,9 +22,9 @@ from tui_orchestrator.cli import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_UNFINISHED,
+    check_report_target,
     config_from_args,
     partition_flags_given,
-    refuse_to_overwrite,
 )
 from tui_orchestrator.engine.checkpoint import Checkpoint, ChunkStatus
 from tui_orchestrator.engine.config import Config
@@ -253,7 +253,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.report and args.report != "-":
         repo = Path(args.repo)
         keep = [args.checkpoint or default_checkpoint_path(repo), default_plan_path(repo)]
-        refuse_to_overwrite(Path(args.report), keep)
+        check_report_target(Path(args.report), keep, make_folders=True)
     # SPEC §5: stderr that is not a terminal gets plain lines, even where FORCE_COLOR asks
     # rich for colour (CI logs are read as text, and cursor codes garble them).
     err = Console(stderr=True, highlight=False, force_terminal=sys.stderr.isatty())

@@ -355,3 +355,32 @@ def test_demo_on_a_cluster_is_refused_not_silently_run_here(cli: Cli, small_repo
     result = cli("run", small_repo, "--demo", "--executor", "dask://127.0.0.1:9")
     assert_one_line_error(result, "--demo simulates the agents here")
     assert not (small_repo / ".claude-tui" / "checkpoint.toml").exists()
+
+
+@pytest.mark.parametrize("where", ["a-folder.json", "README.md/report.json"])
+def test_a_run_report_that_cannot_be_written_is_refused_before_any_work(
+    cli: Cli, small_repo: Path, where: str
+) -> None:
+    (small_repo / "a-folder.json").mkdir()
+    (small_repo / "README.md").write_text("not a folder\n")
+    result = cli("run", small_repo, "--demo", "--report", small_repo / where)
+    assert_one_line_error(result)
+    assert not (small_repo / ".claude-tui" / "checkpoint.toml").exists()
+
+
+def test_report_out_that_is_a_folder(cli: Cli, tmp_path: Path) -> None:
+    cp = checkpoint_file(tmp_path / "cp.toml")
+    (tmp_path / "out.md").mkdir()
+    assert_one_line_error(cli("report", cp, "--out", tmp_path / "out.md"), "is a folder")
+
+
+def test_a_checkpoint_of_another_repository_is_refused_and_left_alone(
+    cli: Cli, small_repo: Path, tmp_path: Path
+) -> None:
+    other = write_tree(tmp_path / "other", SMALL_REPO)
+    assert cli("run", other, "--demo").returncode == 0
+    theirs = other / ".claude-tui" / "checkpoint.toml"
+    before = theirs.read_bytes()
+    result = cli("run", small_repo, "--demo", "--checkpoint", theirs)
+    assert_one_line_error(result, "is the checkpoint of", str(other))
+    assert theirs.read_bytes() == before

@@ -21,6 +21,7 @@ from tui_orchestrator.engine.checkpoint import (
 )
 from tui_orchestrator.engine.config import Config
 from tui_orchestrator.engine.discovery import Discovery, discover, resolve_repo
+from tui_orchestrator.engine.errors import CheckpointError
 from tui_orchestrator.engine.plan import Plan, common_folder
 from tui_orchestrator.engine.project import open_project
 from tui_orchestrator.engine.prompt import fingerprint, load_instructions
@@ -80,6 +81,7 @@ def prepare_run(
             root, cp, store, instructions, project.sizes, False, notes,
             project.discovery, project.plan,
         )  # fmt: skip
+    _check_same_repo(cp.repo, root, store.path)
     if partition_flags_given or plan_file is not None:
         notes.append(
             "the checkpoint wins: --plan/--strategy/--max-files-per-chunk are ignored "
@@ -91,6 +93,21 @@ def prepare_run(
     cp.repo = str(root)
     cp.backend = backend
     return RunSetup(root, cp, store, instructions, sizes, True, notes, discovery)
+
+
+def _check_same_repo(recorded: str, root: Path, path: Path) -> None:
+    """A checkpoint of another repository is refused: resuming it here would rewrite it.
+
+    A repository that moved keeps its checkpoint in its own `.claude-tui/`, which is fine;
+    a checkpoint given with --checkpoint that names a repository still there is not ours.
+    """
+    if not recorded or Path(recorded) == root or path == default_checkpoint_path(root):
+        return
+    if Path(recorded).is_dir():
+        raise CheckpointError(
+            f"{path} is the checkpoint of {recorded}, not of {root}: "
+            "give that repository, or another --checkpoint"
+        )
 
 
 def refresh(

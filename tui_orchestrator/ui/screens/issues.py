@@ -14,7 +14,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import DataTable, Input, Static
 
-from tui_orchestrator.cli import refuse_to_overwrite
+from tui_orchestrator.cli import check_report_target
 from tui_orchestrator.engine.atomic import write_text_atomic
 from tui_orchestrator.engine.errors import ClaudeTuiError
 from tui_orchestrator.engine.findings import Finding, Severity
@@ -325,7 +325,8 @@ class IssuesScreen(ViewScreen):
             path = self.tui.session.root / path
         text = render(manager.cp, fmt, keep)
         try:
-            refuse_to_overwrite(path, [manager.store.path, self.tui.project.plan_path])
+            protected = [manager.store.path, self.tui.project.plan_path]
+            check_report_target(path, protected, make_folders=True)
             await asyncio.to_thread(_write_report, path, text)
         except (OSError, ClaudeTuiError) as exc:
             self.notify(f"Could not write {where}: {exc}", severity="error", timeout=10)
