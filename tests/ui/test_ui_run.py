@@ -140,7 +140,8 @@ async def test_finished_chunks_fold_into_full_width_lines_below_the_ones_at_work
             assert panel.region.height == 1
             assert panel.region.y > web.region.bottom - 1
             assert panel.region.width > 2 * web.region.width
-        await pilot.press("space")  # the focused panel is web's: pause it, the run ends
+        await _focus(pilot, web)
+        await pilot.press("space")  # pause the one at work: the run ends
         await _until(pilot, lambda: app.manager.state("web").status is ChunkStatus.PAUSED)
 
 

@@ -338,6 +338,21 @@ async def test_write_now_writes_at_once(tmp_path: Path) -> None:
     assert store.load().chunks[0].status is ChunkStatus.DONE
 
 
+async def test_urgent_writes_without_waiting_for_the_coalescing_delay(tmp_path: Path) -> None:
+    cp = sample_checkpoint()
+    store = CheckpointStore(tmp_path / "cp.toml")
+    writer = CheckpointWriter(store, lambda: cp, delay=10.0)
+    writer.changed()  # a progress change: would wait ten seconds
+    cp.chunks[0].status = ChunkStatus.CANCELLED
+    writer.urgent()  # from a plain method (a user command)
+    for _ in range(100):
+        if store.writes:
+            break
+        await asyncio.sleep(0.02)
+    assert store.load().chunks[0].status is ChunkStatus.CANCELLED
+    await writer.close()
+
+
 async def test_close_drops_the_pending_write_and_writes_the_final_state(tmp_path: Path) -> None:
     cp = sample_checkpoint()
     store = CheckpointStore(tmp_path / "cp.toml")

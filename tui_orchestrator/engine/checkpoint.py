@@ -323,11 +323,18 @@ class CheckpointWriter:
         self.delay = delay
         self._lock = asyncio.Lock()
         self._pending: asyncio.Task[None] | None = None
+        self._urgent: set[asyncio.Task[None]] = set()
         self._started = time.monotonic()
 
     def changed(self) -> None:
         if self._pending is None or self._pending.done():
             self._pending = asyncio.get_running_loop().create_task(self._later())
+
+    def urgent(self) -> None:
+        """Write as soon as the loop can, from code that cannot await (a user command)."""
+        task = asyncio.get_running_loop().create_task(self.write_now())
+        self._urgent.add(task)
+        task.add_done_callback(self._urgent.discard)
 
     async def _later(self) -> None:
         await asyncio.sleep(self.delay)
@@ -348,4 +355,6 @@ class CheckpointWriter:
                 await self._pending
             except asyncio.CancelledError:
                 pass
+        if self._urgent:
+            await asyncio.gather(*self._urgent)
         await self.write_now()

@@ -450,7 +450,7 @@ class Manager:
         if isinstance(event, Init):
             if event.session_id and event.session_id != state.session_id:
                 state.session_id = event.session_id
-                self.writer.changed()
+                self.writer.urgent()  # a kill from now on must still find the session
         elif isinstance(event, ToolUse):
             target = normalise_path(event.target, self.root) if event.target else ""
             rt.activity = _activity(event.tool, target)
@@ -731,7 +731,7 @@ class Manager:
             state.error = "cancelled"
             self._set_status(state, ChunkStatus.CANCELLED)
             self._emit(ChunkFinished(name, ChunkStatus.CANCELLED, "cancelled", ()))
-            self._write_soon()
+            self.writer.urgent()
 
     def retry(self, name: str) -> None:
         """A failed, cancelled or paused chunk is queued again (resuming its session)."""
