@@ -246,14 +246,34 @@ def summary_lines(cp: Checkpoint, summary: RunSummary, report_path: str, demo: b
     return lines
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    config = config_from_args(args)
-    check_executor(config)
+def check_report_args(args: argparse.Namespace) -> str:
+    """The report's format, once its path is known to be writable (before any work)."""
     fmt = resolve_format(args.format, args.report)
     if args.report and args.report != "-":
         repo = Path(args.repo)
         keep = [args.checkpoint or default_checkpoint_path(repo), default_plan_path(repo)]
         check_report_target(Path(args.report), keep, make_folders=True)
+    return fmt
+
+
+def write_report(cp: Checkpoint, target: str, fmt: str) -> str:
+    """Write the report to ``target`` ('-' for stdout); returns where it went, for the user."""
+    text = render(cp, fmt)
+    if target == "-":
+        sys.stdout.write(text)
+        return "stdout"
+    from tui_orchestrator.engine.atomic import write_text_atomic
+
+    out = Path(target)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out, text)
+    return str(out)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    check_executor(config)
+    fmt = check_report_args(args)
     # SPEC §5: stderr that is not a terminal gets plain lines, even where FORCE_COLOR asks
     # rich for colour (CI logs are read as text, and cursor codes garble them).
     err = Console(stderr=True, highlight=False, force_terminal=sys.stderr.isatty())
@@ -282,17 +302,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         setup = run.setup
         cp = setup.checkpoint
         report_target = args.report or str(default_report_path(setup.root))
-        text = render(cp, fmt)
-        if report_target == "-":
-            sys.stdout.write(text)
-            report_shown = "stdout"
-        else:
-            from tui_orchestrator.engine.atomic import write_text_atomic
-
-            out = Path(report_target)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(out, text)
-            report_shown = str(out)
+        report_shown = write_report(cp, report_target, fmt)
         for line in summary_lines(cp, summary, report_shown, args.demo):
             err.print(line, markup=False, soft_wrap=True)
     if interrupted:

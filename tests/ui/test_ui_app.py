@@ -327,3 +327,51 @@ async def test_switching_views_does_not_pile_up_footer_keys(make_app):
                 await pilot.press(key)
         await settle(pilot)
         assert footer_keys() <= before + 20  # one footer's worth of slack, not 18 rebuilds
+
+
+def _drive_the_app(monkeypatch, journey) -> None:
+    """`claude-tui REPO` as the command line starts it, with ``journey`` as the user."""
+    import asyncio
+
+    def run(self: ClaudeTuiApp) -> None:
+        async def go() -> None:
+            async with self.run_test(size=(120, 40)) as pilot:
+                await journey(self, pilot)
+
+        asyncio.run(go())
+
+    monkeypatch.setattr(ClaudeTuiApp, "run", run)
+
+
+def test_the_app_writes_the_report_asked_for_when_the_user_quits(
+    shopfront: Path, tmp_path: Path, monkeypatch
+) -> None:
+    import json
+
+    from tui_orchestrator.cli import main
+    from tui_orchestrator.engine.demo import DemoRunner
+
+    monkeypatch.setattr(DemoRunner.__init__, "__defaults__", (50.0, 0.0))  # fast, no failure
+
+    async def review_then_quit(app: ClaudeTuiApp, pilot: Pilot) -> None:
+        await pilot.press("R")
+        for _ in range(400):
+            if app.run_started and app.manager is not None and not app.manager.active:
+                break
+            await pilot.pause(0.05)
+        await pilot.press("q")
+
+    _drive_the_app(monkeypatch, review_then_quit)
+    out = tmp_path / "reports" / "review.sarif"
+    assert main(["--demo", str(shopfront), "--report", str(out)]) == 0
+    sarif = json.loads(out.read_text())
+    assert sarif["version"] == "2.1.0"
+    assert len(sarif["runs"][0]["results"]) > 0
+
+
+def test_fail_on_is_refused_by_the_app(shopfront: Path, capsys) -> None:
+    from tui_orchestrator.cli import main
+
+    assert main(["--demo", str(shopfront), "--fail-on", "high"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "claude-tui run" in err[0]

@@ -114,8 +114,17 @@ class StatusLine(Static):
     }
     """
 
+    _shown: tuple[str, tuple[object, ...]] | None = None
+
     def show_totals(self, app: ClaudeTuiApp) -> None:
         if app.manager is not None and app.run_started:
-            self.update(run_totals_content(app))
+            content = run_totals_content(app)
         else:
-            self.update(totals_content(app.session, demo=app.demo))
+            content = totals_content(app.session, demo=app.demo)
+        # (Content's == compares the text alone: a change of style must show too.)
+        shown = (content.plain, tuple(content.spans))
+        if shown == self._shown:
+            return  # called on every flush and tick: most of them change nothing
+        self._shown = shown
+        # One line of fixed height across the screen: new text never changes the layout.
+        self.update(content, layout=False)
