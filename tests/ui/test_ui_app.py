@@ -375,3 +375,38 @@ def test_fail_on_is_refused_by_the_app(shopfront: Path, capsys) -> None:
     assert main(["--demo", str(shopfront), "--fail-on", "high"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "claude-tui run" in err[0]
+
+
+def test_opening_the_app_walks_the_repository_once(shopfront: Path, monkeypatch) -> None:
+    """The plan view and the run share one discovery, on a first start and on a resume."""
+    from tui_orchestrator.cli import main
+    from tui_orchestrator.engine import discovery, project, workspace
+    from tui_orchestrator.engine.demo import DemoRunner
+
+    monkeypatch.setattr(DemoRunner.__init__, "__defaults__", (50.0, 0.0))
+    walks: list[Path] = []
+    real = discovery.discover
+
+    def counted(root, config):  # type: ignore[no-untyped-def]
+        walks.append(root)
+        return real(root, config)
+
+    monkeypatch.setattr(project, "discover", counted)
+    monkeypatch.setattr(workspace, "discover", counted)
+
+    async def run_one_then_quit(app: ClaudeTuiApp, pilot: Pilot) -> None:
+        if not app.run_started:
+            await pilot.press("R")
+            for _ in range(400):
+                if app.run_started and app.manager is not None and not app.manager.active:
+                    break
+                await pilot.pause(0.05)
+        await pilot.press("q")
+
+    _drive_the_app(monkeypatch, run_one_then_quit)
+    checkpoint = shopfront / ".claude-tui" / "checkpoint.toml"
+    assert main(["--demo", str(shopfront)]) == 0
+    assert len(walks) == 1 and checkpoint.is_file()
+    walks.clear()
+    assert main(["--demo", str(shopfront)]) == 0  # resumes the checkpoint
+    assert len(walks) == 1

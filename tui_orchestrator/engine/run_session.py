@@ -17,6 +17,7 @@ from tui_orchestrator.engine.events import Event
 from tui_orchestrator.engine.lock import RepoLock
 from tui_orchestrator.engine.manager import Manager
 from tui_orchestrator.engine.plan import Plan
+from tui_orchestrator.engine.project import Project
 from tui_orchestrator.engine.runner import Runner
 from tui_orchestrator.engine.statedir import logs_dir, state_dir
 from tui_orchestrator.engine.workspace import RunSetup, apply_plan, plan_of, prepare_run
@@ -52,8 +53,12 @@ class RunSession:
         self.setup: RunSetup | None = None
         self.manager: Manager | None = None
 
-    def open(self) -> Manager:
-        """Take the lock, load or create the checkpoint, build the manager."""
+    def open(self, project: Project | None = None) -> Manager:
+        """Take the lock, load or create the checkpoint, build the manager.
+
+        ``project``: the repository as already opened with the same settings (the app's),
+        so it is not walked twice.
+        """
         self.lock.acquire()
         try:
             # A remote executor may need the repository made ready first (--context repo:
@@ -70,6 +75,7 @@ class RunSession:
                 fresh=options.fresh,
                 partition_flags_given=options.partition_flags_given,
                 headless=options.headless,
+                project=project,
             )
         except BaseException:
             self.lock.release()

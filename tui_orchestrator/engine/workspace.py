@@ -23,7 +23,7 @@ from tui_orchestrator.engine.config import Config
 from tui_orchestrator.engine.discovery import Discovery, discover, resolve_repo
 from tui_orchestrator.engine.errors import CheckpointError
 from tui_orchestrator.engine.plan import Plan, common_folder
-from tui_orchestrator.engine.project import open_project
+from tui_orchestrator.engine.project import Project, open_project
 from tui_orchestrator.engine.prompt import fingerprint, load_instructions
 from tui_orchestrator.engine.statedir import default_checkpoint_path
 
@@ -59,8 +59,13 @@ def prepare_run(
     fresh: bool = False,
     partition_flags_given: bool = False,
     headless: bool = True,
+    project: Project | None = None,
 ) -> RunSetup:
-    """Load or create the checkpoint for a run. Call it while holding the repo lock."""
+    """Load or create the checkpoint for a run. Call it while holding the repo lock.
+
+    ``project``: the repository already opened with the same settings (the app shows it
+    first); its discovery and plan are used instead of walking the repository again.
+    """
     root = resolve_repo(repo)
     store = CheckpointStore(checkpoint_path or default_checkpoint_path(root))
     store.remove_stale_temp_files()
@@ -73,7 +78,8 @@ def prepare_run(
             notes.append(f"--fresh: the old checkpoint was moved to {backup}")
     cp = store.load()
     if cp is None:
-        project = open_project(root, config, plan_file, partition_flags_given)
+        if project is None:
+            project = open_project(root, config, plan_file, partition_flags_given)
         notes += project.notes
         cp = checkpoint_from_plan(project.plan, root, backend)
         cp.fingerprint = print_
@@ -87,7 +93,7 @@ def prepare_run(
             "the checkpoint wins: --plan/--strategy/--max-files-per-chunk are ignored "
             "(use --fresh to start over with them)"
         )
-    discovery = discover(root, config)
+    discovery = project.discovery if project is not None else discover(root, config)
     sizes = {f.path: f.size for f in discovery.files}
     notes += refresh(cp, root, sizes, print_, headless)
     cp.repo = str(root)

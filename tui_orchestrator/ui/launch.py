@@ -47,7 +47,7 @@ def cmd_app(args: argparse.Namespace) -> int:
         headless=False,
     )
     run = RunSession(project.root, config, runner, options)
-    run.open()
+    run.open(project)
     try:
         if run.resumed:
             # A run exists: its chunks are the plan (SPEC §4, the checkpoint wins).
