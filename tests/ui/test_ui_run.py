@@ -39,7 +39,7 @@ def make_run_app(shopfront: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr("tui_orchestrator.engine.manager.uuid", _Ids())
     sessions: list[RunSession] = []
 
-    def make(runner: ScriptedRunner, **settings: object) -> ClaudeTuiApp:
+    def make(runner: ScriptedRunner, demo: bool = False, **settings: object) -> ClaudeTuiApp:
         config = TEST_CONFIG.replace(**settings)
         project = open_project(shopfront, config)
         run = RunSession(shopfront, config, runner, RunOptions(headless=False))
@@ -47,7 +47,7 @@ def make_run_app(shopfront: Path, monkeypatch: pytest.MonkeyPatch):
         sessions.append(run)
         assert run.manager is not None
         run.manager.writer.delay = 0.01
-        return ClaudeTuiApp(project, run=run)
+        return ClaudeTuiApp(project, run=run, demo=demo)
 
     yield make
     for run in sessions:
@@ -239,6 +239,11 @@ async def test_a_asks_a_follow_up_in_the_chunks_session(make_run_app) -> None:
         assert "worst one?" in ask.prompt
         await pilot.pause(0.3)
         assert any("web answers" in (n.title or "") for n in app._notifications)
+        # The answer stays in the chunk's log, where the user asked.
+        panel = await _panel_of(pilot, "web")
+        await _until(
+            pilot, lambda: any("Scripted answer about web." in line for line in panel.log_lines())
+        )
 
 
 async def test_enter_zooms_to_the_whole_log_and_P_and_plus_minus(make_run_app) -> None:
@@ -612,3 +617,16 @@ async def test_a_panel_names_the_machine_a_remote_executor_placed_its_chunk_on(
         )
         app.manager.pause("web")
         await _until(pilot, lambda: app.manager.state("web").status is ChunkStatus.PAUSED)
+
+
+async def test_the_demo_backend_is_labelled_in_the_header_of_every_view(make_run_app) -> None:
+    app = make_run_app(ScriptedRunner(), demo=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for view in ("1", "2", "3"):
+            await pilot.press(view)
+            await pilot.pause(0.1)
+            assert "DEMO" in str(app.screen.query_one("StatusLine").render()), view
+        await pilot.press("2", "R")
+        await _until(pilot, lambda: not app.manager.active and app.run_started)
+        await pilot.pause(0.2)
+        assert "DEMO" in str(app.screen.query_one("StatusLine").render())
