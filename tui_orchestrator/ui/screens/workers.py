@@ -204,12 +204,12 @@ class WorkersScreen(ViewScreen):
             return
         done = self.query_one("#workers-done")
         moved: list[WorkerPanel] = []
-        unmounted = False
         for panel in list(self.panels.values()):
             if not panel.stale:
                 continue
             if not panel.is_mounted:
-                unmounted = True  # mounting: drawn on a later frame
+                # Mounting: drawn when it says it is ready. (Calling back here until it
+                # was spun the screen's queue and could starve the mount it waited on.)
                 continue
             try:
                 finished = manager.state(panel.chunk).status.finished
@@ -225,9 +225,13 @@ class WorkersScreen(ViewScreen):
             order = self._plan_order()
             for panel in moved:
                 self._move(panel, order)
-        if new or moved or unmounted:
+        if new or moved:
             # New or moved panels move the others: draw the ones now in sight.
             self.call_after_refresh(self._redraw)
+
+    @on(WorkerPanel.Ready)
+    def _panel_ready(self) -> None:
+        self.call_after_refresh(self._redraw)
 
     @on(events.Resize)
     def _scrolled_or_resized(self) -> None:

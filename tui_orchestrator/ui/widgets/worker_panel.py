@@ -20,6 +20,7 @@ from itertools import islice
 
 from textual.content import Content
 from textual.geometry import Size
+from textual.message import Message
 from textual.widget import Widget
 
 from tui_orchestrator.engine.checkpoint import ChunkState, ChunkStatus
@@ -159,6 +160,12 @@ class WorkerPanel(Widget, can_focus=True):
         # Set when the panel must be redrawn; the screen redraws only panels in sight.
         self.stale = True
         self.view: PanelView | None = None
+
+    class Ready(Message):
+        """The panel is in the DOM: its screen can lay it out and draw it."""
+
+    def on_mount(self) -> None:
+        self.post_message(self.Ready())
 
     @property
     def on_screen(self) -> bool:
