@@ -179,14 +179,18 @@ async def test_queue_runs_priority_first_then_longest_chunk_first(
 
 @pytest.mark.parametrize("mode", ["rate_limit", "overloaded"])
 async def test_one_rate_limit_slows_the_whole_pool(tmp_path, fake_env, monkeypatch, mode) -> None:
-    repo = many_files_repo(tmp_path / "r", 6)
+    repo = many_files_repo(tmp_path / "r", 16)
     fake_env.scenario([{"file": "pkg0/mod_000.py", "mode": mode, "times": 1}])
     events: list = []
     manager = _manager(repo, fake_env, monkeypatch, events, workers=3, max_files_per_chunk=1)
+    # The limit comes first, so the rest of the run shows the pool growing back.
+    next(c for c in manager.cp.chunks if "pkg0/mod_000.py" in c.files).priority = 10
     await asyncio.wait_for(manager.start(), 60)
     from tui_orchestrator.engine.events import PoolChanged
 
     caps = [e.concurrency for e in events if isinstance(e, PoolChanged)]
     assert min(caps) < 3  # cut on the limit
+    assert max(caps) <= 3  # never above the user's workers
+    assert 3 in caps[caps.index(min(caps)) :]  # and grown back on success
     assert all(c.status is ChunkStatus.DONE for c in manager.cp.chunks)
     assert os.path.exists(manager.store.path)
