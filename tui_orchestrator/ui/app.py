@@ -358,8 +358,11 @@ class ClaudeTuiApp(App[int]):
                 return
         manager.set_workers(target)
         self.notify(plural(manager.workers, "worker"), timeout=2)
-        for view in self._views.values():
-            view.run_changed(None)
+        # The totals in sight show it at once; the rest follows the pool's event like any
+        # other (redrawing every view here made `-` the slowest key under 64 workers).
+        screen = self.screen
+        if isinstance(screen, ViewScreen):
+            screen.show_totals()
 
     # Actions ---------------------------------------------------------------------------
 
