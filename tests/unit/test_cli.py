@@ -156,8 +156,14 @@ def test_a_missing_checkpoint_for_report(cli: Cli, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "content",
-    [b"version = 1\n[[chunks]\n", b"\x00\x01binary", b'version = 1\nrepo = "r"\nchunks = 5\n'],
-    ids=["not-toml", "binary", "malformed"],
+    [
+        b"version = 1\n[[chunks]\n",
+        b"\x00\x01binary",
+        b'version = 1\nrepo = "r"\nchunks = 5\n',
+        b'version = 1\nrepo = "r"\n[[chunks]]\nname = "a"\nfiles = ["a.py"]\nstatus = "done"\n'
+        b'[[chunks.issues]]\nfile = "a.py"\nline = 1\nseverity = "urgent"\ntitle = "t"\n',
+    ],
+    ids=["not-toml", "binary", "malformed", "unknown-severity"],
 )
 def test_a_corrupt_checkpoint_for_report(cli: Cli, tmp_path: Path, content: bytes) -> None:
     cp = tmp_path / ".claude-tui" / "checkpoint.toml"

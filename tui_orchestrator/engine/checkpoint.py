@@ -202,7 +202,9 @@ def checkpoint_from_toml(text: str, source: str = "checkpoint") -> Checkpoint:
                 Finding(
                     file=str(i["file"]),
                     line=int(i["line"]),
-                    severity=Severity.parse(i["severity"]),
+                    # Strict here (we wrote it): a hand edit to "urgent" must not
+                    # quietly become info. Model output goes through Severity.parse.
+                    severity=Severity(i["severity"]),
                     title=str(i["title"]),
                     description=str(i.get("description", "")),
                     chunk=str(raw["name"]),
