@@ -22,7 +22,12 @@ from textual.strip import Strip
 
 from tui_orchestrator.engine.estimate import ChunkFigures, PlanFigures
 from tui_orchestrator.ui.format import format_bytes, format_cost, format_count
-from tui_orchestrator.ui.widgets.repo_tree import CHUNK_CLASSES, chunk_class, foreground_style
+from tui_orchestrator.ui.widgets.repo_tree import (
+    CHUNK_CLASSES,
+    CHUNK_COLOUR_CSS,
+    chunk_class,
+    foreground_style,
+)
 
 # Bytes last: on a narrow terminal it is the column that scrolls out of sight.
 HEADERS = ("chunk", "files", "lines", "~tokens", "~cost", "bytes")
@@ -85,18 +90,13 @@ class ChunkTable(ScrollView, can_focus=True):
         "chunk-table--odd",
     }
 
-    DEFAULT_CSS = """
+    DEFAULT_CSS = (
+        """
     ChunkTable {
         background: $surface;
-        & > .repo-tree--chunk-1 { color: $chunk-1; }
-        & > .repo-tree--chunk-2 { color: $chunk-2; }
-        & > .repo-tree--chunk-3 { color: $chunk-3; }
-        & > .repo-tree--chunk-4 { color: $chunk-4; }
-        & > .repo-tree--chunk-5 { color: $chunk-5; }
-        & > .repo-tree--chunk-6 { color: $chunk-6; }
-        & > .repo-tree--chunk-7 { color: $chunk-7; }
-        & > .repo-tree--chunk-8 { color: $chunk-8; }
-        & > .chunk-table--header { background: $panel; color: $foreground; text-style: bold; }
+"""
+        + CHUNK_COLOUR_CSS
+        + """        & > .chunk-table--header { background: $panel; color: $foreground; text-style: bold; }
         & > .chunk-table--cursor {
             background: $block-cursor-blurred-background;
             color: $block-cursor-blurred-foreground;
@@ -114,6 +114,7 @@ class ChunkTable(ScrollView, can_focus=True):
         }
     }
     """
+    )
 
     cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
     hover: reactive[int] = reactive(-1, repaint=False)

@@ -22,6 +22,10 @@ from tui_orchestrator.ui.themes import CHUNK_COLOURS
 from tui_orchestrator.ui.tree_model import Entry, Kind, PlanTags, RepoIndex, Tag, TagKind
 
 CHUNK_CLASSES = tuple(f"repo-tree--chunk-{n}" for n in range(1, CHUNK_COLOURS + 1))
+# Each chunk class takes its theme colour; the tree and the chunk table share the rules.
+CHUNK_COLOUR_CSS = "".join(
+    f"        & > .{name} {{ color: $chunk-{n}; }}\n" for n, name in enumerate(CHUNK_CLASSES, 1)
+)
 
 
 def chunk_class(position: int) -> str:
@@ -55,17 +59,12 @@ class RepoTree(Tree[Entry]):
         "repo-tree--tag",
     }
 
-    DEFAULT_CSS = """
+    DEFAULT_CSS = (
+        """
     RepoTree {
-        & > .repo-tree--chunk-1 { color: $chunk-1; }
-        & > .repo-tree--chunk-2 { color: $chunk-2; }
-        & > .repo-tree--chunk-3 { color: $chunk-3; }
-        & > .repo-tree--chunk-4 { color: $chunk-4; }
-        & > .repo-tree--chunk-5 { color: $chunk-5; }
-        & > .repo-tree--chunk-6 { color: $chunk-6; }
-        & > .repo-tree--chunk-7 { color: $chunk-7; }
-        & > .repo-tree--chunk-8 { color: $chunk-8; }
-        & > .repo-tree--unassigned { color: $text-warning; text-style: bold; }
+"""
+        + CHUNK_COLOUR_CSS
+        + """        & > .repo-tree--unassigned { color: $text-warning; text-style: bold; }
         & > .repo-tree--excluded { color: $text-muted; text-style: strike; }
         & > .repo-tree--mixed { color: $text-muted; text-style: italic; }
         & > .repo-tree--skipped { color: $text-disabled; text-style: italic; }
@@ -73,6 +72,7 @@ class RepoTree(Tree[Entry]):
         & > .repo-tree--tag { text-style: italic; }
     }
     """
+    )
 
     def __init__(
         self,
