@@ -80,6 +80,15 @@ def make_project(shopfront: Path) -> Callable[..., Project]:
     return make
 
 
+async def until(pilot, predicate: Callable[[], object], tries: int = 300) -> None:
+    """Wait (up to about six seconds) until the app shows what ``predicate`` looks for."""
+    for _ in range(tries):
+        if predicate():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the app did not get there")
+
+
 @pytest.fixture
 def make_app(make_project: Callable[..., Project]) -> Callable[..., ClaudeTuiApp]:
     def make(**settings: object) -> ClaudeTuiApp:

@@ -17,6 +17,8 @@ from tui_orchestrator.ui.screens.plan import PlanScreen
 from tui_orchestrator.ui.screens.workers import WorkersScreen
 from tui_orchestrator.ui.tree_model import TagKind
 
+from .conftest import until
+
 SIZE = (120, 40)
 
 
@@ -336,6 +338,8 @@ def _drive_the_app(monkeypatch, journey) -> None:
     def run(self: ClaudeTuiApp) -> None:
         async def go() -> None:
             async with self.run_test(size=(120, 40)) as pilot:
+                # The repository is read behind the first frame; the plan keys wait for it.
+                await until(pilot, lambda: self.opened)
                 await journey(self, pilot)
 
         asyncio.run(go())
@@ -387,9 +391,9 @@ def test_opening_the_app_walks_the_repository_once(shopfront: Path, monkeypatch)
     walks: list[Path] = []
     real = discovery.discover
 
-    def counted(root, config):  # type: ignore[no-untyped-def]
+    def counted(root, config, progress=None):  # type: ignore[no-untyped-def]
         walks.append(root)
-        return real(root, config)
+        return real(root, config, progress)
 
     monkeypatch.setattr(project, "discover", counted)
     monkeypatch.setattr(workspace, "discover", counted)

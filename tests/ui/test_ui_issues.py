@@ -21,7 +21,7 @@ from tui_orchestrator.ui.screens.finding import FindingScreen, code_around
 from tui_orchestrator.ui.screens.issues import IssueFilter, IssuesScreen
 from tui_orchestrator.ui.screens.modals import NameScreen, PickerScreen
 
-from .conftest import TEST_CONFIG
+from .conftest import TEST_CONFIG, until
 
 SIZE = (120, 40)
 
@@ -72,22 +72,14 @@ def run_app(shopfront: Path, monkeypatch: pytest.MonkeyPatch):
         run.close()
 
 
-async def _until(pilot, predicate, tries: int = 300) -> None:
-    for _ in range(tries):
-        if predicate():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("the app did not get there")
-
-
 async def _finished_run(pilot) -> IssuesScreen:
     app = pilot.app
     await pilot.press("R")
-    await _until(pilot, lambda: app.run_started and not app.manager.active)
+    await until(pilot, lambda: app.run_started and not app.manager.active)
     await pilot.press("3")
-    await _until(pilot, lambda: isinstance(app.screen, IssuesScreen))
+    await until(pilot, lambda: isinstance(app.screen, IssuesScreen))
     screen = app.screen
-    await _until(pilot, lambda: len(screen.rows) == 12)
+    await until(pilot, lambda: len(screen.rows) == 12)
     return screen
 
 
@@ -136,10 +128,10 @@ async def test_rows_appear_live_as_chunks_finish(run_app) -> None:
         screen = app.screen
         assert isinstance(screen, IssuesScreen)
         # Every chunk but web finishes: their nine findings show while web still runs.
-        await _until(pilot, lambda: len(screen.rows) == 9)
+        await until(pilot, lambda: len(screen.rows) == 9)
         assert "web" not in {f.chunk for f in screen.rows}
         runner.open("web")
-        await _until(pilot, lambda: len(screen.rows) == 12)
+        await until(pilot, lambda: len(screen.rows) == 12)
         assert screen.query_one("#issues-table").row_count == 12
 
 
@@ -208,14 +200,14 @@ async def test_enter_shows_the_description_and_the_code_around_the_line(run_app)
         screen = await _finished_run(pilot)
         chosen = screen.rows[0]
         await pilot.press("enter")
-        await _until(pilot, lambda: isinstance(app.screen, FindingScreen))
+        await until(pilot, lambda: isinstance(app.screen, FindingScreen))
         await app.workers.wait_for_complete()
         await pilot.pause()
         code = str(app.screen.query_one("#code").render())
         assert f"❱ {chosen.line} " in code or f"❱  {chosen.line} " in code
         assert chosen.description in str(app.screen.query_one(".description").render())
         await pilot.press("escape")
-        await _until(pilot, lambda: app.screen is screen)
+        await until(pilot, lambda: app.screen is screen)
 
 
 def test_code_around_marks_the_line_and_keeps_a_few_lines_of_context(shopfront: Path) -> None:
@@ -265,7 +257,7 @@ async def test_o_opens_the_editor_from_the_table_and_from_the_details(
         await pilot.press("o")
         assert opened[-1] == ["myeditor", f"+{chosen.line}", str(shopfront / chosen.file)]
         await pilot.press("enter")
-        await _until(pilot, lambda: isinstance(app.screen, FindingScreen))
+        await until(pilot, lambda: isinstance(app.screen, FindingScreen))
         await pilot.press("o")
         assert len(opened) == 2 and opened[-1] == opened[0]
         assert suspended == [True, True]
@@ -295,13 +287,13 @@ async def test_E_exports_through_the_report_writers(run_app, shopfront, fmt, typ
     async with app.run_test(size=SIZE) as pilot:
         await _finished_run(pilot)
         await pilot.press("E")
-        await _until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await until(pilot, lambda: isinstance(app.screen, PickerScreen))
         await pilot.press(*fmt, "enter")
-        await _until(pilot, lambda: isinstance(app.screen, NameScreen))
+        await until(pilot, lambda: isinstance(app.screen, NameScreen))
         await pilot.press("enter")  # the proposed path
         suffix = {"json": "json", "sarif": "sarif", "markdown": "md"}[fmt]
         path = shopfront / ".claude-tui" / f"report.{suffix}"
-        await _until(pilot, path.exists)
+        await until(pilot, path.exists)
         assert check(path.read_text(encoding="utf-8"))
 
 
@@ -310,12 +302,12 @@ async def test_E_writes_where_the_user_says(run_app, shopfront) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await _finished_run(pilot)
         await pilot.press("E")
-        await _until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await until(pilot, lambda: isinstance(app.screen, PickerScreen))
         await pilot.press(*"sarif", "enter")
-        await _until(pilot, lambda: isinstance(app.screen, NameScreen))
+        await until(pilot, lambda: isinstance(app.screen, NameScreen))
         await pilot.press("ctrl+a", "ctrl+k", *"out/review.sarif", "enter")
         path = shopfront / "out" / "review.sarif"
-        await _until(pilot, path.exists)
+        await until(pilot, path.exists)
         assert json.loads(path.read_text())["version"] == "2.1.0"
         await pilot.pause()
         assert any("out/review.sarif" in n.message for n in app._notifications)
@@ -326,18 +318,18 @@ async def test_E_with_a_filter_on_offers_the_rows_shown(run_app, shopfront) -> N
     async with app.run_test(size=SIZE) as pilot:
         await _finished_run(pilot)
         await pilot.press("slash", *"web", "enter")
-        await _until(pilot, lambda: len(app.screen._rows) == 3)
+        await until(pilot, lambda: len(app.screen._rows) == 3)
         await pilot.press("E")
-        await _until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await until(pilot, lambda: isinstance(app.screen, PickerScreen))
         await pilot.press(*"json", "enter")
-        await _until(
+        await until(
             pilot, lambda: "which findings" in str(app.screen.query_one("#dialog").border_title)
         )
         await pilot.press("enter")  # the first choice: the 3 shown
-        await _until(pilot, lambda: isinstance(app.screen, NameScreen))
+        await until(pilot, lambda: isinstance(app.screen, NameScreen))
         await pilot.press("enter")
         path = shopfront / ".claude-tui" / "report.json"
-        await _until(pilot, path.exists)
+        await until(pilot, path.exists)
         report = json.loads(path.read_text())
         assert {i["chunk"] for i in report["issues"]} == {"web"} and len(report["issues"]) == 3
         assert report["totals"]["issues"] == 3
@@ -348,12 +340,12 @@ async def test_E_never_overwrites_the_checkpoint(run_app, shopfront) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await _finished_run(pilot)
         checkpoint = shopfront / ".claude-tui" / "checkpoint.toml"
-        await _until(pilot, checkpoint.exists)
+        await until(pilot, checkpoint.exists)
         await pilot.press("E")
-        await _until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await until(pilot, lambda: isinstance(app.screen, PickerScreen))
         await pilot.press(*"json", "enter")
-        await _until(pilot, lambda: isinstance(app.screen, NameScreen))
+        await until(pilot, lambda: isinstance(app.screen, NameScreen))
         await pilot.press("ctrl+a", "ctrl+k", *".claude-tui/checkpoint.toml", "enter")
-        await _until(pilot, lambda: any("would overwrite" in n.message for n in app._notifications))
+        await until(pilot, lambda: any("would overwrite" in n.message for n in app._notifications))
         # Still the checkpoint (a JSON report there would not parse as TOML).
         assert len(tomllib.loads(checkpoint.read_text())["chunks"]) == 5

@@ -20,7 +20,7 @@ from tui_orchestrator.ui.screens.modals import NameScreen, PickerScreen
 from tui_orchestrator.ui.screens.zoom import ZoomScreen
 from tui_orchestrator.ui.widgets.worker_panel import WorkerPanel
 
-from .conftest import TEST_CONFIG
+from .conftest import TEST_CONFIG, until
 
 SIZE = (120, 40)
 
@@ -54,17 +54,9 @@ def make_run_app(shopfront: Path, monkeypatch: pytest.MonkeyPatch):
         run.close()
 
 
-async def _until(pilot, predicate, tries: int = 200) -> None:
-    for _ in range(tries):
-        if predicate():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("the app did not get there")
-
-
 async def _focus(pilot, panel: WorkerPanel) -> None:
     panel.focus()
-    await _until(pilot, lambda: panel.app.screen.focused is panel)
+    await until(pilot, lambda: panel.app.screen.focused is panel)
 
 
 def _panel(app: ClaudeTuiApp, chunk: str) -> WorkerPanel:
@@ -74,7 +66,7 @@ def _panel(app: ClaudeTuiApp, chunk: str) -> WorkerPanel:
 async def _panel_of(pilot, chunk: str) -> WorkerPanel:
     """The chunk's panel, once the grid shows it (the bridge flushes every 0.2 s)."""
     app = pilot.app
-    await _until(pilot, lambda: any(p.chunk == chunk for p in app.screen.ordered_panels()))
+    await until(pilot, lambda: any(p.chunk == chunk for p in app.screen.ordered_panels()))
     return _panel(app, chunk)
 
 
@@ -85,7 +77,7 @@ async def test_R_runs_every_pending_chunk_and_the_issues_table_fills(
     app = make_run_app(runner)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("R")
-        await _until(pilot, lambda: not app.manager.active and app.run_started)
+        await until(pilot, lambda: not app.manager.active and app.run_started)
         assert all(c.status is ChunkStatus.DONE for c in app.manager.cp.chunks)
         assert app.current_mode == "workers"
         await pilot.pause(0.2)
@@ -105,7 +97,7 @@ async def test_space_pauses_the_focused_worker_and_resumes_it(make_run_app) -> N
     app = make_run_app(runner)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("R")
-        await _until(
+        await until(
             pilot,
             lambda: (
                 app.manager.state("web").status is ChunkStatus.RUNNING
@@ -115,11 +107,11 @@ async def test_space_pauses_the_focused_worker_and_resumes_it(make_run_app) -> N
         await pilot.pause(0.2)
         await _focus(pilot, await _panel_of(pilot, "web"))
         await pilot.press("space")
-        await _until(pilot, lambda: app.manager.state("web").status is ChunkStatus.PAUSED)
+        await until(pilot, lambda: app.manager.state("web").status is ChunkStatus.PAUSED)
         session = app.manager.state("web").session_id
         runner.hang.clear()
         await pilot.press("space")
-        await _until(pilot, lambda: app.manager.state("web").status is ChunkStatus.DONE)
+        await until(pilot, lambda: app.manager.state("web").status is ChunkStatus.DONE)
         assert runner.calls[-1].resume and runner.calls[-1].session_id == session
 
 
@@ -130,7 +122,7 @@ async def test_finished_chunks_fold_into_full_width_lines_below_the_ones_at_work
     app = make_run_app(ScriptedRunner(hang={"web"}))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("R")
-        await _until(pilot, lambda: sum(c.status.finished for c in app.manager.cp.chunks) == 4)
+        await until(pilot, lambda: sum(c.status.finished for c in app.manager.cp.chunks) == 4)
         await pilot.pause(0.5)
         web = await _panel_of(pilot, "web")
         finished = [p for p in app.screen.ordered_panels() if p.chunk != "web"]
@@ -142,7 +134,7 @@ async def test_finished_chunks_fold_into_full_width_lines_below_the_ones_at_work
             assert panel.region.width > 2 * web.region.width
         await _focus(pilot, web)
         await pilot.press("space")  # pause the one at work: the run ends
-        await _until(pilot, lambda: app.manager.state("web").status is ChunkStatus.PAUSED)
+        await until(pilot, lambda: app.manager.state("web").status is ChunkStatus.PAUSED)
 
 
 async def test_c_cancels_after_confirmation_and_r_retries(make_run_app) -> None:
@@ -150,21 +142,21 @@ async def test_c_cancels_after_confirmation_and_r_retries(make_run_app) -> None:
     app = make_run_app(runner)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("R")
-        await _until(pilot, lambda: app.manager.state("web").status is ChunkStatus.RUNNING)
+        await until(pilot, lambda: app.manager.state("web").status is ChunkStatus.RUNNING)
         await pilot.pause(0.2)
         await _focus(pilot, await _panel_of(pilot, "web"))
         await pilot.press("c")
-        await _until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await until(pilot, lambda: isinstance(app.screen, PickerScreen))
         await pilot.press("enter")  # the dialog highlights "keep it running"
-        await _until(pilot, lambda: not isinstance(app.screen, PickerScreen))
+        await until(pilot, lambda: not isinstance(app.screen, PickerScreen))
         assert app.manager.state("web").status is ChunkStatus.RUNNING
         await pilot.press("c")
-        await _until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await until(pilot, lambda: isinstance(app.screen, PickerScreen))
         await pilot.press("up", "enter")
-        await _until(pilot, lambda: app.manager.state("web").status is ChunkStatus.CANCELLED)
+        await until(pilot, lambda: app.manager.state("web").status is ChunkStatus.CANCELLED)
         runner.hang.clear()
         await pilot.press("r")
-        await _until(pilot, lambda: app.manager.state("web").status is ChunkStatus.DONE)
+        await until(pilot, lambda: app.manager.state("web").status is ChunkStatus.DONE)
 
 
 async def test_a_failed_chunk_is_notified_and_retry_finishes_it(make_run_app) -> None:
@@ -172,14 +164,14 @@ async def test_a_failed_chunk_is_notified_and_retry_finishes_it(make_run_app) ->
     app = make_run_app(runner)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("R")
-        await _until(pilot, lambda: not app.manager.active and app.run_started)
+        await until(pilot, lambda: not app.manager.active and app.run_started)
         assert app.manager.state("lib").status is ChunkStatus.FAILED
         await pilot.pause(0.3)
         assert any("lib failed: parse error" in n.message for n in app._notifications)
         runner.fail.clear()
         await _focus(pilot, await _panel_of(pilot, "lib"))
         await pilot.press("r")
-        await _until(pilot, lambda: app.manager.state("lib").status is ChunkStatus.DONE)
+        await until(pilot, lambda: app.manager.state("lib").status is ChunkStatus.DONE)
 
 
 async def test_r_on_a_done_chunk_reviews_it_again_in_a_fresh_session(make_run_app) -> None:
@@ -187,21 +179,21 @@ async def test_r_on_a_done_chunk_reviews_it_again_in_a_fresh_session(make_run_ap
     app = make_run_app(runner)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("R")
-        await _until(pilot, lambda: not app.manager.active and app.run_started)
+        await until(pilot, lambda: not app.manager.active and app.run_started)
         before = app.manager.state("web")
         old_session, old_issues = before.session_id, list(before.issues)
         await _focus(pilot, await _panel_of(pilot, "web"))
         await pilot.press("r")
-        await _until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await until(pilot, lambda: isinstance(app.screen, PickerScreen))
         await pilot.press("enter")  # the dialog highlights "keep it as it is"
-        await _until(pilot, lambda: not isinstance(app.screen, PickerScreen))
+        await until(pilot, lambda: not isinstance(app.screen, PickerScreen))
         assert app.manager.state("web").session_id == old_session
         calls = len(runner.calls)
         await pilot.press("r")
-        await _until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await until(pilot, lambda: isinstance(app.screen, PickerScreen))
         await pilot.press("up", "enter")
-        await _until(pilot, lambda: len(runner.calls) > calls)
-        await _until(pilot, lambda: app.manager.state("web").status is ChunkStatus.DONE)
+        await until(pilot, lambda: len(runner.calls) > calls)
+        await until(pilot, lambda: app.manager.state("web").status is ChunkStatus.DONE)
         again = runner.calls[-1]
         assert again.chunk == "web" and not again.resume and again.session_id != old_session
         assert sorted(again.todo) == sorted(app.manager.state("web").files)  # every file
@@ -215,7 +207,7 @@ async def test_a_rate_limit_raises_a_notification_and_the_chunk_finishes(make_ru
     app = make_run_app(runner)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("R")
-        await _until(
+        await until(
             pilot, lambda: app.manager.state("src-api").status is ChunkStatus.DONE, tries=400
         )
         await pilot.pause(0.2)
@@ -227,13 +219,13 @@ async def test_a_asks_a_follow_up_in_the_chunks_session(make_run_app) -> None:
     app = make_run_app(runner)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("R")
-        await _until(pilot, lambda: not app.manager.active and app.run_started)
+        await until(pilot, lambda: not app.manager.active and app.run_started)
         await pilot.pause(0.2)
         await _focus(pilot, await _panel_of(pilot, "web"))
         await pilot.press("a")
-        await _until(pilot, lambda: isinstance(app.screen, NameScreen))
+        await until(pilot, lambda: isinstance(app.screen, NameScreen))
         await pilot.press(*"worst one?", "enter")
-        await _until(pilot, lambda: any(not job.structured for job in runner.calls))
+        await until(pilot, lambda: any(not job.structured for job in runner.calls))
         ask = next(job for job in runner.calls if not job.structured)
         assert ask.resume and ask.session_id == app.manager.state("web").session_id
         assert "worst one?" in ask.prompt
@@ -241,7 +233,7 @@ async def test_a_asks_a_follow_up_in_the_chunks_session(make_run_app) -> None:
         assert any("web answers" in (n.title or "") for n in app._notifications)
         # The answer stays in the chunk's log, where the user asked.
         panel = await _panel_of(pilot, "web")
-        await _until(
+        await until(
             pilot, lambda: any("Scripted answer about web." in line for line in panel.log_lines())
         )
 
@@ -251,25 +243,25 @@ async def test_enter_zooms_to_the_whole_log_and_P_and_plus_minus(make_run_app) -
     app = make_run_app(runner, workers=2)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("R")
-        await _until(pilot, lambda: len(app.manager.running) == 2)
+        await until(pilot, lambda: len(app.manager.running) == 2)
         await pilot.pause(0.2)
         await _focus(pilot, await _panel_of(pilot, app.manager.running[0]))
         await pilot.press("enter")
-        await _until(pilot, lambda: isinstance(app.screen, ZoomScreen))
+        await until(pilot, lambda: isinstance(app.screen, ZoomScreen))
         await pilot.press("escape")
-        await _until(pilot, lambda: not isinstance(app.screen, ZoomScreen))
+        await until(pilot, lambda: not isinstance(app.screen, ZoomScreen))
         await pilot.press("plus")
         assert app.manager.workers == 3
         await pilot.press("minus", "minus")
         assert app.manager.workers == 1
         await pilot.press("P")
-        await _until(pilot, lambda: not app.manager.running)
+        await until(pilot, lambda: not app.manager.running)
         assert all(
             c.status in (ChunkStatus.PAUSED, ChunkStatus.DONE) for c in app.manager.cp.chunks
         )
         runner.hang.clear()
         await pilot.press("P")
-        await _until(
+        await until(
             pilot,
             lambda: all(c.status is ChunkStatus.DONE for c in app.manager.cp.chunks),
             tries=400,
@@ -283,7 +275,7 @@ async def test_issues_sort_filter_details_export_and_editor(
     app = make_run_app(runner)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("R")
-        await _until(pilot, lambda: not app.manager.active and app.run_started)
+        await until(pilot, lambda: not app.manager.active and app.run_started)
         await pilot.press("3")
         await pilot.pause(0.2)
         screen = app.screen
@@ -291,20 +283,20 @@ async def test_issues_sort_filter_details_export_and_editor(
         await pilot.press("s")  # by location
         assert [f.file for f in screen._rows] == sorted(f.file for f in screen._rows)
         await pilot.press("slash", *"web", "enter")
-        await _until(pilot, lambda: len(screen._rows) == 3)
+        await until(pilot, lambda: len(screen._rows) == 3)
         assert {f.chunk for f in screen._rows} == {"web"} and len(screen._rows) == 3
         await pilot.press("enter")
-        await _until(pilot, lambda: isinstance(app.screen, FindingScreen))
+        await until(pilot, lambda: isinstance(app.screen, FindingScreen))
         await pilot.press("escape")
-        await _until(pilot, lambda: app.screen is screen)
+        await until(pilot, lambda: app.screen is screen)
         await pilot.press("escape")  # clears the filter
-        await _until(pilot, lambda: len(screen._rows) == 12)
+        await until(pilot, lambda: len(screen._rows) == 12)
         await pilot.press("E")
-        await _until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await until(pilot, lambda: isinstance(app.screen, PickerScreen))
         await pilot.press(*"sarif", "enter")
-        await _until(pilot, lambda: isinstance(app.screen, NameScreen))
+        await until(pilot, lambda: isinstance(app.screen, NameScreen))
         await pilot.press("enter")  # the proposed path
-        await _until(pilot, lambda: (shopfront / ".claude-tui" / "report.sarif").exists())
+        await until(pilot, lambda: (shopfront / ".claude-tui" / "report.sarif").exists())
         sarif = json.loads((shopfront / ".claude-tui" / "report.sarif").read_text())
         assert len(sarif["runs"][0]["results"]) == 12
         opened: list[list[str]] = []
@@ -324,12 +316,12 @@ async def test_plus_grows_the_pool_only_as_far_as_free_memory_holds(
     app = make_run_app(runner, workers=2)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("R")
-        await _until(pilot, lambda: len(app.manager.running) == 2)
+        await until(pilot, lambda: len(app.manager.running) == 2)
         # Room for one more Claude Code process (about 300 MB), not two.
         monkeypatch.setattr(resources, "available_memory", lambda: resources.PER_WORKER_BYTES + 1)
         await pilot.press("plus")
         assert app.manager.workers == 3
-        await _until(pilot, lambda: len(app.manager.running) == 3)
+        await until(pilot, lambda: len(app.manager.running) == 3)
         monkeypatch.setattr(resources, "available_memory", lambda: 1)
         await pilot.press("plus")
         assert app.manager.workers == 3
@@ -340,7 +332,7 @@ async def test_plus_grows_the_pool_only_as_far_as_free_memory_holds(
         await pilot.pause(0.1)
         assert any("the fewest" in n.message for n in app._notifications)
         await pilot.press("P")
-        await _until(pilot, lambda: not app.manager.running)
+        await until(pilot, lambda: not app.manager.running)
 
 
 async def _run_and_quit_mid_run(make_run_app) -> None:
@@ -349,9 +341,9 @@ async def _run_and_quit_mid_run(make_run_app) -> None:
     app = make_run_app(runner)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("R")
-        await _until(pilot, lambda: len(app.manager.running) == 4)
+        await until(pilot, lambda: len(app.manager.running) == 4)
         await pilot.press("q")
-        await _until(pilot, lambda: not app.manager.running)
+        await until(pilot, lambda: not app.manager.running)
         await pilot.pause(0.3)
     app.run_session.close()
 
@@ -367,10 +359,10 @@ async def test_quit_pauses_running_workers_and_the_next_start_offers_to_continue
     runner2 = ScriptedRunner()
     again = make_run_app(runner2)
     async with again.run_test(size=SIZE) as pilot:
-        await _until(pilot, lambda: isinstance(again.screen, PickerScreen))
+        await until(pilot, lambda: isinstance(again.screen, PickerScreen))
         assert "Continue the run?" in str(again.screen.query_one("#dialog").border_title)
         await pilot.press("enter")
-        await _until(
+        await until(
             pilot,
             lambda: all(c.status is ChunkStatus.DONE for c in again.manager.cp.chunks),
             tries=400,
@@ -384,10 +376,10 @@ async def test_sigterm_quits_as_q_does_and_exits_130(make_run_app, shopfront) ->
     app = make_run_app(runner)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("R")
-        await _until(pilot, lambda: len(app.manager.running) == 4)
+        await until(pilot, lambda: len(app.manager.running) == 4)
         app._signalled()  # what the loop's SIGTERM handler calls
         app._signalled()  # a second signal while quitting changes nothing
-        await _until(pilot, lambda: app.return_code is not None)
+        await until(pilot, lambda: app.return_code is not None)
     app.run_session.close()
     assert app.return_code == 130
     saved = CheckpointStore(default_checkpoint_path(shopfront)).load()
@@ -404,9 +396,9 @@ async def test_a_hang_up_saves_frees_the_lock_and_leaves_at_once(make_run_app, s
     app.leave_now = left.append
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("R")
-        await _until(pilot, lambda: len(app.manager.running) == 4)
+        await until(pilot, lambda: len(app.manager.running) == 4)
         app._hung_up()  # what the loop's SIGHUP handler calls
-        await _until(pilot, lambda: left == [130])
+        await until(pilot, lambda: left == [130])
         assert not (shopfront / ".claude-tui" / "lock").exists()
     saved = CheckpointStore(default_checkpoint_path(shopfront)).load()
     assert saved is not None
@@ -430,9 +422,9 @@ async def test_a_paused_chunk_of_an_earlier_session_shows_where_its_log_stopped(
     log.write_text("".join(json.dumps(line) + "\n" for line in lines))
     again = make_run_app(ScriptedRunner())
     async with again.run_test(size=SIZE) as pilot:
-        await _until(pilot, lambda: isinstance(again.screen, PickerScreen))
+        await until(pilot, lambda: isinstance(again.screen, PickerScreen))
         await pilot.press("down", "enter")  # Not now: paused chunks wait
-        await _until(pilot, lambda: not isinstance(again.screen, PickerScreen))
+        await until(pilot, lambda: not isinstance(again.screen, PickerScreen))
         await pilot.press("2")
         web = await _panel_of(pilot, "web")
         assert web.log_lines()[-2:] == ["Looking at the API.", "→ Read web/api.ts"]
@@ -460,7 +452,7 @@ def finished_run_app(make_run_app, monkeypatch: pytest.MonkeyPatch):
 async def _run_to_the_end(pilot) -> None:
     app = pilot.app
     await pilot.press("R")
-    await _until(pilot, lambda: not app.manager.active and app.run_started)
+    await until(pilot, lambda: not app.manager.active and app.run_started)
     await pilot.pause(1.2)  # one tick of the grid's clock: every panel drawn
     # Focus went to whichever panel appeared first, which depends on timing: fix it.
     await _focus(pilot, app.screen.ordered_panels()[0])
@@ -485,7 +477,7 @@ def test_snapshot_workers_grid_mid_run(make_run_app, snap_compare, monkeypatch, 
 
     async def run_before(pilot) -> None:
         await pilot.press("R")
-        await _until(
+        await until(
             pilot,
             lambda: (
                 sum(c.status.finished for c in app.manager.cp.chunks) == 3
@@ -529,7 +521,7 @@ def test_snapshot_zoomed_worker(finished_run_app, snap_compare, size) -> None:
         await _run_to_the_end(pilot)
         await _focus(pilot, await _panel_of(pilot, "lib"))
         await pilot.press("enter")
-        await _until(pilot, lambda: isinstance(pilot.app.screen, ZoomScreen))
+        await until(pilot, lambda: isinstance(pilot.app.screen, ZoomScreen))
         await pilot.pause(0.3)
 
     assert snap_compare(finished_run_app(), terminal_size=size, run_before=run_before)
@@ -550,7 +542,7 @@ async def test_end_to_end_with_the_fake_claude(shopfront, fake_env, monkeypatch)
         app = ClaudeTuiApp(project, run=run)
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press("R")
-            await _until(pilot, lambda: not app.manager.active and app.run_started, tries=1500)
+            await until(pilot, lambda: not app.manager.active and app.run_started, tries=1500)
             await pilot.press("3")
             await pilot.pause(0.3)
             table = app.screen.query_one("#issues-table")
@@ -585,14 +577,14 @@ async def test_the_totals_clock_skips_a_view_still_being_composed(make_run_app) 
     app = make_run_app(ScriptedRunner(hang={"web"}))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("R")
-        await _until(pilot, lambda: app.manager.state("web").status is ChunkStatus.RUNNING)
+        await until(pilot, lambda: app.manager.state("web").status is ChunkStatus.RUNNING)
         app.switch_mode("issues")  # the issues view's first showing: composed later
         app._tick_totals()
         await pilot.pause(0.1)
         assert app.current_mode == "issues"
         assert "running" in str(app.screen.query_one("StatusLine").render())
         app.manager.pause("web")
-        await _until(pilot, lambda: app.manager.state("web").status is ChunkStatus.PAUSED)
+        await until(pilot, lambda: app.manager.state("web").status is ChunkStatus.PAUSED)
 
 
 async def test_a_panel_names_the_machine_a_remote_executor_placed_its_chunk_on(
@@ -601,7 +593,7 @@ async def test_a_panel_names_the_machine_a_remote_executor_placed_its_chunk_on(
     app = make_run_app(ScriptedRunner(hang={"web"}, hosts={"web": "10.0.0.7:40123"}))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("R")
-        await _until(
+        await until(
             pilot,
             lambda: (
                 app.manager.state("web").status is ChunkStatus.RUNNING
@@ -609,14 +601,14 @@ async def test_a_panel_names_the_machine_a_remote_executor_placed_its_chunk_on(
             ),
         )
         panel = await _panel_of(pilot, "web")
-        await _until(pilot, lambda: "on 10.0.0.7:40123" in str(panel.border_subtitle))
+        await until(pilot, lambda: "on 10.0.0.7:40123" in str(panel.border_subtitle))
         # The log line comes with the next flush of the stream (every 50-100 ms), which
         # may be one frame after the subtitle read the chunk's state.
-        await _until(
+        await until(
             pilot, lambda: any("running on 10.0.0.7:40123" in line for line in panel.log_lines())
         )
         app.manager.pause("web")
-        await _until(pilot, lambda: app.manager.state("web").status is ChunkStatus.PAUSED)
+        await until(pilot, lambda: app.manager.state("web").status is ChunkStatus.PAUSED)
 
 
 async def test_the_demo_backend_is_labelled_in_the_header_of_every_view(make_run_app) -> None:
@@ -627,6 +619,6 @@ async def test_the_demo_backend_is_labelled_in_the_header_of_every_view(make_run
             await pilot.pause(0.1)
             assert "DEMO" in str(app.screen.query_one("StatusLine").render()), view
         await pilot.press("2", "R")
-        await _until(pilot, lambda: not app.manager.active and app.run_started)
+        await until(pilot, lambda: not app.manager.active and app.run_started)
         await pilot.pause(0.2)
         assert "DEMO" in str(app.screen.query_one("StatusLine").render())

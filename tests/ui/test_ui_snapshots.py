@@ -7,6 +7,8 @@ the text cursor's blinking stopped.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
@@ -88,3 +90,30 @@ def test_move_picker(snap_compare, make_app, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_workers_view(snap_compare, make_app, size):
     assert snap_compare(make_app(), terminal_size=size, press=["2"], run_before=_steady)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_plan_view_while_the_repository_is_read(snap_compare, shopfront, size):
+    """The first frame on a big repository: the plan view, saying how far the reading got."""
+    from tui_orchestrator.ui.app import ClaudeTuiApp
+    from tui_orchestrator.ui.opening import Opening
+
+    from .conftest import TEST_CONFIG
+
+    def reading(progress):  # type: ignore[no-untyped-def]
+        # Held at one step until the app quits (progress raises then).
+        while True:
+            progress("49,152 of 98,304 files read")
+            time.sleep(0.01)
+
+    async def first_frame(pilot: Pilot) -> None:
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if "49,152" in str(pilot.app.screen.query_one("#totals").render()):
+                break
+        else:
+            raise AssertionError("the opening's step never showed")
+        await pilot.pause()
+
+    app = ClaudeTuiApp(opening=Opening(shopfront, TEST_CONFIG, reading))
+    assert snap_compare(app, terminal_size=size, run_before=first_frame)

@@ -99,11 +99,12 @@ def _greedy_pieces(
     current: list[SourceFile] = []
     tokens = 0
     for f in files:
-        if current and (len(current) >= max_files or tokens + f.tokens > max_tokens):
+        size = f.tokens
+        if current and (len(current) >= max_files or tokens + size > max_tokens):
             pieces.append(current)
             current, tokens = [], 0
         current.append(f)
-        tokens += f.tokens
+        tokens += size
     if current:
         pieces.append(current)
     return pieces

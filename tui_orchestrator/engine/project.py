@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui_orchestrator.engine.config import Config
-from tui_orchestrator.engine.discovery import Discovery, discover, resolve_repo
+from tui_orchestrator.engine.discovery import Discovery, Progress, discover, resolve_repo
 from tui_orchestrator.engine.errors import PlanError, RepoError
 from tui_orchestrator.engine.partition import Limits, make_plan
 from tui_orchestrator.engine.plan import Plan, load_plan_file, reconcile
@@ -49,15 +49,16 @@ def open_project(
     config: Config,
     plan_file: Path | None = None,
     partition_flags_given: bool = False,
+    progress: Progress | None = None,
 ) -> Project:
     """Discover the repository and pick its plan (SPEC §4 "Which plan a run uses").
 
     ``--plan FILE`` if given; else ``.claude-tui/plan.toml`` when it exists and no partition
     flag was given; else a plan computed from the config. (A checkpoint, which wins over
-    all of these, is the run's business.)
+    all of these, is the run's business.) ``progress`` hears how discovery goes.
     """
     root = resolve_repo(repo)
-    discovery = discover(root, config)
+    discovery = discover(root, config, progress)
     if not discovery.files:
         raise RepoError(
             f"nothing to analyze in {root}: no source files found "
@@ -76,6 +77,8 @@ def open_project(
         if not plan.chunks:
             raise RepoError(f"the plan file {chosen} has no chunk with a file that exists")
     else:
+        if progress is not None:
+            progress(f"partitioning {len(discovery.files):,} files")
         plan = make_plan(discovery.files, config.strategy, limits_of(config))
         source = f"computed ({config.strategy})"
         if saved.is_file():

@@ -57,9 +57,11 @@ class RunSession:
         """Take the lock, load or create the checkpoint, build the manager.
 
         ``project``: the repository as already opened with the same settings (the app's),
-        so it is not walked twice.
+        so it is not walked twice. The lock may be taken already (the app takes it before
+        its screen opens, then opens the run behind the first frame).
         """
-        self.lock.acquire()
+        if not self.lock.held:
+            self.lock.acquire()
         try:
             # A remote executor may need the repository made ready first (--context repo:
             # its archive, once a run; ConfigError outside a git checkout).

@@ -35,6 +35,7 @@ from tui_orchestrator.engine.resources import growth_cap
 from tui_orchestrator.engine.run_session import RunSession
 from tui_orchestrator.ui.bridge import FLUSH_S, RunBridge
 from tui_orchestrator.ui.format import plural
+from tui_orchestrator.ui.opening import Opening, OpeningStopped
 from tui_orchestrator.ui.screens.help import HelpScreen
 from tui_orchestrator.ui.screens.issues import IssuesScreen
 from tui_orchestrator.ui.screens.modals import Choice, PickerScreen
@@ -45,9 +46,12 @@ from tui_orchestrator.ui.session import PlanSession
 from tui_orchestrator.ui.themes import DEFAULT_THEME, load_themes, with_chunk_colours
 
 # Worker groups, named so tests and the failure handler can tell them apart.
+OPEN_GROUP = "open-repository"
 SAVE_GROUP = "save-plan"
 LINES_GROUP = "count-lines"
 THEME_GROUP = "save-theme"
+# How often the opening's progress is shown.
+OPENING_TICK_S = 0.1
 
 
 class ClaudeTuiApp(App[int]):
@@ -110,22 +114,37 @@ class ClaudeTuiApp(App[int]):
         ),
     ]
 
-    def __init__(self, project: Project, run: RunSession | None = None, demo: bool = False) -> None:
+    def __init__(
+        self,
+        project: Project | None = None,
+        run: RunSession | None = None,
+        demo: bool = False,
+        *,
+        opening: Opening | None = None,
+    ) -> None:
+        """Open ``project`` (already read), or draw at once and read ``opening`` behind it."""
         super().__init__()
-        self.project = project
-        self.session = PlanSession(project)
+        if (project is None) == (opening is None):
+            raise TypeError("give the project or its opening, one of the two")
+        self.opening = opening
+        # Set once the repository is read (at once when the project is given).
+        self.opened = False
+        self.project: Project
+        self.session: PlanSession
+        # How far the opening got, written by its thread and shown by the status line.
+        self.opening_step = "reading the repository"
+        # A ClaudeTuiError that stopped the opening: the command line reports it.
+        self.open_error: Exception | None = None
         # The run: None only in tests of the plan editor alone.
-        self.run_session = run
-        self.manager: Manager | None = run.manager if run is not None else None
+        self.run_session: RunSession | None = None
+        self.manager: Manager | None = None
         # DEMO is shown whenever the simulated backend runs, however it was chosen.
-        self.demo = demo or (run is not None and run.runner.backend == "demo")
+        self.demo = demo or (opening is not None and opening.demo)
         self.bridge = RunBridge(self._engine_notice)
         # Chunks that finished while the app was open keep their (collapsed) panel.
         self.finished_here: set[str] = set()
         self.zoomed = None
-        self.run_started = bool(run is not None and run.resumed)
-        if self.manager is not None:
-            self.manager.on_event = self._engine_event
+        self.run_started = False
         self.plan_version = 0
         self._views: dict[str, ViewScreen] = {}
         self._pending_save: Plan | None = None
@@ -137,16 +156,14 @@ class ClaudeTuiApp(App[int]):
         # How a hang-up ends the process (tests replace it).
         self.leave_now: Callable[[int], object] = os._exit
         # The plan file holds this plan already (None: nothing saved yet).
-        self._saved_plan: Plan | None = (
-            project.plan if project.plan_source == f"plan file {project.plan_path}" else None
-        )
+        self._saved_plan: Plan | None = None
         loaded = load_themes()
         for theme in loaded.themes:
             self.register_theme(theme)
         self.bundled_themes = loaded.names
         self._startup_notes: list[tuple[str, str]] = [(p, "warning") for p in loaded.problems]
-        self._startup_notes += [(self.session.relative(n), "information") for n in project.notes]
-        wanted = project.config.theme
+        config = project.config if project is not None else opening.config  # type: ignore[union-attr]
+        wanted = config.theme
         if wanted in self.available_themes:
             self.theme = wanted
         else:
@@ -156,6 +173,28 @@ class ClaudeTuiApp(App[int]):
                 (f"Theme {wanted!r} is not known; using {fallback}", "warning")
             )
         self._persisted_theme = self.theme
+        if project is not None:
+            self._take(project, PlanSession(project), run)
+
+    def _take(self, project: Project, session: PlanSession, run: RunSession | None) -> None:
+        """The repository is read: hold its project, plan session and run."""
+        self.project = project
+        self.session = session
+        self.run_session = run
+        self.manager = run.manager if run is not None else None
+        if run is not None and run.runner.backend == "demo":
+            self.demo = True
+        self.run_started = bool(run is not None and run.resumed)
+        if self.manager is not None:
+            self.manager.on_event = self._engine_event
+        if project.plan_source == f"plan file {project.plan_path}":
+            self._saved_plan = project.plan
+        self.opened = True
+
+    @property
+    def repo_name(self) -> str:
+        root = self.project.root if self.opened else self.opening.root  # type: ignore[union-attr]
+        return root.name
 
     # Start-up --------------------------------------------------------------------------
 
@@ -168,6 +207,17 @@ class ClaudeTuiApp(App[int]):
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         for message, severity in self._startup_notes:
             self.notify(message, severity=severity, timeout=8)  # type: ignore[arg-type]
+        if self.opened:
+            self._start()
+        else:
+            # At once, beside the first frame: the thread waits on the disk most of the time.
+            self._open_in_background()
+            self._opening_timer = self.set_interval(OPENING_TICK_S, self._show_opening_step)
+
+    def _start(self) -> None:
+        """The repository is read: count lines, follow the run, offer to continue it."""
+        for note in self.project.notes:
+            self.notify(self.session.relative(note), timeout=8)
         # Lines mean reading every file: only once the first frame is on screen.
         self.call_after_refresh(self._count_lines)
         if self.manager is not None:
@@ -177,6 +227,52 @@ class ClaudeTuiApp(App[int]):
                 for note in self.run_session.notes:
                     self.notify(self.session.relative(note), timeout=8)
             self.call_after_refresh(self._offer_to_continue)
+
+    # Opening behind the first frame ----------------------------------------------------
+
+    @work(thread=True, exclusive=True, group=OPEN_GROUP, exit_on_error=False)
+    def _open_in_background(self) -> None:
+        assert self.opening is not None
+        worker = get_current_worker()
+
+        def progress(step: str) -> None:
+            if worker.is_cancelled:
+                raise OpeningStopped
+            self.opening_step = step
+
+        try:
+            project, run = self.opening.open(progress)
+            progress("indexing the tree")
+            session = PlanSession(project)
+        except OpeningStopped:
+            return
+        except Exception as exc:  # handed to the command line as it is
+            if not worker.is_cancelled:
+                self.call_from_thread(self._open_failed, exc)
+            return
+        if not worker.is_cancelled:
+            self.call_from_thread(self._opened_now, project, session, run)
+
+    def _show_opening_step(self) -> None:
+        screen = self.screen
+        if isinstance(screen, ViewScreen):
+            with contextlib.suppress(NoMatches):
+                screen.show_totals()
+                screen.opening_changed()
+
+    def _open_failed(self, exc: Exception) -> None:
+        # Bad input (ClaudeTuiError) becomes one line and exit 2 at the command line.
+        self.open_error = exc
+        self.exit(return_code=2)
+
+    async def _opened_now(
+        self, project: Project, session: PlanSession, run: RunSession | None
+    ) -> None:
+        self._opening_timer.stop()
+        self._take(project, session, run)
+        for view in list(self._views.values()):
+            await view.opened()
+        self._start()
 
     def get_css_variables(self) -> dict[str, str]:
         variables = with_chunk_colours(super().get_css_variables())
@@ -260,6 +356,8 @@ class ClaudeTuiApp(App[int]):
 
     async def flush_plan(self) -> None:
         """Wait until the plan file holds the current plan."""
+        if not self.opened:
+            return  # nothing read yet, so nothing edited
         for worker in list(self.workers):
             if worker.group == SAVE_GROUP:
                 await worker.wait()
@@ -367,6 +465,9 @@ class ClaudeTuiApp(App[int]):
     # Actions ---------------------------------------------------------------------------
 
     def switch_view(self, view: str) -> None:
+        if not self.opened and view != "plan":
+            self.notify("The repository is still being read", severity="warning", timeout=2)
+            return
         if view in self.MODES and view != self.current_mode:
             self.switch_mode(view)
 
@@ -386,6 +487,8 @@ class ClaudeTuiApp(App[int]):
 
     def action_run_all(self) -> None:
         """Run every pending chunk of the plan as it is now (edits since apply to the run)."""
+        if not self.opened:
+            return
         if self.manager is None or self.run_session is None:
             self.notify(
                 "The run engine is not connected: nothing was started",
@@ -443,6 +546,8 @@ class ClaudeTuiApp(App[int]):
         finally:
             if self.run_session is not None:
                 self.run_session.close()
+            elif self.opening is not None:
+                self.opening.abandon()
             self.leave_now(EXIT_INTERRUPTED)
 
     async def action_quit_app(self) -> None:
@@ -452,6 +557,8 @@ class ClaudeTuiApp(App[int]):
     async def action_quit(self) -> None:
         """Save the plan, then leave (ctrl+q and the palette's Quit come here, even over a
         dialog)."""
+        # A quit while the repository is read stops the reading too.
+        self.workers.cancel_group(self, OPEN_GROUP)
         await self._pause_workers()
         try:
             await self.flush_plan()
@@ -485,7 +592,10 @@ class ClaudeTuiApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Over a dialog the number keys and q belong to the dialog (or do nothing).
         over_dialog = isinstance(self.screen, ModalScreen)
-        return not (over_dialog and action in ("switch_view", "quit_app", "help"))
+        if over_dialog and action in ("switch_view", "quit_app", "help"):
+            return False
+        # Nothing to run before the plan is there.
+        return self.opened or action != "run_all"
 
     # Themes and failures ---------------------------------------------------------------
 

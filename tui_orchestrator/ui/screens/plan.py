@@ -8,6 +8,7 @@ how a plan changes; it only works out what the user pointed at.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -25,6 +26,9 @@ from tui_orchestrator.ui.screens.view import ViewScreen
 from tui_orchestrator.ui.tree_model import Entry, Kind, TagKind
 from tui_orchestrator.ui.widgets.chunk_table import ChunkTable
 from tui_orchestrator.ui.widgets.repo_tree import RepoTree
+
+if TYPE_CHECKING:
+    from tui_orchestrator.ui.app import ClaudeTuiApp
 
 STRATEGY_NOTES = {
     "directory": "by folder: big folders split, tiny ones merged",
@@ -47,6 +51,45 @@ class Selection:
 IN_HALF = "\0half"
 
 
+class PlanPanes(Horizontal):
+    """The tree and the chunk list; while the repository is read, what is coming instead."""
+
+    def compose(self) -> ComposeResult:
+        app = cast("ClaudeTuiApp", self.app)
+        if not app.opened:
+            with Vertical(id="tree-pane") as pane:
+                pane.border_title = "Repository"
+                yield Static(opening_text(app), id="opening")
+            with Vertical(id="chunk-pane") as pane:
+                pane.border_title = "Chunks"
+                yield Static(
+                    Content.from_markup(
+                        "[$text-muted]The chunks of the plan show here once every file is read.[/]"
+                    ),
+                    id="opening-chunks",
+                )
+            return
+        session = app.session
+        with Vertical(id="tree-pane") as pane:
+            pane.border_title = "Repository"
+            yield RepoTree(session.index, lambda: app.session.tags, session.repo_name, id="tree")
+        with Vertical(id="chunk-pane") as pane:
+            pane.border_title = "Chunks"
+            yield ChunkTable(id="chunks")
+            yield Static(id="makespan")
+
+
+def opening_text(app: ClaudeTuiApp) -> Content:
+    """What the tree pane says while the repository is read."""
+    return Content.assemble(
+        (f"Reading {app.repo_name}/", "bold"),
+        "\n",
+        (f"{app.opening_step}…", "$text-muted italic"),
+        "\n\n",
+        ("q quits; the plan keys work once the tree is here.", "$text-muted"),
+    )
+
+
 class PlanScreen(ViewScreen):
     """Edit the plan: move, split, join, create, rename, exclude, delete, re-balance."""
 
@@ -56,6 +99,9 @@ class PlanScreen(ViewScreen):
     BINDING_GROUP_TITLE = "Plan view"
     AUTO_FOCUS = "#tree"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+
+    # The opening's step last shown (while the repository is read).
+    _opening_shown = ""
 
     BINDINGS = [
         Binding(
@@ -151,17 +197,18 @@ class PlanScreen(ViewScreen):
     ]
 
     def compose_view(self) -> ComposeResult:
-        session = self.tui.session
-        with Horizontal(id="panes"):
-            with Vertical(id="tree-pane") as pane:
-                pane.border_title = "Repository"
-                yield RepoTree(
-                    session.index, lambda: self.tui.session.tags, session.repo_name, id="tree"
-                )
-            with Vertical(id="chunk-pane") as pane:
-                pane.border_title = "Chunks"
-                yield ChunkTable(id="chunks")
-                yield Static(id="makespan")
+        yield PlanPanes(id="panes")
+
+    def opening_changed(self) -> None:
+        step = self.tui.opening_step
+        if step != self._opening_shown:
+            self._opening_shown = step
+            self.query_one("#opening", Static).update(opening_text(self.tui))
+
+    async def opened(self) -> None:
+        await self.query_one(PlanPanes).recompose()
+        self.plan_changed()
+        self.tree.focus()
 
     @property
     def tree(self) -> RepoTree:
@@ -175,6 +222,8 @@ class PlanScreen(ViewScreen):
 
     def plan_changed(self, select: str | None = None) -> None:
         super().plan_changed(select)
+        if not self.tui.opened:
+            return
         session = self.tui.session
         figures = session.figures
         self.table.show(figures, select)
@@ -487,6 +536,8 @@ class PlanScreen(ViewScreen):
         self.tui.redo()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not self.tui.opened:
+            return False  # no plan to edit yet: the footer shows none of its keys
         # Shown dimmed in the footer when there is nothing to undo or redo.
         history = self.tui.session.history
         if action == "undo":

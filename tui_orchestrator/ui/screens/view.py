@@ -61,6 +61,13 @@ class ViewScreen(Screen[None]):
         self._shown = (self.tui.plan_version, self.app.theme)
         self.query_one(StatusLine).show_totals(self.tui)
 
+    async def opened(self) -> None:
+        """The repository has been read (it was opened behind the first frame)."""
+        self.plan_changed()
+
+    def opening_changed(self) -> None:
+        """The opening got further: views that show it add their own parts."""
+
     def run_changed(self, batch: Batch | None) -> None:
         """The run moved (a batch of engine events): views add their own parts."""
         if not self.is_current and batch is not None:

@@ -101,6 +101,15 @@ def run_totals_content(app: ClaudeTuiApp) -> Content:
     return Content.assemble(*parts)
 
 
+def opening_content(app: ClaudeTuiApp) -> Content:
+    """While the repository is read: its name and how far the reading got."""
+    parts: list[str | tuple[str, str]] = [(app.repo_name, "bold $text-primary"), "  "]
+    if app.demo:
+        parts += [(" DEMO ", "bold reverse $text-warning"), "  "]
+    parts += [("Opening: ", "$text-muted"), (f"{app.opening_step}…", "italic")]
+    return Content.assemble(*parts)
+
+
 class StatusLine(Static):
     """Totals under the tabs; every view shows the same line."""
 
@@ -117,7 +126,9 @@ class StatusLine(Static):
     _shown: tuple[str, tuple[object, ...]] | None = None
 
     def show_totals(self, app: ClaudeTuiApp) -> None:
-        if app.manager is not None and app.run_started:
+        if not app.opened:
+            content = opening_content(app)
+        elif app.manager is not None and app.run_started:
             content = run_totals_content(app)
         else:
             content = totals_content(app.session, demo=app.demo)

@@ -1,0 +1,38 @@
+"""A repository the app opens behind its first frame.
+
+Discovery reads every file's first bytes: on 100,000 files that takes a second or two.
+The app draws the plan view at once and runs ``open`` in a thread; the view says how far it
+got and fills in when the plan is there (``ClaudeTuiApp._open_in_background``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tui_orchestrator.engine.config import Config
+from tui_orchestrator.engine.discovery import Progress
+from tui_orchestrator.engine.project import Project
+from tui_orchestrator.engine.run_session import RunSession
+
+
+class OpeningStopped(Exception):
+    """Raised through ``open`` by its progress callback when the app quits meanwhile."""
+
+
+@dataclass(slots=True, frozen=True)
+class Opening:
+    """What to open: shown by name at once, ``open(progress)`` called from a thread.
+
+    ``open`` returns the project and its run (None: the plan editor alone); a
+    ``ClaudeTuiError`` from it closes the app and reaches the command line as one line.
+    ``abandon`` frees what was taken before the app opened (the repository's lock) when
+    the process must end at once, before ``open`` returned (the terminal went away).
+    """
+
+    root: Path
+    config: Config
+    open: Callable[[Progress], tuple[Project, RunSession | None]]
+    demo: bool = False
+    abandon: Callable[[], None] = lambda: None
