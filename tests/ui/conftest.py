@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from textual.command import CommandPalette
+from textual.pilot import Pilot
 
 import tui_orchestrator
 from tui_orchestrator.engine.config import ENV_CONFIG_DIR, Config
@@ -87,6 +89,24 @@ async def until(pilot, predicate: Callable[[], object], tries: int = 300) -> Non
             return
         await pilot.pause(0.02)
     raise AssertionError("the app did not get there")
+
+
+async def palette_titles(pilot: Pilot, query: str) -> list[str]:
+    """Open the palette, type ``query``, and read the titles it offers."""
+    await pilot.press("ctrl+p")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, CommandPalette)
+    await pilot.press(*query)
+    palette = pilot.app.screen
+    for _ in range(50):
+        await pilot.pause(0.05)
+        if not palette._show_busy:
+            break
+    options = palette.query_one("CommandList")
+    return [
+        str(options.get_option_at_index(i).prompt).split("\n")[0]
+        for i in range(options.option_count)
+    ]
 
 
 @pytest.fixture

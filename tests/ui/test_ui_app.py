@@ -5,7 +5,6 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from textual.command import CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import Label
 
@@ -17,7 +16,7 @@ from tui_orchestrator.ui.screens.plan import PlanScreen
 from tui_orchestrator.ui.screens.workers import WorkersScreen
 from tui_orchestrator.ui.tree_model import TagKind
 
-from .conftest import until
+from .conftest import palette_titles, until
 
 SIZE = (120, 40)
 
@@ -125,34 +124,17 @@ async def test_f1_opens_help_too(make_app):
         assert isinstance(app.screen, PlanScreen)
 
 
-async def _palette_titles(pilot: Pilot, query: str) -> list[str]:
-    await pilot.press("ctrl+p")
-    await pilot.pause()
-    assert isinstance(pilot.app.screen, CommandPalette)
-    await pilot.press(*query)
-    palette = pilot.app.screen
-    for _ in range(50):
-        await pilot.pause(0.05)
-        if not palette._show_busy:
-            break
-    options = palette.query_one("CommandList")
-    return [
-        str(options.get_option_at_index(i).prompt).split("\n")[0]
-        for i in range(options.option_count)
-    ]
-
-
 async def test_palette_offers_the_plan_actions(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        titles = await _palette_titles(pilot, "split")
+        titles = await palette_titles(pilot, "split")
         assert any("Split" in title for title in titles)
 
 
 async def test_palette_runs_an_action(make_app, saved_plan):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await _palette_titles(pilot, "delete")
+        await palette_titles(pilot, "delete")
         await pilot.press("enter")
         await settle(pilot)
         # The chunk list's cursor starts on the first chunk.

@@ -21,10 +21,11 @@ from tui_orchestrator.engine.project import Project, open_project
 from tui_orchestrator.engine.statedir import default_plan_path, state_dir
 from tui_orchestrator.ui.app import ClaudeTuiApp
 from tui_orchestrator.ui.opening import Opening
+from tui_orchestrator.ui.screens.help import HelpScreen
 from tui_orchestrator.ui.screens.plan import PlanScreen
 from tui_orchestrator.ui.widgets.repo_tree import RepoTree
 
-from .conftest import TEST_CONFIG, until
+from .conftest import TEST_CONFIG, palette_titles, until
 
 STEP = "12,288 paths listed"
 
@@ -73,6 +74,16 @@ async def test_the_plan_view_is_drawn_before_the_repository_is_read(shopfront: P
         await pilot.press("m", "x", "d", "R", "2")
         await pilot.pause()
         assert isinstance(app.screen, PlanScreen) and not app.screen.query(RepoTree)
+        # Help and the palette work meanwhile, and list no plan key yet.
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, PlanScreen))
+        assert "Quit" in await palette_titles(pilot, "quit")
+        await pilot.press("escape")
+        assert "Move" not in await palette_titles(pilot, "move")
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, PlanScreen))
         held.go.set()
         # The tree takes the focus, as it does when the app opens a small repository.
         await until(pilot, lambda: isinstance(app.focused, RepoTree))
