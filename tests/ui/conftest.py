@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from textual.command import CommandPalette
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 import tui_orchestrator
 from tui_orchestrator.engine.config import ENV_CONFIG_DIR, Config
@@ -98,10 +99,21 @@ async def palette_titles(pilot: Pilot, query: str) -> list[str]:
     assert isinstance(pilot.app.screen, CommandPalette)
     await pilot.press(*query)
     palette = pilot.app.screen
-    for _ in range(50):
+    group = CommandPalette._GATHER_COMMANDS_GROUP
+
+    def searched() -> bool:
+        # The query is in, and the search it started has ended.
+        typed = palette.query_one(Input).value == query
+        return typed and not any(w.group == group and not w.is_finished for w in pilot.app.workers)
+
+    for _ in range(100):
         await pilot.pause(0.05)
-        if not palette._show_busy:
-            break
+        if searched():
+            await pilot.pause(0.05)
+            if searched():
+                break
+    else:
+        raise AssertionError(f"the palette's search for {query!r} did not end")
     options = palette.query_one("CommandList")
     return [
         str(options.get_option_at_index(i).prompt).split("\n")[0]

@@ -97,6 +97,29 @@ async def test_the_plan_view_is_drawn_before_the_repository_is_read(shopfront: P
     assert load_plan_file(plan_file).excluded == ("src/config.py",)
 
 
+async def test_keys_pressed_while_the_tree_is_built_do_no_harm(shopfront: Path, monkeypatch):
+    """Between the plan read and the tree mounted, keys wait: none finds a missing tree."""
+    built = asyncio.Event()
+    real = PlanScreen.rebuild
+
+    async def slow_rebuild(self: PlanScreen) -> None:
+        await built.wait()
+        await real(self)
+
+    monkeypatch.setattr(PlanScreen, "rebuild", slow_rebuild)
+    held = HeldOpening(shopfront)
+    held.go.set()
+    app = held.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.plan_read)
+        assert not app.opened
+        asyncio.get_running_loop().call_later(0.3, built.set)
+        # Closing help redraws the plan view: it must find the tree, or wait for it.
+        await pilot.press("question_mark", "escape")
+        await until(pilot, lambda: isinstance(app.focused, RepoTree))
+        assert app.opened and app.return_code is None and isinstance(app.screen, PlanScreen)
+
+
 async def test_quitting_while_the_repository_is_read_stops_the_reading(shopfront: Path) -> None:
     held = HeldOpening(shopfront)
     app = held.app()
@@ -159,3 +182,18 @@ def test_an_unreadable_plan_file_is_one_line_and_exit_2(shopfront: Path, monkeyp
     # The lock is free again: the next start opens.
     _run_until_it_ends(monkeypatch, quit_once_open=True)
     assert main(["--demo", str(shopfront)]) == 0
+
+
+def test_nothing_to_review_is_one_line_and_leaves_no_state_folder(
+    tmp_path, config_dir, monkeypatch, capsys
+):
+    from tui_orchestrator.cli import main
+
+    repo = tmp_path / "notes"
+    repo.mkdir()
+    (repo / "README.md").write_text("no code here\n", encoding="utf-8")
+    _run_until_it_ends(monkeypatch, quit_once_open=False)
+    assert main(["--demo", str(repo)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nothing to analyze" in err[0], err
+    assert sorted(p.name for p in repo.iterdir()) == ["README.md"]

@@ -33,6 +33,21 @@ def ensure_state_dir(folder: Path) -> Path:
     return folder
 
 
+def remove_if_unused(folder: Path) -> None:
+    """Take away a state folder that holds nothing but the .gitignore written with it
+    (a start that ended before anything was saved leaves no trace in the repository)."""
+    ignore = folder / ".gitignore"
+    try:
+        if [entry.name for entry in folder.iterdir()] != [".gitignore"]:
+            return
+        if ignore.read_text(encoding="utf-8") != GITIGNORE:
+            return
+        ignore.unlink()
+        folder.rmdir()
+    except OSError:
+        return  # something else is there, or appeared meanwhile: keep it
+
+
 def default_plan_path(repo: Path) -> Path:
     return state_dir(repo) / "plan.toml"
 

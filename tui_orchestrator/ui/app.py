@@ -35,7 +35,7 @@ from tui_orchestrator.engine.resources import growth_cap
 from tui_orchestrator.engine.run_session import RunSession
 from tui_orchestrator.ui.bridge import FLUSH_S, RunBridge
 from tui_orchestrator.ui.format import plural
-from tui_orchestrator.ui.opening import Opening, OpeningStopped
+from tui_orchestrator.ui.opening import Opened, Opening, OpeningStopped
 from tui_orchestrator.ui.screens.help import HelpScreen
 from tui_orchestrator.ui.screens.issues import IssuesScreen
 from tui_orchestrator.ui.screens.modals import Choice, PickerScreen
@@ -127,7 +127,9 @@ class ClaudeTuiApp(App[int]):
         if (project is None) == (opening is None):
             raise TypeError("give the project or its opening, one of the two")
         self.opening = opening
-        # Set once the repository is read (at once when the project is given).
+        # The repository is read: project, session and run are held (and PlanPanes shows them).
+        self.plan_read = False
+        # ... and the views show it: keys and views that need the plan work from now on.
         self.opened = False
         self.project: Project
         self.session: PlanSession
@@ -175,6 +177,7 @@ class ClaudeTuiApp(App[int]):
         self._persisted_theme = self.theme
         if project is not None:
             self._take(project, PlanSession(project), run)
+            self.opened = True
 
     def _take(self, project: Project, session: PlanSession, run: RunSession | None) -> None:
         """The repository is read: hold its project, plan session and run."""
@@ -182,6 +185,7 @@ class ClaudeTuiApp(App[int]):
         self.session = session
         self.run_session = run
         self.manager = run.manager if run is not None else None
+        self.plan_read = True
         if run is not None and run.runner.backend == "demo":
             self.demo = True
         self.run_started = bool(run is not None and run.resumed)
@@ -189,7 +193,6 @@ class ClaudeTuiApp(App[int]):
             self.manager.on_event = self._engine_event
         if project.plan_source == f"plan file {project.plan_path}":
             self._saved_plan = project.plan
-        self.opened = True
 
     @property
     def repo_name(self) -> str:
@@ -231,7 +234,9 @@ class ClaudeTuiApp(App[int]):
     # Opening behind the first frame ----------------------------------------------------
 
     @work(thread=True, exclusive=True, group=OPEN_GROUP, exit_on_error=False)
-    def _open_in_background(self) -> None:
+    def _open_in_background(self) -> Opened | None:
+        """Read the repository (in a thread); the loop takes the result when the worker ends
+        (``on_worker_state_changed``), so nothing here waits on a loop that may be gone."""
         assert self.opening is not None
         worker = get_current_worker()
 
@@ -243,15 +248,20 @@ class ClaudeTuiApp(App[int]):
         try:
             project, run = self.opening.open(progress)
             progress("indexing the tree")
-            session = PlanSession(project)
+            return Opened(project, PlanSession(project), run)
         except OpeningStopped:
-            return
-        except Exception as exc:  # handed to the command line as it is
-            if not worker.is_cancelled:
-                self.call_from_thread(self._open_failed, exc)
-            return
-        if not worker.is_cancelled:
-            self.call_from_thread(self._opened_now, project, session, run)
+            return None
+
+    def _opening_ended(self, worker: Worker[Opened | None]) -> None:
+        if worker.is_cancelled:
+            return  # the app is quitting: whatever the thread found is not wanted
+        if worker.state == WorkerState.ERROR:
+            # Bad input (ClaudeTuiError) becomes one line and exit 2 at the command line;
+            # anything else is a bug, raised there whole.
+            self.open_error = worker.error if isinstance(worker.error, Exception) else None
+            self.exit(return_code=2)
+        elif worker.state == WorkerState.SUCCESS and worker.result is not None:
+            self.call_later(self._opened_now, worker.result)
 
     def _show_opening_step(self) -> None:
         screen = self.screen
@@ -260,18 +270,17 @@ class ClaudeTuiApp(App[int]):
                 screen.show_totals()
                 screen.opening_changed()
 
-    def _open_failed(self, exc: Exception) -> None:
-        # Bad input (ClaudeTuiError) becomes one line and exit 2 at the command line.
-        self.open_error = exc
-        self.exit(return_code=2)
-
-    async def _opened_now(
-        self, project: Project, session: PlanSession, run: RunSession | None
-    ) -> None:
+    async def _opened_now(self, opened: Opened) -> None:
+        """The repository is read: rebuild what waited for it, then let the keys in."""
         self._opening_timer.stop()
-        self._take(project, session, run)
-        for view in list(self._views.values()):
-            await view.opened()
+        self._take(opened.project, opened.session, opened.run)
+        views = list(self._views.values())
+        for view in views:
+            await view.rebuild()
+        # Only now: a key pressed while the new tree was mounting finds no tree.
+        self.opened = True
+        for view in views:
+            view.opened()
         self._start()
 
     def get_css_variables(self) -> dict[str, str]:
@@ -538,6 +547,7 @@ class ClaudeTuiApp(App[int]):
     async def _save_and_leave_now(self) -> None:
         """Pause the workers, write the checkpoint and the plan, free the lock, and end the
         process: Textual's own shutdown would wait forever on a terminal that is gone."""
+        self.workers.cancel_group(self, OPEN_GROUP)
         try:
             await self._pause_workers()
             with contextlib.suppress(OSError, ClaudeTuiError):
@@ -612,6 +622,9 @@ class ClaudeTuiApp(App[int]):
         )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == OPEN_GROUP:
+            self._opening_ended(event.worker)
+            return
         if event.state == WorkerState.ERROR:
             self.notify(
                 f"{event.worker.name or event.worker.group} failed: {event.worker.error}",

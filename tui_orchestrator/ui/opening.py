@@ -15,6 +15,7 @@ from tui_orchestrator.engine.config import Config
 from tui_orchestrator.engine.discovery import Progress
 from tui_orchestrator.engine.project import Project
 from tui_orchestrator.engine.run_session import RunSession
+from tui_orchestrator.ui.session import PlanSession
 
 
 class OpeningStopped(Exception):
@@ -36,3 +37,12 @@ class Opening:
     open: Callable[[Progress], tuple[Project, RunSession | None]]
     demo: bool = False
     abandon: Callable[[], None] = lambda: None
+
+
+@dataclass(slots=True, frozen=True)
+class Opened:
+    """What the opening's thread hands to the app: the repository read and indexed."""
+
+    project: Project
+    session: PlanSession
+    run: RunSession | None

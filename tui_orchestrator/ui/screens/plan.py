@@ -56,7 +56,7 @@ class PlanPanes(Horizontal):
 
     def compose(self) -> ComposeResult:
         app = cast("ClaudeTuiApp", self.app)
-        if not app.opened:
+        if not app.plan_read:
             with Vertical(id="tree-pane") as pane:
                 pane.border_title = "Repository"
                 yield Static(opening_text(app), id="opening")
@@ -205,9 +205,11 @@ class PlanScreen(ViewScreen):
             self._opening_shown = step
             self.query_one("#opening", Static).update(opening_text(self.tui))
 
-    async def opened(self) -> None:
+    async def rebuild(self) -> None:
         await self.query_one(PlanPanes).recompose()
-        self.plan_changed()
+
+    def opened(self) -> None:
+        super().opened()
         self.tree.focus()
 
     @property

@@ -61,8 +61,11 @@ class ViewScreen(Screen[None]):
         self._shown = (self.tui.plan_version, self.app.theme)
         self.query_one(StatusLine).show_totals(self.tui)
 
-    async def opened(self) -> None:
-        """The repository has been read (it was opened behind the first frame)."""
+    async def rebuild(self) -> None:
+        """The repository has been read (behind the first frame): compose what waited for it."""
+
+    def opened(self) -> None:
+        """The plan is there and the keys are in: show it."""
         self.plan_changed()
 
     def opening_changed(self) -> None:
