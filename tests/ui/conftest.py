@@ -8,8 +8,9 @@ real one.
 
 from __future__ import annotations
 
+import itertools
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,8 @@ import tui_orchestrator
 from tui_orchestrator.engine.config import ENV_CONFIG_DIR, Config
 from tui_orchestrator.engine.plan import Plan, load_plan_file
 from tui_orchestrator.engine.project import Project, open_project
+from tui_orchestrator.engine.run_session import RunOptions, RunSession
+from tui_orchestrator.engine.runner import Runner
 from tui_orchestrator.engine.statedir import default_plan_path
 from tui_orchestrator.ui.app import ClaudeTuiApp
 
@@ -119,6 +122,39 @@ async def palette_titles(pilot: Pilot, query: str) -> list[str]:
         str(options.get_option_at_index(i).prompt).split("\n")[0]
         for i in range(options.option_count)
     ]
+
+
+class FixedIds:
+    """Session ids in order (0000001-…), so a run shows the same ids every time."""
+
+    def __init__(self) -> None:
+        self.counter = itertools.count(1)
+
+    def uuid4(self) -> str:
+        return f"0000{next(self.counter):04d}-0000-4000-8000-000000000000"
+
+
+@pytest.fixture
+def make_run_app(
+    shopfront: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., ClaudeTuiApp]]:
+    """An app over the sample repository with a real manager and the given runner."""
+    monkeypatch.setattr("tui_orchestrator.engine.manager.uuid", FixedIds())
+    sessions: list[RunSession] = []
+
+    def make(runner: Runner, demo: bool = False, **settings: object) -> ClaudeTuiApp:
+        config = TEST_CONFIG.replace(**settings)
+        project = open_project(shopfront, config)
+        run = RunSession(shopfront, config, runner, RunOptions(headless=False))
+        run.open(project)
+        sessions.append(run)
+        assert run.manager is not None
+        run.manager.writer.delay = 0.01
+        return ClaudeTuiApp(project, run=run, demo=demo)
+
+    yield make
+    for run in sessions:
+        run.close()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import tomllib
 from pathlib import Path
@@ -12,26 +11,15 @@ import pytest
 
 from tests.ui.scripted import ScriptedRunner
 from tui_orchestrator.engine.findings import Finding, Severity
-from tui_orchestrator.engine.project import open_project
-from tui_orchestrator.engine.run_session import RunOptions, RunSession
 from tui_orchestrator.engine.runner import Emit, Job, Outcome
-from tui_orchestrator.ui.app import ClaudeTuiApp
 from tui_orchestrator.ui.editor import editor_argv
 from tui_orchestrator.ui.screens.finding import FindingScreen, code_around
 from tui_orchestrator.ui.screens.issues import IssueFilter, IssuesScreen
 from tui_orchestrator.ui.screens.modals import NameScreen, PickerScreen
 
-from .conftest import TEST_CONFIG, until
+from .conftest import until
 
 SIZE = (120, 40)
-
-
-class _Ids:
-    def __init__(self) -> None:
-        self.counter = itertools.count(1)
-
-    def uuid4(self) -> str:
-        return f"0000{next(self.counter):04d}-0000-4000-8000-000000000000"
 
 
 class GatedRunner(ScriptedRunner):
@@ -52,24 +40,10 @@ class GatedRunner(ScriptedRunner):
 
 
 @pytest.fixture
-def run_app(shopfront: Path, monkeypatch: pytest.MonkeyPatch):
-    """An app over the sample repository with a real manager and the given runner."""
-    monkeypatch.setattr("tui_orchestrator.engine.manager.uuid", _Ids())
+def run_app(make_run_app, monkeypatch: pytest.MonkeyPatch):
+    """The run app, with chunks started at once (no stagger between starts)."""
     monkeypatch.setattr("tui_orchestrator.engine.manager.STAGGER_S", 0.0)
-    sessions: list[RunSession] = []
-
-    def make(runner: ScriptedRunner) -> ClaudeTuiApp:
-        project = open_project(shopfront, TEST_CONFIG)
-        run = RunSession(shopfront, TEST_CONFIG, runner, RunOptions(headless=False))
-        run.open()
-        sessions.append(run)
-        assert run.manager is not None
-        run.manager.writer.delay = 0.01
-        return ClaudeTuiApp(project, run=run)
-
-    yield make
-    for run in sessions:
-        run.close()
+    return make_run_app
 
 
 async def _finished_run(pilot) -> IssuesScreen:

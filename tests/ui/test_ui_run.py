@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
-from pathlib import Path
 
 import pytest
 
 from tests.ui.scripted import ScriptedRunner
 from tui_orchestrator.engine.checkpoint import CheckpointStore, ChunkStatus
-from tui_orchestrator.engine.project import open_project
-from tui_orchestrator.engine.run_session import RunOptions, RunSession
 from tui_orchestrator.engine.statedir import default_checkpoint_path
 from tui_orchestrator.ui.app import ClaudeTuiApp
 from tui_orchestrator.ui.screens.finding import FindingScreen
@@ -20,38 +16,9 @@ from tui_orchestrator.ui.screens.modals import NameScreen, PickerScreen
 from tui_orchestrator.ui.screens.zoom import ZoomScreen
 from tui_orchestrator.ui.widgets.worker_panel import WorkerPanel
 
-from .conftest import TEST_CONFIG, until
+from .conftest import until
 
 SIZE = (120, 40)
-
-
-class _Ids:
-    def __init__(self) -> None:
-        self.counter = itertools.count(1)
-
-    def uuid4(self) -> str:
-        return f"0000{next(self.counter):04d}-0000-4000-8000-000000000000"
-
-
-@pytest.fixture
-def make_run_app(shopfront: Path, monkeypatch: pytest.MonkeyPatch):
-    """An app over the sample repository with a real manager and a scripted runner."""
-    monkeypatch.setattr("tui_orchestrator.engine.manager.uuid", _Ids())
-    sessions: list[RunSession] = []
-
-    def make(runner: ScriptedRunner, demo: bool = False, **settings: object) -> ClaudeTuiApp:
-        config = TEST_CONFIG.replace(**settings)
-        project = open_project(shopfront, config)
-        run = RunSession(shopfront, config, runner, RunOptions(headless=False))
-        run.open()
-        sessions.append(run)
-        assert run.manager is not None
-        run.manager.writer.delay = 0.01
-        return ClaudeTuiApp(project, run=run, demo=demo)
-
-    yield make
-    for run in sessions:
-        run.close()
 
 
 async def _focus(pilot, panel: WorkerPanel) -> None:
@@ -527,7 +494,9 @@ def test_snapshot_zoomed_worker(finished_run_app, snap_compare, size) -> None:
     assert snap_compare(finished_run_app(), terminal_size=size, run_before=run_before)
 
 
-async def test_end_to_end_with_the_fake_claude(shopfront, fake_env, monkeypatch) -> None:
+async def test_end_to_end_with_the_fake_claude(
+    shopfront, fake_env, make_run_app, monkeypatch
+) -> None:
     """The app runs the sample repository through the fake `claude` executable."""
     from tui_orchestrator.engine.runner import ClaudeRunner
 
@@ -535,22 +504,16 @@ async def test_end_to_end_with_the_fake_claude(shopfront, fake_env, monkeypatch)
         if key.startswith("FAKE_CLAUDE"):
             monkeypatch.setenv(key, value)
     runner = ClaudeRunner(fake_env.env["CLAUDE_TUI_CLAUDE_BIN"])
-    project = open_project(shopfront, TEST_CONFIG)
-    run = RunSession(shopfront, TEST_CONFIG, runner, RunOptions(headless=False))
-    run.open()
-    try:
-        app = ClaudeTuiApp(project, run=run)
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("R")
-            await until(pilot, lambda: not app.manager.active and app.run_started, tries=1500)
-            await pilot.press("3")
-            await pilot.pause(0.3)
-            table = app.screen.query_one("#issues-table")
-            assert table.row_count == 16  # the sample repository's BUG markers
-            titles = {f.title for f in app.screen._rows}
-            assert "SQL built from request input" in titles
-    finally:
-        run.close()
+    app = make_run_app(runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("R")
+        await until(pilot, lambda: not app.manager.active and app.run_started, tries=1500)
+        await pilot.press("3")
+        await pilot.pause(0.3)
+        table = app.screen.query_one("#issues-table")
+        assert table.row_count == 16  # the sample repository's BUG markers
+        titles = {f.title for f in app.screen._rows}
+        assert "SQL built from request input" in titles
     saved = CheckpointStore(default_checkpoint_path(shopfront)).load()
     assert saved is not None and all(c.status is ChunkStatus.DONE for c in saved.chunks)
     assert sum(len(c.issues) for c in saved.chunks) == 16
