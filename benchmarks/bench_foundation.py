@@ -34,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.support.trees import skewed_files  # noqa: E402
 from tui_orchestrator.engine import estimate  # noqa: E402
 from tui_orchestrator.engine.checkpoint import (  # noqa: E402
     Checkpoint,
@@ -162,19 +163,6 @@ def bench_scale(tree: Path, count: int, profile: bool) -> dict[str, float | int]
 
 
 # --- (b) balanced plan quality -----------------------------------------------------------
-
-
-def skewed_files(count: int, seed: int = 1) -> list[SourceFile]:
-    """One folder holds 40% of the files; sizes vary 10x (1-10 kB)."""
-    rng = random.Random(seed)
-    files = []
-    for i in range(count):
-        if i < count * 0.4:
-            folder = "src/monolith"
-        else:
-            folder = f"src/mod{rng.randrange(max(1, count // 40))}/part{rng.randrange(3)}"
-        files.append(SourceFile(f"{folder}/file{i}.py", rng.randint(1_000, 10_000)))
-    return files
 
 
 def makespan_ratio(files: list[SourceFile], strategy: str, workers: int) -> float:

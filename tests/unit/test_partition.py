@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.trees import skewed_files
 from tui_orchestrator.engine import estimate
 from tui_orchestrator.engine.discovery import SourceFile
 from tui_orchestrator.engine.errors import PlanError
@@ -204,25 +205,12 @@ def test_make_plan_records_strategy_and_file_limit() -> None:
 # --- predicted makespan -------------------------------------------------------------------
 
 
-def skewed_tree(count: int, seed: int) -> list[SourceFile]:
-    """40% of the files in one folder, the rest spread over many; sizes vary 10x."""
-    rng = random.Random(seed)
-    files = []
-    for i in range(count):
-        if i < count * 0.4:
-            folder = "src/monolith"
-        else:
-            folder = f"src/mod{rng.randrange(max(1, count // 40))}/part{rng.randrange(3)}"
-        files.append(SourceFile(f"{folder}/file{i}.py", rng.randint(1_000, 10_000)))
-    return files
-
-
 @pytest.mark.parametrize("workers", [4, 8, 16])
 @pytest.mark.parametrize(("count", "seed"), [(200, 1), (2_000, 2), (5_000, 3)])
 def test_balanced_makespan_is_within_5_percent_of_the_lower_bound(
     workers: int, count: int, seed: int
 ) -> None:
-    files = skewed_tree(count, seed)
+    files = skewed_files(count, seed)
     sizes = [f.size for f in files]
     assert max(sizes) >= 9 * min(sizes)
     chunks = partition(files, "balanced", Limits(max_files=10, max_tokens=60_000, workers=workers))
@@ -231,8 +219,8 @@ def test_balanced_makespan_is_within_5_percent_of_the_lower_bound(
     assert estimate.makespan(works, workers) <= 1.05 * bound
 
 
-def test_balanced_beats_directory_on_the_skewed_tree() -> None:
-    files = skewed_tree(200, 1)
+def test_balanced_beats_directory_on_the_skewed_files() -> None:
+    files = skewed_files(200, 1)
     limits = Limits(workers=16)
 
     def ratio(strategy: str) -> float:
