@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import load_checkpoint, load_report, run_cli
+from tests.support.marks import NEEDS_REAL_CLI
 from tests.support.messages_api import ScriptedMessagesServer
 from tests.support.real_cli import find_claude_bin, real_cli_env
 from tests.support.review_repo import make_review_repo
@@ -35,15 +36,7 @@ psutil = pytest.importorskip("psutil", reason="installed with distributed")
 
 CLAUDE_BIN = find_claude_bin()
 
-pytestmark = [
-    pytest.mark.real_cli,
-    pytest.mark.dask,
-    pytest.mark.skipif(
-        CLAUDE_BIN is None,
-        reason="Claude Code CLI not installed in .tools/claude-code "
-        "(run: bash scripts/install_claude_code.sh)",
-    ),
-]
+pytestmark = [*NEEDS_REAL_CLI, pytest.mark.dask]
 
 
 def _files(count: int) -> dict[str, str]:

@@ -15,20 +15,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import load_checkpoint, load_report, run_cli
+from tests.support.marks import NEEDS_REAL_CLI
 from tests.support.messages_api import ScriptedMessagesServer
 from tests.support.real_cli import find_claude_bin, real_cli_env, session_file
 from tests.support.review_repo import make_review_repo
 
 CLAUDE_BIN = find_claude_bin()
 
-pytestmark = [
-    pytest.mark.real_cli,
-    pytest.mark.skipif(
-        CLAUDE_BIN is None,
-        reason="Claude Code CLI not installed in .tools/claude-code "
-        "(run: bash scripts/install_claude_code.sh)",
-    ),
-]
+pytestmark = NEEDS_REAL_CLI
 
 FILES = {
     "src/auth/login.py": "def login(u, p):\n    # BUG(critical): password compared in plain text\n    return p == u.password\n",

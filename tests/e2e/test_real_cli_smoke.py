@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.marks import NEEDS_REAL_CLI
 from tests.support.messages_api import ScriptedMessagesServer
 from tests.support.real_cli import (
     FINDINGS_SCHEMA_JSON,
@@ -35,14 +36,7 @@ from tests.support.review_repo import (
 
 CLAUDE_BIN = find_claude_bin()
 
-pytestmark = [
-    pytest.mark.real_cli,
-    pytest.mark.skipif(
-        CLAUDE_BIN is None,
-        reason="Claude Code CLI not installed in .tools/claude-code "
-        "(run: bash scripts/install_claude_code.sh)",
-    ),
-]
+pytestmark = NEEDS_REAL_CLI
 
 RUN_TIMEOUT = 60  # seconds; a run takes well under 2 s here
 
@@ -94,8 +88,9 @@ def home(tmp_path: Path) -> Path:
     return tmp_path.resolve() / "home"
 
 
-def run_claude(repo: Path, home: Path, base_url: str, prompt: str, *extra: str) -> Run:
-    argv = [
+def claude_argv(prompt: str, *extra: str) -> list[str]:
+    """A review as the engine starts one: stream-json, read-only tools, the findings schema."""
+    return [
         str(CLAUDE_BIN),
         "-p",
         prompt,
@@ -108,6 +103,10 @@ def run_claude(repo: Path, home: Path, base_url: str, prompt: str, *extra: str) 
         FINDINGS_SCHEMA_JSON,
         *extra,
     ]
+
+
+def run_claude(repo: Path, home: Path, base_url: str, prompt: str, *extra: str) -> Run:
+    argv = claude_argv(prompt, *extra)
     start = time.monotonic()
     proc = subprocess.run(
         argv,
@@ -232,20 +231,7 @@ def test_resume_continues_the_session(repo: Path, home: Path) -> None:
     """Killed mid-turn, then ``--resume`` with the files left: same session, same findings."""
     sid = str(uuid.uuid4())
     with ScriptedMessagesServer(latency=30) as srv:
-        argv = [
-            str(CLAUDE_BIN),
-            "-p",
-            review_prompt(repo, ["src/app.py", "lib/util.go"]),
-            "--output-format",
-            "stream-json",
-            "--verbose",
-            "--tools",
-            "Read,Grep,Glob",
-            "--json-schema",
-            FINDINGS_SCHEMA_JSON,
-            "--session-id",
-            sid,
-        ]
+        argv = claude_argv(review_prompt(repo, ["src/app.py", "lib/util.go"]), "--session-id", sid)
         proc = subprocess.Popen(
             argv,
             cwd=repo,
