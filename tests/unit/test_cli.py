@@ -83,6 +83,9 @@ def test_a_repository_with_nothing_to_analyze(cli: Cli, tmp_path: Path) -> None:
     before = snapshot(tmp_path)
     assert_one_line_error(cli("plan", repo, "--write"), "nothing to analyze")
     assert snapshot(tmp_path) == before
+    # `run` takes the repository's lock first: the state folder it made goes again.
+    assert_one_line_error(cli("run", repo, "--demo"), "nothing to analyze")
+    assert snapshot(tmp_path) == before and not (repo / ".claude-tui").exists()
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from tui_orchestrator.engine.manager import Manager
 from tui_orchestrator.engine.plan import Plan
 from tui_orchestrator.engine.project import Project
 from tui_orchestrator.engine.runner import Runner
-from tui_orchestrator.engine.statedir import logs_dir, state_dir
+from tui_orchestrator.engine.statedir import logs_dir, remove_if_unused, state_dir
 from tui_orchestrator.engine.workspace import RunSetup, apply_plan, plan_of, prepare_run
 
 
@@ -50,6 +50,8 @@ class RunSession:
         self.options = options or RunOptions()
         self.on_event = on_event
         self.lock = RepoLock(state_dir(self.root))
+        # Taking the lock created .claude-tui/: if nothing is saved there, close takes it away.
+        self._created_state_dir = False
         self.setup: RunSetup | None = None
         self.manager: Manager | None = None
 
@@ -61,7 +63,7 @@ class RunSession:
         its screen opens, then opens the run behind the first frame).
         """
         if not self.lock.held:
-            self.lock.acquire()
+            self.take_lock()
         try:
             # A remote executor may need the repository made ready first (--context repo:
             # its archive, once a run; ConfigError outside a git checkout).
@@ -80,7 +82,7 @@ class RunSession:
                 project=project,
             )
         except BaseException:
-            self.lock.release()
+            self.close()
             raise
         if note:
             self.setup.notes.insert(0, note)
@@ -120,8 +122,18 @@ class RunSession:
         self.manager.sync_chunks()
         return notes
 
+    def take_lock(self) -> None:
+        """The repository's lock alone (LockError when another claude-tui holds it)."""
+        created = not self.lock.path.parent.exists()
+        self.lock.acquire()
+        self._created_state_dir = created
+
     def close(self) -> None:
+        """Free the lock; a start that saved nothing (nothing to review, say) leaves no
+        ``.claude-tui/`` behind."""
         self.lock.release()
+        if self._created_state_dir:
+            remove_if_unused(self.lock.path.parent)
 
     def __enter__(self) -> RunSession:
         self.open()

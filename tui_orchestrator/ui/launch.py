@@ -20,7 +20,6 @@ def cmd_app(args: argparse.Namespace) -> int:
     from tui_orchestrator.engine.plan import reconcile
     from tui_orchestrator.engine.project import Project, open_project
     from tui_orchestrator.engine.run_session import RunOptions, RunSession
-    from tui_orchestrator.engine.statedir import remove_if_unused, state_dir
     from tui_orchestrator.headless import (
         cap_to_memory,
         check_executor,
@@ -64,9 +63,7 @@ def cmd_app(args: argparse.Namespace) -> int:
             project.plan_source = "the run's checkpoint"
         return project, run
 
-    # Taking the lock creates .claude-tui/; a start that saves nothing takes it away again.
-    created = not state_dir(run.root).exists()
-    run.lock.acquire()
+    run.take_lock()
     try:
         app = ClaudeTuiApp(
             opening=Opening(
@@ -89,6 +86,4 @@ def cmd_app(args: argparse.Namespace) -> int:
                 sys.stderr.write(f"claude-tui: wrote the {fmt} report to {shown}\n")
     finally:
         run.close()
-        if created:
-            remove_if_unused(state_dir(run.root))
     return 0 if app.return_code is None else app.return_code
