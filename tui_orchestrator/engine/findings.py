@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+from tui_orchestrator.engine.text import printable
 
 
 class Severity(StrEnum):
@@ -90,7 +93,11 @@ class Finding:
 
 
 def normalise_path(path: str, root: Path) -> str:
-    """Repo-relative with ``/``: the CLI reports absolute paths, models sometimes ``./x``."""
+    """Repo-relative with ``/``: the CLI reports absolute paths, models sometimes ``./x``.
+
+    A path that leads out of the repository stays absolute, or keeps its ``../``, so
+    ``inside_repo`` can tell it apart.
+    """
     text = str(path).strip().replace("\\", "/")
     root_text = str(root).replace("\\", "/").rstrip("/")
     if text.startswith(root_text + "/"):
@@ -100,13 +107,42 @@ def normalise_path(path: str, root: Path) -> str:
             text = os.path.relpath(os.path.realpath(text), os.path.realpath(root)).replace(
                 "\\", "/"
             )
-        except ValueError:
-            return text
-        if text.startswith("../"):
+        except ValueError:  # a NUL in the path, or another drive
             return str(path)
-    while text.startswith("./"):
-        text = text[2:]
-    return text
+        if text == ".." or text.startswith("../"):
+            return str(path)
+    # ``src/../x`` is ``x``; ``src/../../x`` is outside, and keeps its ``../``.
+    return posixpath.normpath(text) if text else text
+
+
+def inside_repo(path: str) -> bool:
+    """Is a normalised path (``normalise_path``) one of the repository's own?"""
+    return bool(path) and not (
+        path in (".", "..") or path.startswith(("../", "/")) or os.path.isabs(path)
+    )
+
+
+def split_outside(findings: Iterable[Finding]) -> tuple[list[Finding], list[Finding]]:
+    """The findings about files of the repository, and those about files outside it."""
+    inside: list[Finding] = []
+    outside: list[Finding] = []
+    for finding in findings:
+        (inside if inside_repo(finding.file) else outside).append(finding)
+    return inside, outside
+
+
+# A line number past this is no line of a real file (and would not fit SARIF's integer).
+MAX_LINE = 2**31 - 1
+
+
+def _line(value: object) -> int:
+    if isinstance(value, bool):
+        return 0
+    try:
+        line = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):  # OverflowError: inf
+        return 0
+    return line if 0 <= line <= MAX_LINE else 0
 
 
 def _finding(raw: Mapping[str, Any], root: Path, chunk: str) -> Finding | None:
@@ -114,16 +150,17 @@ def _finding(raw: Mapping[str, Any], root: Path, chunk: str) -> Finding | None:
     title = raw.get("title") or raw.get("message") or raw.get("summary")
     if not isinstance(file, str) or not file or not title:
         return None
-    try:
-        line = max(0, int(raw.get("line") or 0))
-    except (TypeError, ValueError):
-        line = 0
+    # Model text is shown on terminals and written to reports: no control character of
+    # it survives (the path stays as the repository spells it; its displays escape it).
+    title_text = printable(str(title)).strip()
+    if not title_text:
+        return None
     return Finding(
         file=normalise_path(file, root),
-        line=line,
+        line=_line(raw.get("line")),
         severity=Severity.parse(raw.get("severity", "info")),
-        title=str(title).strip(),
-        description=str(raw.get("description") or "").strip(),
+        title=title_text,
+        description=printable(str(raw.get("description") or ""), lines=True, tabs=True).strip(),
         chunk=chunk,
     )
 

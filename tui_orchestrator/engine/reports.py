@@ -7,6 +7,7 @@ the first chunk in plan order.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +17,8 @@ from urllib.parse import quote
 from tui_orchestrator import __version__
 from tui_orchestrator.engine.checkpoint import Checkpoint, ChunkStatus
 from tui_orchestrator.engine.errors import ConfigError
-from tui_orchestrator.engine.findings import Finding, Severity, dedupe
+from tui_orchestrator.engine.findings import Finding, Severity, dedupe, inside_repo
+from tui_orchestrator.engine.text import printable
 
 FORMATS = ("json", "sarif", "markdown")
 _EXTENSIONS = {".json": "json", ".sarif": "sarif", ".md": "markdown", ".markdown": "markdown"}
@@ -51,8 +53,12 @@ Keep = Callable[[Finding], bool] | None
 
 
 def report_findings(cp: Checkpoint, keep: Keep = None) -> list[Finding]:
-    """Every finding once, in plan order (only those ``keep`` accepts, when given)."""
-    found = dedupe(cp.findings())
+    """Every finding once, in plan order (only those ``keep`` accepts, when given).
+
+    A finding about a file outside the repository is never reported, even from a
+    checkpoint written before such findings were dropped as they came in.
+    """
+    found = dedupe(f for f in cp.findings() if inside_repo(f.file))
     return found if keep is None else [f for f in found if keep(f)]
 
 
@@ -107,8 +113,22 @@ def report_data(cp: Checkpoint, keep: Keep = None) -> dict[str, Any]:
     }
 
 
+# JSON escapes C0 controls itself; these it writes as they are when not asked for ASCII.
+_JSON_UNSAFE = re.compile(
+    "[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
+def _dumps(data: object) -> str:
+    """JSON that is valid (a NaN raises instead of writing ``NaN``) and that a terminal can
+    show: DEL, C1 and bidirectional controls are written as ``\\uXXXX`` escapes (they can
+    only be inside strings, where the escape means the same character)."""
+    text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+
+
 def render_json(cp: Checkpoint, keep: Keep = None) -> str:
-    return json.dumps(report_data(cp, keep), indent=2, ensure_ascii=False) + "\n"
+    return _dumps(report_data(cp, keep))
 
 
 def render_sarif(cp: Checkpoint, keep: Keep = None) -> str:
@@ -172,11 +192,11 @@ def render_sarif(cp: Checkpoint, keep: Keep = None) -> str:
             }
         ],
     }
-    return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"
+    return _dumps(sarif)
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return printable(text).replace("|", "\\|")
 
 
 def render_markdown(cp: Checkpoint, keep: Keep = None) -> str:
@@ -184,16 +204,16 @@ def render_markdown(cp: Checkpoint, keep: Keep = None) -> str:
     data = report_data(cp, keep)
     totals = data["totals"]
     lines = [
-        f"# claude-tui report: {Path(cp.repo).name}",
+        f"# claude-tui report: {printable(Path(cp.repo).name)}",
         "",
-        f"- Backend: {'DEMO (simulated agents)' if cp.backend == 'demo' else cp.backend}",
+        f"- Backend: {'DEMO (simulated agents)' if cp.backend == 'demo' else printable(cp.backend)}",
         f"- Chunks: {totals['done']}/{totals['chunks']} done, {totals['files']} files",
         f"- Issues: {totals['issues']}",
         f"- Cost: ${totals['cost_usd']:.2f}",
         f"- Wall time: {totals['wall_s']:.1f} s",
     ]
     if data["unfinished"]:
-        lines.append(f"- Unfinished chunks: {', '.join(data['unfinished'])}")
+        lines.append(f"- Unfinished chunks: {printable(', '.join(data['unfinished']))}")
     for severity in Severity:
         group = [f for f in findings if f.severity is severity]
         if not group:
@@ -201,10 +221,14 @@ def render_markdown(cp: Checkpoint, keep: Keep = None) -> str:
         lines += ["", f"## {severity.value.capitalize()} ({len(group)})", ""]
         lines += ["| File | Line | Title | Chunk |", "|---|---:|---|---|"]
         for f in group:
-            lines.append(f"| `{_md_cell(f.file)}` | {f.line} | {_md_cell(f.title)} | {f.chunk} |")
+            lines.append(
+                f"| `{_md_cell(f.file)}` | {f.line} | {_md_cell(f.title)} | {_md_cell(f.chunk)} |"
+            )
         for f in group:
             if f.description:
-                lines += ["", f"**{_md_cell(f.title)}** (`{f.file}:{f.line}`): {f.description}"]
+                description = printable(f.description, lines=True, tabs=True)
+                where = f"`{printable(f.file)}:{f.line}`"
+                lines += ["", f"**{_md_cell(f.title)}** ({where}): {description}"]
     if not findings:
         lines += ["", "No issues found."]
     return "\n".join(lines) + "\n"

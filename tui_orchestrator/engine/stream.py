@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from tui_orchestrator.engine.text import finite_number
+
 # Tools whose calls count as reading a file of the chunk (progress, SPEC §3).
 READ_TOOLS = frozenset({"Read", "Grep", "Glob"})
 
@@ -67,6 +69,8 @@ class Result:
     num_turns: int = 0
     duration_ms: int = 0
     errors: tuple[str, ...] = ()
+    # Numbers of the line that were no count or cost (NaN, negative, ...): counted as 0.
+    bad_numbers: tuple[str, ...] = ()
 
 
 @dataclass(slots=True, frozen=True)
@@ -115,11 +119,20 @@ StreamEvent = (
 )  # fmt: skip
 
 
-def _int(value: object) -> int:
-    try:
-        return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return 0
+def _number(value: object, what: str, bad: list[str]) -> float:
+    """A cost or count from the CLI; NaN, infinity, a negative number or a non-number is
+    noted in ``bad`` and counts 0 (a NaN cost would make the budget never reached)."""
+    if value is None:
+        return 0.0
+    number = finite_number(value)
+    if number is None:
+        bad.append(f"{what}={value!r}"[:80])
+        return 0.0
+    return number
+
+
+def _int(value: object, what: str, bad: list[str]) -> int:
+    return int(_number(value, what, bad))
 
 
 def _status(value: object) -> int | None:
@@ -127,7 +140,7 @@ def _status(value: object) -> int | None:
         return None
     try:
         return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
@@ -200,16 +213,12 @@ def parse_line(line: str) -> list[StreamEvent]:
         return events
     if kind == "result":
         usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-        input_tokens = (
-            _int(usage.get("input_tokens"))
-            + _int(usage.get("cache_creation_input_tokens"))
-            + _int(usage.get("cache_read_input_tokens"))
+        bad: list[str] = []
+        input_tokens = sum(
+            _int(usage.get(key), key, bad)
+            for key in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
         )
         errors = data.get("errors") if isinstance(data.get("errors"), list) else []
-        try:
-            cost = float(data.get("total_cost_usd") or 0.0)
-        except (TypeError, ValueError):
-            cost = 0.0
         return [
             Result(
                 subtype=str(data.get("subtype", "")),
@@ -219,12 +228,13 @@ def parse_line(line: str) -> list[StreamEvent]:
                 structured_output=data.get("structured_output"),
                 api_error_status=_status(data.get("api_error_status")),
                 api_error_type=str(data.get("api_error_type") or ""),
-                total_cost_usd=cost,
+                total_cost_usd=_number(data.get("total_cost_usd"), "total_cost_usd", bad),
                 input_tokens=input_tokens,
-                output_tokens=_int(usage.get("output_tokens")),
-                num_turns=_int(data.get("num_turns")),
-                duration_ms=_int(data.get("duration_ms")),
+                output_tokens=_int(usage.get("output_tokens"), "output_tokens", bad),
+                num_turns=_int(data.get("num_turns"), "num_turns", bad),
+                duration_ms=_int(data.get("duration_ms"), "duration_ms", bad),
                 errors=tuple(str(e) for e in errors),
+                bad_numbers=tuple(bad),
             )
         ]
     return [Unknown(str(kind), data)]
@@ -236,8 +246,9 @@ def _rate_notice(data: dict[str, Any]) -> RateLimitNotice:
         value = data.get(key)
         if value is None and isinstance(data.get("rate_limit_info"), dict):
             value = data["rate_limit_info"].get(key)
-        if isinstance(value, int | float):
-            retry = float(value) / (1000.0 if key.endswith("_ms") else 1.0)
+        seconds = finite_number(value)
+        if seconds is not None:
+            retry = seconds / (1000.0 if key.endswith("_ms") else 1.0)
             break
     status = _status(data.get("error_status") or data.get("status"))
     return RateLimitNotice(retry_after_s=retry, status=status, raw=data)

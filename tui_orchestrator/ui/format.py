@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+from textual.content import Content
+
+from tui_orchestrator.engine.text import printable
 from tui_orchestrator.plan_table import format_seconds
 
-__all__ = ["format_bytes", "format_cost", "format_count", "format_seconds", "plural"]
+__all__ = [
+    "format_bytes",
+    "format_cost",
+    "format_count",
+    "format_seconds",
+    "literal",
+    "plural",
+    "printable",
+]
+
+
+def literal(text: str) -> Content:
+    """Text from a repository or a worker, shown as it is: never parsed as markup (a title
+    holding ``[/]`` raised MarkupError in every view showing it), no control character."""
+    return Content(printable(text))
 
 
 def format_bytes(size: int) -> str:

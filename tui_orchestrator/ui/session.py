@@ -17,6 +17,7 @@ from tui_orchestrator.engine.estimate import PlanFigures, plan_figures
 from tui_orchestrator.engine.partition import Limits
 from tui_orchestrator.engine.plan import Plan
 from tui_orchestrator.engine.project import Project, limits_of
+from tui_orchestrator.engine.text import printable
 from tui_orchestrator.ui.tree_model import PlanTags, RepoIndex
 
 
@@ -45,7 +46,8 @@ class PlanSession:
 
     @property
     def repo_name(self) -> str:
-        return self.project.root.name
+        # Shown in titles and the tree: a folder's name can hold any character.
+        return printable(self.project.root.name)
 
     @property
     def plan_path(self) -> Path:

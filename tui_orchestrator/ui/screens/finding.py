@@ -15,6 +15,7 @@ from textual.widgets import Static
 
 from tui_orchestrator.engine.findings import Finding
 from tui_orchestrator.ui.editor import open_in_editor
+from tui_orchestrator.ui.format import literal, printable
 from tui_orchestrator.ui.widgets.footer import Footer
 
 CONTEXT_LINES = 8
@@ -28,8 +29,11 @@ def code_around(root: Path, finding: Finding, context: int = CONTEXT_LINES) -> C
     path = root / finding.file
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        return Content(f"(cannot read {finding.file}: {exc.strerror})")
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        return literal(f"(cannot read {finding.file}: {reason})")
+    # The repository's file may hold escapes too: shown, never sent to the terminal.
+    text = printable(text, lines=True, tabs=True)
     lines = text.splitlines()
     if not lines:
         return Content("(the file is empty)")
@@ -71,10 +75,11 @@ class FindingScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         f = self.finding
         with VerticalScroll(id="finding") as box:
-            box.border_title = f"{f.severity.value.upper()} · {f.title}"
+            box.border_title = literal(f"{f.severity.value.upper()} · {f.title}")
             box.border_subtitle = "o open in $EDITOR · esc back"
-            yield Static(f"{f.file}:{f.line} · chunk {f.chunk}", classes="meta", markup=False)
-            yield Static(f.description or "(no description)", classes="description", markup=False)
+            yield Static(literal(f"{f.file}:{f.line} · chunk {f.chunk}"), classes="meta")
+            description = printable(f.description or "(no description)", lines=True, tabs=True)
+            yield Static(description, classes="description", markup=False)
             yield Static("…", id="code")
         yield Footer(compact=True)
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,13 +16,13 @@ from textual.content import Content
 from textual.widgets import DataTable, Input, Static
 
 from tui_orchestrator.cli import check_report_target
-from tui_orchestrator.engine.atomic import write_text_atomic
 from tui_orchestrator.engine.errors import ClaudeTuiError
 from tui_orchestrator.engine.findings import Finding, Severity
+from tui_orchestrator.engine.report_file import write_report_file
 from tui_orchestrator.engine.reports import render, report_findings
-from tui_orchestrator.engine.statedir import ensure_state_dir
 from tui_orchestrator.ui.bridge import Batch
 from tui_orchestrator.ui.editor import open_in_editor
+from tui_orchestrator.ui.format import literal, printable
 from tui_orchestrator.ui.screens.finding import FindingScreen
 from tui_orchestrator.ui.screens.modals import Choice, NameScreen, PickerScreen
 from tui_orchestrator.ui.screens.view import ViewScreen
@@ -181,11 +182,13 @@ class IssuesScreen(ViewScreen):
             self.rows = rows
             table.clear()
             for index, f in enumerate(rows):
+                # A str cell is markup to the DataTable: the model's text goes in as Text
+                # (which the table measures, as it does a str).
                 table.add_row(
                     Content.styled(f.severity.value, SEVERITY_STYLE[f.severity]),
-                    f"{f.file}:{f.line}",
-                    f.title,
-                    f.chunk,
+                    Text(printable(f"{f.file}:{f.line}")),
+                    Text(printable(f.title)),
+                    Text(printable(f.chunk)),
                     key=str(index),
                 )
             if rows:
@@ -201,14 +204,16 @@ class IssuesScreen(ViewScreen):
         empty = self.query_one("#issues-empty", Static)
         empty.display = not self.rows
         if self.query_text and not self.rows:
-            empty.update(f"No finding matches {self.query_text!r} (escape clears the filter)")
+            empty.update(
+                literal(f"No finding matches {self.query_text!r} (escape clears the filter)")
+            )
         elif not self.rows:
             empty.update("No findings yet: they appear here as chunks finish.")
         arrow = "↑" if self.sort_reverse else "↓"
         title = f"{len(self.rows)} findings"
         if self.query_text:
             title += f" matching {self.query_text!r}"
-        table.border_title = title
+        table.border_title = literal(title)
         table.border_subtitle = f"by {self.sort_column} {arrow}"
 
     def _current(self, quiet: bool = False) -> Finding | None:
@@ -340,6 +345,5 @@ class IssuesScreen(ViewScreen):
 
 
 def _write_report(path: Path, text: str) -> None:
-    # (Our own .claude-tui folder gets its .gitignore the first time.)
-    ensure_state_dir(path.parent)
-    write_text_atomic(path, text)
+    # The command line's writer: a device is written in place, our folder gets its .gitignore.
+    write_report_file(path, text)

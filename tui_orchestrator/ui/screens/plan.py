@@ -20,7 +20,7 @@ from textual.widgets import Static, Tree
 from tui_orchestrator.engine import edits
 from tui_orchestrator.engine.partition import STRATEGIES
 from tui_orchestrator.engine.plan import Plan, slug, unique_name
-from tui_orchestrator.ui.format import format_seconds, plural
+from tui_orchestrator.ui.format import format_seconds, literal, plural
 from tui_orchestrator.ui.screens.modals import Choice, NameScreen, PickerScreen
 from tui_orchestrator.ui.screens.view import ViewScreen
 from tui_orchestrator.ui.tree_model import Entry, Kind, TagKind
@@ -258,13 +258,14 @@ class PlanScreen(ViewScreen):
         session = self.tui.session
         pane = self.query_one("#tree-pane")
         name = f"{session.repo_name}/" if entry.path == "" else self._label_of(entry)
+        # A file's name is the repository's: never markup ("x[/y].py" raised MarkupError).
         if entry.skipped:
-            pane.border_subtitle = f"{name} · skipped"
+            pane.border_subtitle = literal(f"{name} · skipped")
             return
         tag = session.tags.of(entry)
         count = 1 if entry.kind == Kind.FILE else session.index.file_count(entry.path)
         what = "no file" if tag is None else tag.text
-        pane.border_subtitle = f"{name} · {count:,} files · {what}"
+        pane.border_subtitle = literal(f"{name} · {count:,} files · {what}")
 
     @on(Tree.NodeHighlighted, "#tree")
     def _tree_moved(self, event: Tree.NodeHighlighted[Entry]) -> None:

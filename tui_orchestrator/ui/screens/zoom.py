@@ -13,7 +13,8 @@ from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.widgets import Log, Static
 
-from tui_orchestrator.ui.format import plural
+from tui_orchestrator.engine.text import finite_number
+from tui_orchestrator.ui.format import plural, printable
 from tui_orchestrator.ui.widgets.footer import Footer
 
 if TYPE_CHECKING:
@@ -24,7 +25,19 @@ ZOOM_LINES = 5000
 
 
 def readable(line: str, root: str = "") -> list[str]:
-    """One raw stream-json line as the lines a person wants to read (paths repo-relative)."""
+    """One raw stream-json line as the lines a person wants to read (paths repo-relative).
+
+    Whatever the line holds (a worker wrote it), the lines come back as plain text with no
+    control character, and a line of an unexpected shape comes back as it is.
+    """
+    try:
+        lines = _readable(line, root)
+    except (AttributeError, TypeError, ValueError):
+        lines = [line.rstrip()]
+    return [printable(text) for text in lines]
+
+
+def _readable(line: str, root: str) -> list[str]:
     try:
         data = json.loads(line)
     except json.JSONDecodeError:
@@ -37,6 +50,9 @@ def readable(line: str, root: str = "") -> list[str]:
             return [f"── attempt {data['attempt']} · session {str(data.get('session_id', ''))[:8]}"]
         if "exit" in data:
             return [f"── process ended (exit {data['exit']})"]
+        if "outside_repo" in data:
+            files = ", ".join(str(f) for f in data.get("files") or [])
+            return [f"── dropped {data['outside_repo']} finding(s) outside the repository: {files}"]
         return [f"── {data.get('stderr', '')}".rstrip()]
     if kind in ("assistant", "user"):
         out = []
@@ -56,7 +72,7 @@ def readable(line: str, root: str = "") -> list[str]:
         return out
     if kind == "result":
         verdict = "error" if data.get("is_error") else "done"
-        cost = float(data.get("total_cost_usd") or 0)
+        cost = finite_number(data.get("total_cost_usd")) or 0.0
         return [f"· result: {verdict} ({data.get('subtype')}) ${cost:.4f}"]
     if kind == "system" and data.get("subtype") == "init":
         return [f"· session {str(data.get('session_id'))[:8]} · model {data.get('model')}"]
@@ -123,7 +139,7 @@ class ZoomScreen(ModalScreen[None]):
             title = f"{self.chunk} · {status} · {plural(len(state.files), 'file')}"
             if state.session_id:
                 title += f" · session {state.session_id}"
-            self.query_one("#zoom-title", Static).update(title)
+            self.query_one("#zoom-title", Static).update(printable(title))
         self._load()
 
     def on_unmount(self) -> None:
@@ -155,7 +171,7 @@ class ZoomScreen(ModalScreen[None]):
         """Live lines from the bridge (the app calls this after each batch)."""
         if not self._loaded:
             return  # the file being read holds these lines already
-        self.query_one(Log).write_lines(lines)
+        self.query_one(Log).write_lines(printable(line) for line in lines)
 
     def action_follow(self) -> None:
         log = self.query_one(Log)

@@ -21,6 +21,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tui_orchestrator.engine.estimate import ChunkFigures, PlanFigures
+from tui_orchestrator.engine.text import printable
 from tui_orchestrator.ui.format import format_bytes, format_cost, format_count
 from tui_orchestrator.ui.widgets.repo_tree import (
     CHUNK_CLASSES,
@@ -39,11 +40,12 @@ MAX_NAME_WIDTH = 40
 
 def name_cell(row: ChunkFigures) -> str:
     """The chunk's name, and its priority when it has one (``web ↑2``: runs before others)."""
+    name = printable(row.name)
     if row.priority > 0:
-        return f"{row.name} ↑{row.priority}"
+        return f"{name} ↑{row.priority}"
     if row.priority < 0:
-        return f"{row.name} ↓{-row.priority}"
-    return row.name
+        return f"{name} ↓{-row.priority}"
+    return name
 
 
 def _cells(row: ChunkFigures) -> tuple[str, str, str, str, str]:

@@ -18,6 +18,7 @@ from textual.widget import Widget
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from tui_orchestrator.engine.text import printable
 from tui_orchestrator.ui.themes import CHUNK_COLOURS
 from tui_orchestrator.ui.tree_model import Entry, Kind, PlanTags, RepoIndex, Tag, TagKind
 
@@ -82,7 +83,7 @@ class RepoTree(Tree[Entry]):
         *,
         id: str | None = None,
     ) -> None:
-        super().__init__(Text(repo_name), Entry("", repo_name, Kind.FOLDER), id=id)
+        super().__init__(Text(printable(repo_name)), Entry("", repo_name, Kind.FOLDER), id=id)
         self._index = index
         self._tags = tags
         self._loaded: set[int] = set()
@@ -180,16 +181,17 @@ class RepoTree(Tree[Entry]):
         return foreground_style(self, f"repo-tree--{tag.kind}")
 
     def _label_parts(self, entry: Entry) -> tuple[str, Style, str]:
-        """The name, its style, and the tag text after it."""
+        """The name, its style, and the tag text after it (a name's control characters
+        made visible: a file may be called ``\\x1b[2J``)."""
         if entry.skipped:
             style = foreground_style(self, "repo-tree--skipped")
-            name = entry.name + ("/" if entry.kind == Kind.SKIPPED_FOLDER else "")
-            return name, style, f"skipped: {entry.reason}"
+            name = printable(entry.name) + ("/" if entry.kind == Kind.SKIPPED_FOLDER else "")
+            return name, style, printable(f"skipped: {entry.reason}")
         tag = self._tags().of(entry)
-        name = entry.name + ("/" if entry.kind == Kind.FOLDER else "")
+        name = printable(entry.name) + ("/" if entry.kind == Kind.FOLDER else "")
         if tag is None:
             return name, self._tag_style(None), "no file to review"
-        return name, self._tag_style(tag), tag.text
+        return name, self._tag_style(tag), printable(tag.text)
 
     def render_label(self, node: TreeNode[Entry], base_style: Style, style: Style) -> Text:
         entry = node.data

@@ -25,7 +25,14 @@ from textual.widget import Widget
 
 from tui_orchestrator.engine.checkpoint import ChunkState, ChunkStatus
 from tui_orchestrator.engine.manager import Runtime
-from tui_orchestrator.ui.format import format_cost, format_count, format_seconds, plural
+from tui_orchestrator.ui.format import (
+    format_cost,
+    format_count,
+    format_seconds,
+    literal,
+    plural,
+    printable,
+)
 
 # The log lines a panel keeps (the zoomed view reads the whole stream from disk).
 LOG_LINES = 300
@@ -80,8 +87,10 @@ class PanelView:
 
 
 def one_line(text: str) -> str:
-    """A panel row is one line: a multi-line activity (a heredoc) or error is joined."""
-    return " ⏎ ".join(text.splitlines()) if "\n" in text or "\r" in text else text
+    """A panel row is one line: a multi-line activity (a heredoc) or error is joined; the
+    model's and the CLI's words keep no control character."""
+    joined = " ⏎ ".join(text.splitlines()) if "\n" in text or "\r" in text else text
+    return printable(joined)
 
 
 def panel_view(state: ChunkState, runtime: Runtime, elapsed: float) -> PanelView:
@@ -108,7 +117,8 @@ def panel_view(state: ChunkState, runtime: Runtime, elapsed: float) -> PanelView
         read=read,
         files=files,
         activity=activity,
-        figures=" · ".join(parts),
+        # The session id and the host come from the worker too.
+        figures=printable(" · ".join(parts)),
         finished=state.status.finished,
         issues=len(state.issues),
     )
@@ -155,7 +165,7 @@ class WorkerPanel(Widget, can_focus=True):
     def __init__(self, chunk: str) -> None:
         super().__init__()
         self.chunk = chunk
-        self.border_title = chunk
+        self.border_title = literal(chunk)
         self.lines: deque[str] = deque(maxlen=LOG_LINES)
         # Set when the panel must be redrawn; the screen redraws only panels in sight.
         self.stale = True
@@ -183,14 +193,14 @@ class WorkerPanel(Widget, can_focus=True):
             return
         self.view = view
         self.set_class(view.finished, "-finished")
-        subtitle = "" if view.finished else view.figures
-        if self.border_subtitle != subtitle:
+        subtitle = literal("" if view.finished else view.figures)
+        if self.border_subtitle != subtitle.markup:
             self.border_subtitle = subtitle
         self.refresh()
 
     def append(self, lines: Iterable[str]) -> None:
         """Add log lines; ``flush`` shows them (only panels on screen are drawn)."""
-        self.lines.extend(line.expandtabs(4) for line in lines)
+        self.lines.extend(printable(line, tabs=True).expandtabs(4) for line in lines)
 
     def flush(self) -> None:
         self.refresh()
