@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shlex
 import signal
 import sys
 import time
@@ -28,7 +29,8 @@ from tui_orchestrator.cli import (
 )
 from tui_orchestrator.engine.checkpoint import Checkpoint, ChunkStatus
 from tui_orchestrator.engine.config import Config
-from tui_orchestrator.engine.errors import ConfigError, ExecutorError
+from tui_orchestrator.engine.discovery import resolve_repo
+from tui_orchestrator.engine.errors import ConfigError, ExecutorError, WriteError
 from tui_orchestrator.engine.events import (
     ActivityChanged,
     ChunkFinished,
@@ -42,6 +44,11 @@ from tui_orchestrator.engine.events import (
 )
 from tui_orchestrator.engine.findings import Severity
 from tui_orchestrator.engine.manager import Manager, RunSummary
+from tui_orchestrator.engine.report_file import (
+    check_stdout,
+    write_report_file,
+    write_report_stdout,
+)
 from tui_orchestrator.engine.reports import render, report_findings, resolve_format
 from tui_orchestrator.engine.resources import memory_cap
 from tui_orchestrator.engine.run_session import RunOptions, RunSession
@@ -51,6 +58,7 @@ from tui_orchestrator.engine.statedir import (
     default_plan_path,
     default_report_path,
 )
+from tui_orchestrator.engine.text import printable
 from tui_orchestrator.plan_table import format_seconds
 
 
@@ -134,6 +142,8 @@ class Display:
         self.started = time.monotonic()
 
     def line(self, text: str) -> None:
+        # Chunk errors, notices and hosts carry the model's and the CLI's words.
+        text = printable(text)
         if self.tty:
             self.console.print(text, markup=False, highlight=False, soft_wrap=True)
         else:
@@ -144,12 +154,14 @@ class Display:
 
     def __enter__(self) -> Display:
         if self.tty:
+            # No markup in the columns: a chunk name or an activity ("Searching [/x]")
+            # parsed as markup raised in Rich's refresh thread and ended the run.
             self.progress = Progress(
-                TextColumn("[bold]{task.fields[name]:<24}"),
+                TextColumn("{task.fields[name]:<24}", style="bold", markup=False),
                 BarColumn(bar_width=30),
                 TextColumn("{task.percentage:>3.0f}%"),
                 TimeElapsedColumn(),
-                TextColumn("{task.fields[activity]}", style="dim"),
+                TextColumn("{task.fields[activity]}", style="dim", markup=False),
                 console=self.console,
                 transient=True,
             )
@@ -175,7 +187,7 @@ class Display:
             if self.progress is not None and event.chunk not in self.bars:
                 total = self.totals.get(event.chunk, 1)
                 self.bars[event.chunk] = self.progress.add_task(
-                    "", total=total, name=event.chunk, activity="starting"
+                    "", total=total, name=printable(event.chunk), activity="starting"
                 )
         elif isinstance(event, ChunkPlaced):
             self.line(f"{event.chunk}: running on {event.host}")
@@ -187,7 +199,8 @@ class Display:
                 )
         elif isinstance(event, ActivityChanged):
             if self.progress is not None and event.chunk in self.bars:
-                self.progress.update(self.bars[event.chunk], activity=event.activity[:60])
+                activity = printable(event.activity)[:60]
+                self.progress.update(self.bars[event.chunk], activity=activity)
         elif isinstance(event, ChunkStatusChanged):
             if event.status in (ChunkStatus.PENDING, ChunkStatus.PAUSED) and event.detail:
                 self._drop_bar(event.chunk)
@@ -240,16 +253,24 @@ def summary_lines(cp: Checkpoint, summary: RunSummary, report_path: str, demo: b
         )
     if len(unfinished) > 20:
         lines.append(f"  … and {len(unfinished) - 20} more (see the report)")
+    for chunk, files in summary.changed.items():
+        lines.append(
+            f"Files changed while chunk {chunk} was reviewed: {', '.join(files)} "
+            "— a worker may have written them"
+        )
     lines.append(f"Report: {report_path}")
     if unfinished:
         lines.append("Run the same command again to resume.")
-    return lines
+    # A chunk's error is the CLI's or the model's words: shown, never obeyed by the terminal.
+    return [printable(line) for line in lines]
 
 
 def check_report_args(args: argparse.Namespace) -> str:
     """The report's format, once its path is known to be writable (before any work)."""
     fmt = resolve_format(args.format, args.report)
-    if args.report and args.report != "-":
+    if args.report == "-":
+        check_stdout()
+    elif args.report:
         repo = Path(args.repo)
         keep = [args.checkpoint or default_checkpoint_path(repo), default_plan_path(repo)]
         check_report_target(Path(args.report), keep, make_folders=True)
@@ -257,20 +278,39 @@ def check_report_args(args: argparse.Namespace) -> str:
 
 
 def write_report(cp: Checkpoint, target: str, fmt: str) -> str:
-    """Write the report to ``target`` ('-' for stdout); returns where it went, for the user."""
+    """Write the report to ``target`` ('-' for stdout); returns where it went, for the user.
+
+    WriteError when it cannot be written (a disk that filled up during the run).
+    """
     text = render(cp, fmt)
     if target == "-":
-        sys.stdout.write(text)
+        write_report_stdout(text)
         return "stdout"
-    from tui_orchestrator.engine.atomic import write_text_atomic
-
     out = Path(target)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out, text)
+    write_report_file(out, text)
     return str(out)
 
 
+def write_final_report(
+    cp: Checkpoint, target: str, fmt: str, checkpoint: Path, *, saved: bool = True
+) -> tuple[str, str]:
+    """The report at the end of a run: where it went (for the summary), and the one line
+    to print when it could not be written. The run's exit code stands: the checkpoint
+    (``saved``: it could be written) holds every finding, and ``claude-tui report`` writes
+    the report from it again."""
+    try:
+        return write_report(cp, target, fmt), ""
+    except WriteError as exc:
+        out = "" if target == "-" else f" --out {shlex.quote(target)}"
+        again = f"claude-tui report {shlex.quote(str(checkpoint))} --format {fmt}{out}"
+        if saved:
+            return "not written", f"{exc}; the checkpoint holds every finding: `{again}`"
+        return "not written", f"{exc}; the checkpoint could not be saved either (see above)"
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    # The repository first: a wrong path is the problem to name, not a missing Claude Code.
+    resolve_repo(Path(args.repo))
     config = config_from_args(args)
     check_executor(config)
     fmt = check_report_args(args)
@@ -287,6 +327,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         fresh=args.fresh,
         partition_flags_given=partition_flags_given(args),
         headless=True,
+        apply_plan_file=args.apply_plan,
     )
     display = Display(err, args.demo)
     with RunSession(Path(args.repo), config, runner, options, on_event=display.handle) as run:
@@ -302,9 +343,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         setup = run.setup
         cp = setup.checkpoint
         report_target = args.report or str(default_report_path(setup.root))
-        report_shown = write_report(cp, report_target, fmt)
+        report_shown, report_error = write_final_report(
+            cp, report_target, fmt, setup.store.path, saved=not run.manager.save_fault
+        )
         for line in summary_lines(cp, summary, report_shown, args.demo):
             err.print(line, markup=False, soft_wrap=True)
+        if report_error:
+            err.print(f"claude-tui: {report_error}", markup=False, soft_wrap=True)
     if interrupted:
         return EXIT_INTERRUPTED
     if summary.unfinished:

@@ -330,3 +330,20 @@ def test_sigterm_while_the_run_starts_up_is_a_clean_interrupt(repo: Path, fake_e
     assert not (repo / ".claude-tui" / "lock").exists()
     assert not fake_env.invocations()  # no worker started
     assert run_cli("run", str(repo), env=fake_env.env).returncode == 0
+
+
+def test_a_worker_that_writes_into_the_repository_is_named_in_log_notice_and_summary(
+    repo: Path, fake_env
+) -> None:
+    """The real CLI gets read-only tools; a --claude-bin wrapper might not."""
+    before = {p: (repo / p).read_bytes() for p in ("src/app.py", "lib/util.go")}
+    done = run_cli("run", str(repo), env={**fake_env.env, "FAKE_CLAUDE_MODE": "write"})
+    assert done.returncode == 0, done.stderr
+    (written,) = [p for p, data in before.items() if (repo / p).read_bytes() != data]
+    (chunk,) = [c["name"] for c in load_checkpoint(repo)["chunks"]]
+    said = f"files changed while chunk {chunk} was reviewed: {written} — a worker may have"
+    lines = [line for line in done.stderr.splitlines() if said in line.lower()]
+    assert any("warning: " + said in line for line in lines), done.stderr  # the Notice
+    assert any(line.startswith("Files changed while chunk") for line in lines)  # the summary
+    log = (repo / ".claude-tui" / "logs" / f"{chunk}.jsonl").read_text()
+    assert f'"changed_files": ["{written}"]' in log

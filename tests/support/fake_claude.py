@@ -39,7 +39,15 @@ Environment:
     ``schema_fail``   like schema_never_met.jsonl: ``error_max_structured_output_retries``,
                       exit 1;
     ``junk``          non-JSON lines and unknown events (``rate_limit_event``, ``system`` with
-                      subtype ``api_retry``) between the usual ones, then success.
+                      subtype ``api_retry``) between the usual ones, then success;
+    ``hostile``       as ok, with what ``FAKE_CLAUDE_HOSTILE`` (a JSON file, read with NaN and
+                      Infinity allowed) adds: ``texts`` (assistant texts), ``tool_uses``
+                      (``{"name", "input"}``, each answered by an error tool result holding
+                      its input, then ``pause`` seconds), ``findings`` (reported with the
+                      file's own), ``result`` and ``usage`` (keys replacing those of the result
+                      line and its usage);
+    ``write``         as ok, appending a line to the first file of its chunk after reading it
+                      (a worker that writes into the repository).
 ``FAKE_CLAUDE_DELAY``  seconds, for ``slow`` (default 0.5).
 ``FAKE_CLAUDE_COST``   ``total_cost_usd`` of a run that reached the model (default 0.01; runs
                        that never got an answer - 429, 529, unreachable - cost 0 as in the
@@ -104,6 +112,8 @@ MODES = (
     "json_in_text",
     "schema_fail",
     "junk",
+    "hostile",
+    "write",
 )
 
 # Options of the real CLI that take a value (everything else starting with "-" is a flag).
@@ -777,6 +787,21 @@ def main(argv=None):
     # First turn: a text and one Read per file.
     msg_id = _msg_id()
     out.line(assistant_line(sid, msg_id, {"type": "text", "text": "I will read the files."}, model))
+    hostile = {}
+    if mode == "hostile":
+        with open(env["FAKE_CLAUDE_HOSTILE"], encoding="utf-8") as f:
+            hostile = json.load(f)
+        for text in hostile.get("texts", []):
+            out.line(assistant_line(sid, msg_id, {"type": "text", "text": text}, model))
+        for call in hostile.get("tool_uses", []):
+            block = {"type": "tool_use", "id": _tool_id(), "name": call["name"]}
+            block["input"] = call["input"]
+            out.line(assistant_line(sid, msg_id, block, model))
+            content = json.dumps(call["input"], ensure_ascii=False)
+            result = {"type": "tool_result", "content": content, "is_error": True}
+            result["tool_use_id"] = block["id"]
+            out.line(user_line(sid, result, "Error: " + content))
+            time.sleep(hostile.get("pause", 0))
     reads = []
     for rel in files:
         path = abs_path(root, rel, cwd)
@@ -846,6 +871,10 @@ def main(argv=None):
         turns += 1
         findings.extend(findings_of(path, content))
     state.write_session(sid)  # the first turn completed
+    if mode == "write" and reads:
+        # What a --claude-bin wrapper with write tools might do: change a file it reviews.
+        with open(reads[0][1], "a", encoding="utf-8") as f:
+            f.write("# written by the fake claude\n")
 
     if mode == "stream_cut":
         text = (
@@ -867,7 +896,7 @@ def main(argv=None):
         )
         return 1
 
-    payload = {"findings": findings}
+    payload = {"findings": findings + hostile.get("findings", [])}
     payload_text = json.dumps(payload, separators=(",", ":"))
 
     if mode in ("parse_error", "json_in_text"):
@@ -933,9 +962,12 @@ def main(argv=None):
     ok = "Structured output provided successfully"
     out.line(user_line(sid, {"tool_use_id": block["id"], "type": "tool_result", "content": ok}, ok))
     turns += 1
-    out.final(
-        result_line(sid, start, turns, cost, model_label, result=payload_text, structured=payload)
+    final = result_line(
+        sid, start, turns, cost, model_label, result=payload_text, structured=payload
     )
+    final.update(hostile.get("result", {}))
+    final["usage"].update(hostile.get("usage", {}))
+    out.final(final)
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 
 import pytest
@@ -585,3 +586,29 @@ async def test_the_demo_backend_is_labelled_in_the_header_of_every_view(make_run
         await until(pilot, lambda: not app.manager.active and app.run_started)
         await pilot.pause(0.2)
         assert "DEMO" in str(app.screen.query_one("StatusLine").render())
+
+
+async def test_a_full_disk_is_named_in_the_header_until_the_checkpoint_is_saved_again(
+    make_run_app,
+) -> None:
+    app = make_run_app(ScriptedRunner(hang={"web"}))
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        await pilot.press("R")
+        manager = app.manager
+        await until(pilot, lambda: manager.state("web").status is ChunkStatus.RUNNING)
+        write_text, full = manager.store.write_text, True
+
+        def write_or_fail(text: str) -> None:
+            if full:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            write_text(text)
+
+        manager.store.write_text = write_or_fail
+        manager.writer.retry_s = 0.05
+        manager.writer.changed()
+        status = app.screen.query_one("StatusLine")
+        await until(pilot, lambda: "disk full: no new starts" in str(status.render()))
+        full = False
+        await until(pilot, lambda: "disk full" not in str(status.render()))
+        manager.pause("web")
+        await until(pilot, lambda: manager.state("web").status is ChunkStatus.PAUSED)

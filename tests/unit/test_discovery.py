@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import importlib.util
 import os
 import shutil
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -454,3 +456,73 @@ def test_a_file_name_that_is_not_utf8_is_skipped_with_its_reason(
         "src/bad\ufffd.py": "file name is not valid UTF-8",
         "src/caf\ufffd/mod.py": "file name is not valid UTF-8",
     }
+
+
+# --- folders that are not the repository's own -------------------------------------------
+
+
+def _refuse_to_list(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """Root reads any folder: an unreadable one is simulated (os.scandir, or git's warning)."""
+    real_scandir = os.scandir
+
+    def scandir(path):  # type: ignore[no-untyped-def]
+        if Path(path) == folder:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    real_run = subprocess.run
+
+    def run(argv, *args, **kwargs):  # type: ignore[no-untyped-def]
+        done = real_run(argv, *args, **kwargs)
+        if "ls-files" in argv:
+            # What git does with a folder it cannot open (seen as a user without rights):
+            # it lists nothing of it and warns.
+            inside = folder.name.encode() + b"/"
+            kept = [r for r in done.stdout.split(b"\0") if not r.startswith(inside)]
+            done.stdout = b"\0".join(kept)
+            warning = f"warning: could not open directory '{folder.name}/': Permission denied\n"
+            done.stderr += warning.encode()
+        return done
+
+    monkeypatch.setattr(subprocess, "run", run)
+
+
+@pytest.mark.parametrize("in_git", [True, False], ids=["git", "walk"])
+def test_a_submodule_a_symlink_loop_and_an_unreadable_folder_each_get_their_own_reason(
+    tmp_path: Path, in_git: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = write_tree(tmp_path / "repo", {"main.py": CODE, "src/app.py": CODE})
+    (repo / "src" / "loop").symlink_to("..")
+    (repo / "self").symlink_to("self")
+    (repo / "docs").symlink_to("src")
+    # A submodule's checkout: a folder whose .git is a file pointing into the superproject.
+    write_tree(repo, {"lib/.git": "gitdir: ../.git/modules/lib\n", "lib/dep.py": CODE})
+    if in_git:
+        git(repo, "init", "-q")
+        sub = write_tree(tmp_path / "sub", {"dep.py": CODE})
+        git(sub, "init", "-q")
+        git(sub, "add", "-A")
+        git(sub, "commit", "-q", "-m", "sub")
+        (repo / "lib" / ".git").unlink()
+        shutil.copytree(sub / ".git", repo / "lib" / ".git")
+        git(repo, "add", "main.py", "src", "lib", "docs")  # lib: a gitlink, mode 160000
+        # A repository inside the checkout that git was never told of.
+        write_tree(repo, {"nested/x.py": CODE})
+        git(repo / "nested", "init", "-q")
+    # Listable to git itself (it does not get the scandir refusal): it just warns.
+    write_tree(repo, {"locked/secret.py": CODE})
+    _refuse_to_list(monkeypatch, repo / "locked")
+    found = discover(repo, Config())
+    assert found.git is in_git
+    assert found.paths == ["main.py", "src/app.py"]
+    why = reasons(found)
+    assert why["lib/"] == "git submodule (a repository of its own)"
+    assert why["src/loop"] == "symlink loop (to a folder above it)"
+    assert why["self"] == "symlink loop"
+    assert why["docs"] == "symlink to a folder (not followed)"
+    assert why["locked/"] == "unreadable folder (Permission denied)"
+    if in_git:
+        assert why["nested/"] == "nested git repository (a repository of its own)"
+    assert not any(r.startswith("not a source file type") for r in why.values()), why
+    assert_each_path_once(found)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import tempfile
@@ -18,15 +19,20 @@ def write_text_atomic(path: Path, text: str) -> None:
     data = text.encode("utf-8", "replace")
     folder = path.parent
     try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
+        st = os.stat(path)
     except OSError:
         mode = NEW_FILE_MODE
+    else:
+        if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) or stat.S_ISFIFO(st.st_mode):
+            # The rename would replace the device itself (/dev/null, as root): never.
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        mode = stat.S_IMODE(st.st_mode)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
-        # mkstemp makes the file 0600; a plan to commit or a report for CI is not secret.
-        if hasattr(os, "fchmod"):
-            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
+            # mkstemp makes the file 0600; a plan to commit or a report for CI is not secret.
+            if hasattr(os, "fchmod"):
+                os.fchmod(handle.fileno(), mode)
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -34,8 +40,8 @@ def write_text_atomic(path: Path, text: str) -> None:
     except BaseException:
         try:
             os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
+        except OSError:
+            pass  # the write's own error is the one to report
         raise
     # The rename itself must survive a power cut, so sync the folder too (POSIX only).
     if hasattr(os, "O_DIRECTORY"):

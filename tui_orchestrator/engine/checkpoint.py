@@ -9,6 +9,8 @@ coalesces progress-only changes into one write and writes urgent ones at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import hashlib
 import os
 import time
@@ -20,9 +22,10 @@ from enum import StrEnum
 from pathlib import Path
 
 from tui_orchestrator.engine.atomic import write_text_atomic
-from tui_orchestrator.engine.errors import CheckpointError
+from tui_orchestrator.engine.errors import CheckpointError, ClaudeTuiError
 from tui_orchestrator.engine.findings import Finding, Severity
 from tui_orchestrator.engine.statedir import ensure_state_dir
+from tui_orchestrator.engine.text import finite_number
 from tui_orchestrator.engine.tomlout import toml_array, toml_float, toml_str
 
 CHECKPOINT_VERSION = 1
@@ -92,6 +95,10 @@ class Checkpoint:
     # A hash of the prompt: changing a custom prompt makes every chunk stale.
     fingerprint: str = ""
     max_budget_usd: float = 0.0
+    # Files the plan leaves in no chunk, and files the user excluded: neither is reviewed,
+    # and a later run leaves them so (only files in no plan at all join a chunk).
+    unassigned: list[str] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.created:
@@ -142,6 +149,8 @@ def checkpoint_to_toml(cp: Checkpoint) -> str:
         f"backend = {toml_str(cp.backend)}",
         f"fingerprint = {toml_str(cp.fingerprint)}",
         f"max_budget_usd = {toml_float(cp.max_budget_usd)}",
+        f"unassigned = {toml_array(cp.unassigned)}",
+        f"excluded = {toml_array(cp.excluded)}",
     ]
     append = out.append
     for c in cp.chunks:
@@ -201,7 +210,7 @@ def checkpoint_from_toml(text: str, source: str = "checkpoint") -> Checkpoint:
             issues = [
                 Finding(
                     file=str(i["file"]),
-                    line=int(i["line"]),
+                    line=_whole(i, "line", required=True),
                     # Strict here (we wrote it): a hand edit to "urgent" must not
                     # quietly become info. Model output goes through Severity.parse.
                     severity=Severity(i["severity"]),
@@ -217,13 +226,13 @@ def checkpoint_from_toml(text: str, source: str = "checkpoint") -> Checkpoint:
                     files=_paths(raw["files"], "files"),
                     status=ChunkStatus(raw["status"]),
                     session_id=str(raw.get("session_id", "")),
-                    attempts=int(raw.get("attempts", 0)),
-                    cost_usd=float(raw.get("cost_usd", 0.0)),
+                    attempts=_whole(raw, "attempts"),
+                    cost_usd=_amount(raw, "cost_usd"),
                     error=str(raw.get("error", "")),
-                    priority=int(raw.get("priority", 0)),
-                    input_tokens=int(raw.get("input_tokens", 0)),
-                    output_tokens=int(raw.get("output_tokens", 0)),
-                    elapsed_s=float(raw.get("elapsed_s", 0.0)),
+                    priority=_whole(raw, "priority", minimum=None),
+                    input_tokens=_whole(raw, "input_tokens"),
+                    output_tokens=_whole(raw, "output_tokens"),
+                    elapsed_s=_amount(raw, "elapsed_s"),
                     host=str(raw.get("host", "")),
                     files_read=_paths(raw.get("files_read", []), "files_read"),
                     todo=_paths(raw.get("todo", []), "todo"),
@@ -236,13 +245,36 @@ def checkpoint_from_toml(text: str, source: str = "checkpoint") -> Checkpoint:
             chunks=chunks,
             created=str(data.get("created", "")),
             updated=str(data.get("updated", "")),
-            wall_s=float(data.get("wall_s", 0.0)),
+            wall_s=_amount(data, "wall_s"),
             backend=str(data.get("backend", "claude")),
             fingerprint=str(data.get("fingerprint", "")),
-            max_budget_usd=float(data.get("max_budget_usd", 0.0)),
+            max_budget_usd=_amount(data, "max_budget_usd"),
+            unassigned=_paths(data.get("unassigned", []), "unassigned"),
+            excluded=_paths(data.get("excluded", []), "excluded"),
         )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise bad(f"malformed ({type(exc).__name__}: {exc})") from None
+
+
+def _whole(
+    table: dict[str, object], key: str, *, minimum: int | None = 0, required: bool = False
+) -> int:
+    """An integer field: a float (``inf``, ``1e300``, even ``2.0``) or a bool is no count."""
+    value = table[key] if required else table.get(key, 0)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{key!r} must be a whole number, not {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{key!r} must be at least {minimum}, not {value!r}")
+    return value
+
+
+def _amount(table: dict[str, object], key: str) -> float:
+    """A cost or duration: a finite number, not negative (a NaN cost disables the budget)."""
+    value = table.get(key, 0.0)
+    number = finite_number(value)
+    if number is None:
+        raise ValueError(f"{key!r} must be a finite number of at least 0, not {value!r}")
+    return number
 
 
 def _paths(value: object, key: str) -> list[str]:
@@ -309,6 +341,19 @@ class CheckpointStore:
         return backup
 
 
+# While the checkpoint cannot be written (a full disk), it is tried again this often.
+RETRY_WRITE_S = 5.0
+
+
+def write_error_text(exc: BaseException) -> str:
+    """Why a write failed, in a few words; a full disk says so first."""
+    if isinstance(exc, OSError):
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return f"disk full ({exc.strerror})"
+        return exc.strerror or str(exc)
+    return str(exc)
+
+
 class CheckpointWriter:
     """Writes the checkpoint when the run's state changes, coalescing bursts.
 
@@ -318,14 +363,27 @@ class CheckpointWriter:
     """
 
     def __init__(
-        self, store: CheckpointStore, snapshot: Callable[[], Checkpoint], delay: float = 0.5
+        self,
+        store: CheckpointStore,
+        snapshot: Callable[[], Checkpoint],
+        delay: float = 0.5,
+        on_fault: Callable[[str], None] | None = None,
+        retry_s: float = RETRY_WRITE_S,
     ) -> None:
         self.store = store
         self.snapshot = snapshot
         self.delay = delay
+        # Told when writes start failing (why) and when one succeeds again ("").
+        self.on_fault = on_fault
+        self.retry_s = retry_s
+        # Why the last write failed; "" while the file on disk holds the latest state.
+        self.fault = ""
+        # When a write last reached the disk (ISO time; "" before the first).
+        self.saved_at = ""
         self._lock = asyncio.Lock()
         self._pending: asyncio.Task[None] | None = None
         self._urgent: set[asyncio.Task[None]] = set()
+        self._retry: asyncio.Task[None] | None = None
         self._started = time.monotonic()
 
     def changed(self) -> None:
@@ -345,12 +403,48 @@ class CheckpointWriter:
         await asyncio.shield(self.write_now())
 
     async def write_now(self) -> None:
+        """Write the current state; a write that fails is retried every ``retry_s``.
+
+        Never raises for the disk's sake: the state stays in memory (``fault`` says why it
+        is not on disk) and the file keeps the last state written, whole.
+        """
         async with self._lock:
             text = self.store.render(self.snapshot())
-            await asyncio.to_thread(self.store.write_text, text)
+            try:
+                await asyncio.to_thread(self.store.write_text, text)
+            except (OSError, ClaudeTuiError) as exc:
+                self._failed(write_error_text(exc))
+                return
+            self.saved_at = now_iso()
+            if self.fault:
+                self.fault = ""
+                if self.on_fault is not None:
+                    self.on_fault("")
+
+    def _failed(self, why: str) -> None:
+        first = not self.fault
+        self.fault = why
+        if first and self.on_fault is not None:
+            self.on_fault(why)
+        if self._retry is None or self._retry.done():
+            self._retry = asyncio.get_running_loop().create_task(self._retry_later())
+
+    async def _retry_later(self) -> None:
+        await asyncio.sleep(self.retry_s)
+        self._retry = None  # so that a failure now schedules the next try
+        await asyncio.shield(self.write_now())
+
+    async def _cancel_retry(self) -> None:
+        retry, self._retry = self._retry, None
+        if retry is not None and not retry.done():
+            retry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retry
 
     async def close(self) -> None:
-        """Cancel a pending coalesced write and write the final state."""
+        """Cancel a pending coalesced write and write the final state (tried once: on a full
+        disk ``fault`` stays set and the file keeps its last state)."""
+        await self._cancel_retry()
         if self._pending is not None and not self._pending.done():
             self._pending.cancel()
             try:
@@ -360,3 +454,4 @@ class CheckpointWriter:
         if self._urgent:
             await asyncio.gather(*self._urgent)
         await self.write_now()
+        await self._cancel_retry()

@@ -34,7 +34,7 @@ import subprocess
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from tui_orchestrator.engine.dask_task import (
     CLAUDE_NOT_FOUND,
@@ -45,6 +45,7 @@ from tui_orchestrator.engine.dask_task import (
 from tui_orchestrator.engine.errors import ClaudeNotFoundError, ConfigError, ExecutorError
 from tui_orchestrator.engine.findings import Finding
 from tui_orchestrator.engine.runner import (
+    ChunkLog,
     ClaudeRunner,
     Emit,
     Job,
@@ -155,7 +156,7 @@ class _Attempt:
 
     job: Job
     emit: Emit
-    log: IO[bytes] | None
+    log: ChunkLog | None
     sessions: Path
     key: str
     host: str = ""

@@ -19,6 +19,10 @@ class PlanError(ClaudeTuiError):
     """A plan file cannot be read, or a plan edit is not possible."""
 
 
+class PlanMismatchError(PlanError):
+    """The plan file differs from the run's checkpoint, and nobody said to apply it."""
+
+
 class CheckpointError(ClaudeTuiError):
     """A checkpoint cannot be read; it is left in place."""
 
@@ -33,3 +37,8 @@ class ClaudeNotFoundError(ClaudeTuiError):
 
 class ExecutorError(ClaudeTuiError):
     """The executor cannot be used: the Dask extra is missing or the scheduler is unreachable."""
+
+
+class WriteError(ClaudeTuiError):
+    """A file claude-tui must write (its lock, the checkpoint, a report) cannot be written:
+    the disk is full, the file system is read-only, or the path refuses it."""

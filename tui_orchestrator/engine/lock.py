@@ -10,8 +10,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tui_orchestrator.engine.errors import LockError
-from tui_orchestrator.engine.statedir import ensure_state_dir
+from tui_orchestrator.engine.errors import LockError, WriteError
+from tui_orchestrator.engine.statedir import ensure_state_dir, remove_if_unused
 
 # A lock file that holds no readable holder is being written right now, or its writer died
 # between creating and writing it; past this age it is the second, and stale.
@@ -73,7 +73,16 @@ class RepoLock:
         self.held = False
 
     def acquire(self) -> None:
+        created = not self.path.parent.exists()
         ensure_state_dir(self.path.parent)
+        try:
+            self._take()
+        except WriteError:
+            if created:
+                remove_if_unused(self.path.parent)  # a start that failed leaves no trace
+            raise
+
+    def _take(self) -> None:
         pid = os.getpid()
         me = json.dumps({"pid": pid, "host": socket.gethostname(), "started": process_start(pid)})
         deadline = time.monotonic() + TORN_LOCK_AGE_S + 1.0
@@ -81,6 +90,12 @@ class RepoLock:
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
+                if self.path.is_dir():
+                    # Never taken over: unlinking a folder fails, and its contents are not ours.
+                    raise LockError(
+                        f"the lock {self.path} is a folder: move it away (claude-tui keeps "
+                        "a lock file there)"
+                    ) from None
                 holder = self._holder()
                 if holder is None:
                     time.sleep(0.05)  # gone meanwhile, or being written: look again
@@ -95,8 +110,16 @@ class RepoLock:
                     f"another claude-tui (pid {holder.pid}{where}) is running on this "
                     f"repository; wait for it or stop it (lock: {self.path})"
                 ) from None
-            with os.fdopen(fd, "w") as handle:
-                handle.write(me)
+            except OSError as exc:
+                raise WriteError(f"cannot create the lock {self.path}: {exc.strerror}") from None
+            try:
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(me)
+            except OSError as exc:
+                # An empty lock would keep the next start waiting for a writer that is gone.
+                with contextlib.suppress(OSError):
+                    os.unlink(self.path)
+                raise WriteError(f"cannot write the lock {self.path}: {exc.strerror}") from None
             self.held = True
             return
         raise LockError(f"cannot take the lock {self.path}")

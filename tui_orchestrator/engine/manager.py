@@ -27,7 +27,7 @@ from tui_orchestrator.engine.checkpoint import (
     file_hash,
 )
 from tui_orchestrator.engine.config import Config
-from tui_orchestrator.engine.errors import ClaudeNotFoundError
+from tui_orchestrator.engine.errors import ClaudeNotFoundError, WriteError
 from tui_orchestrator.engine.events import (
     ActivityChanged,
     ChunkFinished,
@@ -43,9 +43,9 @@ from tui_orchestrator.engine.events import (
     RunStarted,
     UsageChanged,
 )
-from tui_orchestrator.engine.findings import Finding, normalise_path
+from tui_orchestrator.engine.findings import Finding, normalise_path, split_outside
 from tui_orchestrator.engine.prompt import ask_prompt, first_prompt, resume_prompt
-from tui_orchestrator.engine.runner import Job, Outcome, OutcomeKind, Runner
+from tui_orchestrator.engine.runner import Job, Outcome, OutcomeKind, Runner, append_meta
 from tui_orchestrator.engine.stream import (
     READ_TOOLS,
     AssistantText,
@@ -99,6 +99,8 @@ class RunSummary:
     cost_usd: float
     wall_s: float
     run_s: float
+    # Chunk -> its files whose contents changed while it was reviewed (this run).
+    changed: dict[str, list[str]] = field(default_factory=dict)
 
 
 class Manager:
@@ -129,7 +131,9 @@ class Manager:
         self.on_event = on_event
         self.logs_dir = logs_dir
         self.clock = clock
-        self.writer = CheckpointWriter(store, self._snapshot, delay=write_delay)
+        self.writer = CheckpointWriter(
+            store, self._snapshot, delay=write_delay, on_fault=self._save_fault
+        )
         self.workers = config.workers
         self.concurrency = config.workers
         self.max_budget_usd = config.max_budget_usd
@@ -156,6 +160,7 @@ class Manager:
         self._probe_level = 0
         self._gave_up = ""
         self.budget_reached = False
+        self.changed_files: dict[str, list[str]] = {}
         self.cp.max_budget_usd = self.max_budget_usd
         self.cp.backend = runner.backend
 
@@ -214,6 +219,30 @@ class Manager:
     async def _write_urgent(self) -> None:
         await self.writer.write_now()
 
+    @property
+    def save_fault(self) -> str:
+        """Why the checkpoint cannot be saved ("disk full (...)"); "" while it can."""
+        return self.writer.fault
+
+    def _save_fault(self, why: str) -> None:
+        """The checkpoint's writes failed (``why``) or work again (""): no chunk starts
+        meanwhile, since a start must have its session id on disk; running ones go on and
+        their results wait in memory for the next write that succeeds."""
+        if not self.writer.saved_at:
+            return  # the start itself fails with this (run)
+        if why:
+            self._emit(
+                Notice(
+                    "error",
+                    f"{why}: the checkpoint cannot be saved; no new chunk starts until it can "
+                    f"(running ones go on), trying again every {self.writer.retry_s:g}s",
+                )
+            )
+        else:
+            self._emit(Notice("info", "the checkpoint is saved again: new chunks start"))
+            self._kick()
+        self._pool_changed()
+
     def _write_soon(self) -> None:
         self.writer.changed()
 
@@ -239,13 +268,22 @@ class Manager:
         self._run_started = self.clock()
         started = self._run_started
         self._wall_base = self.cp.wall_s
+        self.changed_files.clear()
+        self._fatal = None  # a new start tries again (the disk may have room now)
         for state in self.cp.chunks:
             if state.status is ChunkStatus.RUNNING:
                 # Left running by a process that died: resume it.
                 state.status = ChunkStatus.PENDING
         pending = sum(c.status is ChunkStatus.PENDING for c in self.cp.chunks)
-        self._emit(RunStarted(len(self.cp.chunks), pending, self.workers, self.runner.backend))
+        # Written before the run is announced: a first write that fails (a full disk, a
+        # read-only one) ends the start with one line, as any bad environment does.
         await self._write_urgent()
+        if self.writer.fault and not self.writer.saved_at:
+            self._fatal = WriteError(
+                f"cannot write the checkpoint {self.store.path}: {self.writer.fault}"
+            )
+        else:
+            self._emit(RunStarted(len(self.cp.chunks), pending, self.workers, self.runner.backend))
         reason = "done"
         try:
             while True:
@@ -272,6 +310,15 @@ class Manager:
                     state.error = "budget"
             await self.writer.close()
             self._run_started = None
+            if self.writer.fault and self.writer.saved_at:
+                self._emit(
+                    Notice(
+                        "error",
+                        f"the checkpoint could not be saved ({self.writer.fault}): "
+                        f"{self.store.path} holds the run as of {self.writer.saved_at}; "
+                        "the next run resumes from there",
+                    )
+                )
         summary = self.summary(reason, self.clock() - started)
         self._emit(RunFinished(reason, summary.done, summary.failed, summary.unfinished))
         return summary
@@ -288,6 +335,7 @@ class Manager:
             cost_usd=self.cp.cost_usd,
             wall_s=self.cp.wall_s,
             run_s=run_s,
+            changed=dict(self.changed_files),
         )
 
     def _pending(self) -> list[ChunkState]:
@@ -298,7 +346,12 @@ class Manager:
 
     def _waiting_work(self) -> bool:
         """Is there queued work the loop should wait for (not blocked for good)?"""
-        if self._stopping or self._gave_up or self._fatal is not None or self.budget_reached:
+        if self._stopping or self._gave_up or self._fatal is not None:
+            return False
+        if self.writer.fault:
+            # The run's state is only in memory: wait for the disk (or a stop), don't end.
+            return True
+        if self.budget_reached:
             return False
         return bool(self._pending())
 
@@ -319,6 +372,8 @@ class Manager:
         """Start queued chunks while the pool has room (SPEC §4 manager)."""
         if self._stopping or self._gave_up or self._fatal is not None:
             return
+        if self.writer.fault:
+            return  # a start must have its session id on disk first
         now = self.clock()
         if self.max_budget_usd > 0 and self.spent_usd >= self.max_budget_usd:
             if not self.budget_reached:
@@ -408,10 +463,14 @@ class Manager:
             # The session id is on disk before the process starts: a kill at any moment
             # can still resume it (SPEC §4).
             await self._write_urgent()
-            self._emit(ChunkStarted(state.name, state.attempts, state.session_id, job.resume))
-            read = len(set(state.files_read) & set(state.files))
-            self._emit(ProgressChanged(state.name, read, len(state.files)))
-            outcome = await self.runner.run(job, lambda event: self._on_stream(state, event))
+            if self.writer.fault:
+                # Not on disk: a process started now could not be resumed after a kill.
+                state.attempts -= 1
+                if not job.resume:
+                    state.session_id = ""  # never used: the next start is a fresh session
+                self._set_status(state, ChunkStatus.PENDING, "waiting to save the checkpoint")
+            else:
+                outcome = await self._run_job(state, job)
         except asyncio.CancelledError:
             self._stopped(state, rt)
         except ClaudeNotFoundError as exc:
@@ -431,6 +490,36 @@ class Manager:
             await asyncio.shield(self._write_urgent())
         self._pool_changed()
         self._kick()
+
+    async def _run_job(self, state: ChunkState, job: Job) -> Outcome:
+        # Workers get read-only tools, but a --claude-bin wrapper may not: hashes before
+        # and after tell. Before: in a thread (up to 10 MB at the size cap; nothing runs
+        # yet, so a cancel here loses nothing).
+        before = await asyncio.to_thread(_hash_files, self.root, job.files)
+        self._emit(ChunkStarted(state.name, state.attempts, state.session_id, job.resume))
+        read = len(set(state.files_read) & set(state.files))
+        self._emit(ProgressChanged(state.name, read, len(state.files)))
+        outcome = await self.runner.run(job, lambda event: self._on_stream(state, event))
+        # After: on the loop (0.7 ms for ten 50 kB files, 13 ms at the cap), since an
+        # await here would let a stop or the loop's end overtake the finished result.
+        self._check_unchanged(state, before)
+        return outcome
+
+    def _check_unchanged(self, state: ChunkState, before: Mapping[str, str]) -> None:
+        changed = [f for f, digest in before.items() if file_hash(self.root / f) != digest]
+        if not changed:
+            return
+        self.changed_files[state.name] = changed
+        shown = ", ".join(changed[:10]) + (
+            f" and {len(changed) - 10} more" if len(changed) > 10 else ""
+        )
+        text = (
+            f"files changed while chunk {state.name} was reviewed: {shown} "
+            "— a worker may have written them"
+        )
+        self._emit(LogLine(state.name, "error", text))
+        append_meta(self._log_path(state.name), {"changed_files": changed})
+        self._emit(Notice("warning", text))
 
     def _stopped(self, state: ChunkState, rt: Runtime) -> None:
         reason = rt.stop_reason or "shutdown"
@@ -474,6 +563,9 @@ class Manager:
         elif isinstance(event, Result):
             verdict = "error" if event.is_error else "done"
             self._emit(LogLine(name, "note", f"result: {verdict} ({event.subtype})"))
+            if event.bad_numbers:
+                bad = ", ".join(event.bad_numbers)
+                self._emit(LogLine(name, "error", f"bad numbers in the result, counted 0: {bad}"))
         elif isinstance(event, RateLimitNotice):
             self._throttled(state, rt, event)
         elif isinstance(event, Unknown):
@@ -562,7 +654,7 @@ class Manager:
         kept = [f for f in state.issues if f.file not in scope]
         found = [
             f if f.chunk == state.name else _with_chunk(f, state.name)
-            for f in (outcome.findings or [])
+            for f in self._inside_repo(state, outcome.findings or [])
         ]
         state.issues = kept + found
         state.hashes = {f: file_hash(self.root / f) for f in state.files}
@@ -572,6 +664,16 @@ class Manager:
         self._set_status(state, ChunkStatus.DONE)
         self._emit(ProgressChanged(state.name, len(state.files), len(state.files)))
         self._emit(ChunkFinished(state.name, ChunkStatus.DONE, "", tuple(found)))
+
+    def _inside_repo(self, state: ChunkState, findings: list[Finding]) -> list[Finding]:
+        """The findings about the repository's files; the chunk's log counts the others."""
+        inside, outside = split_outside(findings)
+        if outside:
+            files = sorted({f.file for f in outside})
+            text = f"dropped {len(outside)} finding(s) outside the repository: {', '.join(files)}"
+            self._emit(LogLine(state.name, "note", text))
+            append_meta(self._log_path(state.name), {"outside_repo": len(outside), "files": files})
+        return inside
 
     def _finish_failed(self, state: ChunkState, error: str) -> None:
         state.error = error
@@ -837,7 +939,8 @@ class Manager:
             with contextlib.suppress(Exception):
                 await self._loop_task
         else:
-            await self.writer.write_now()
+            # close, not write_now: a failed write must leave no retry behind the run.
+            await self.writer.close()
 
 
 def _activity(tool: str, target: str) -> str:
@@ -850,6 +953,10 @@ def _activity(tool: str, target: str) -> str:
     if tool == "StructuredOutput":
         return "Reporting findings"
     return f"{tool} {target}".strip()
+
+
+def _hash_files(root: Path, files: list[str]) -> dict[str, str]:
+    return {f: file_hash(root / f) for f in files}
 
 
 def _with_chunk(finding: Finding, chunk: str) -> Finding:

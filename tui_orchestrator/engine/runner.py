@@ -333,12 +333,52 @@ def meta_line(data: dict[str, object]) -> bytes:
     return (json.dumps(payload) + "\n").encode()
 
 
-def open_log(job: Job, argv: list[str]) -> IO[bytes] | None:
+def append_meta(log_path: Path | None, data: dict[str, object]) -> None:
+    """Add a line of claude-tui's own to a chunk's log once its process has ended."""
+    if log_path is None:
+        return
+    # A log that cannot be written loses a note, never the chunk's result.
+    with contextlib.suppress(OSError):
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "ab") as handle:
+            handle.write(meta_line(data))
+
+
+class ChunkLog:
+    """A chunk's log file whose faults never fail the chunk: on a full disk the log stops
+    and the worker goes on (its result is in memory, and in the checkpoint once it can be
+    written)."""
+
+    __slots__ = ("_handle",)
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self._handle: IO[bytes] | None = handle
+
+    def write(self, data: bytes) -> None:
+        if self._handle is None:
+            return
+        try:
+            self._handle.write(data)
+        except OSError:
+            self.close()
+
+    def close(self) -> None:
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            with contextlib.suppress(OSError):
+                handle.close()
+
+
+def open_log(job: Job, argv: list[str]) -> ChunkLog | None:
     """The chunk's raw stream log, appended across attempts, with a header per attempt."""
     if job.log_path is None:
         return None
-    job.log_path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(job.log_path, "ab")  # noqa: SIM115 - closed by the runner
+    try:
+        job.log_path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(job.log_path, "ab")  # noqa: SIM115 - closed by the runner
+    except OSError:
+        return None  # no log (a full or read-only disk) is no reason to fail the chunk
+    log = ChunkLog(handle)
     shown = [a if len(a) < 200 else a[:60] + "…" for a in argv]
-    handle.write(meta_line({"attempt": job.attempt, "session_id": job.session_id, "argv": shown}))
-    return handle
+    log.write(meta_line({"attempt": job.attempt, "session_id": job.session_id, "argv": shown}))
+    return log

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
-from tui_orchestrator.engine.errors import RepoError
+from tui_orchestrator.engine.atomic import write_text_atomic
+from tui_orchestrator.engine.errors import RepoError, WriteError
 
 STATE_DIR_NAME = ".claude-tui"
 # Only the plan is meant to be committed; everything else is this machine's state.
@@ -17,6 +19,7 @@ def state_dir(repo: Path) -> Path:
 
 def ensure_state_dir(folder: Path) -> Path:
     """Create the state folder with its .gitignore (never overwrites an existing one)."""
+    created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
@@ -29,7 +32,14 @@ def ensure_state_dir(folder: Path) -> Path:
     if folder.name == STATE_DIR_NAME:
         ignore = folder / ".gitignore"
         if not ignore.exists():
-            ignore.write_text(GITIGNORE, encoding="utf-8")
+            try:
+                # Atomic: a half-written .gitignore would be kept for good (never overwritten).
+                write_text_atomic(ignore, GITIGNORE)
+            except OSError as exc:
+                if created:
+                    with contextlib.suppress(OSError):
+                        folder.rmdir()
+                raise WriteError(f"cannot write {ignore}: {exc.strerror}") from None
     return folder
 
 

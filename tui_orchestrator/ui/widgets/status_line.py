@@ -88,6 +88,10 @@ def run_totals_content(app: ClaudeTuiApp) -> Content:
     elif manager.concurrency < manager.workers:
         limit = f"rate limit: {manager.concurrency} of {manager.workers} workers allowed"
         parts += [SEP, (limit, "$text-warning")]
+    if manager.save_fault:
+        # The run goes on in memory; the header says why nothing new starts.
+        why = "disk full" if manager.save_fault.startswith("disk full") else "checkpoint unsaved"
+        parts += [SEP, (f"{why}: no new starts", "bold $text-error")]
     if manager.budget_reached:
         parts += [SEP, ("budget reached: no new starts", "bold $text-error")]
     parts += [SEP, plural(issues, "issue"), SEP, format_cost(manager.spent_usd)]

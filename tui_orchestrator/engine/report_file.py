@@ -1,0 +1,179 @@
+"""Where a report goes: checked before a run (writable, nobody's file), written after it.
+
+A run that ends with nowhere to put its report, or that replaces a file the user wrote
+(``--report README.md``), is found out before any chunk runs; a write that still fails
+at the end (the disk filled up meanwhile) is one line, the checkpoint holding everything.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import stat
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from tui_orchestrator.engine.atomic import write_text_atomic
+from tui_orchestrator.engine.errors import ClaudeTuiError, ConfigError, WriteError
+from tui_orchestrator.engine.statedir import ensure_state_dir
+
+# What each of reports.py's renderers starts with: an earlier report may be replaced.
+_HEAD_BYTES = 4096
+_JSON_HEAD = re.compile(rb'\A\s*\{\s*"version":\s*1,\s*"repo":')
+_SARIF_HEAD = re.compile(
+    rb'\A\s*\{\s*"\$schema":\s*"https://json\.schemastore\.org/sarif-2\.1\.0\.json"'
+    rb'.*?"driver":\s*\{\s*"name":\s*"claude-tui"',
+    re.DOTALL,
+)
+_MARKDOWN_HEAD = b"# claude-tui report: "
+
+
+def is_claude_tui_report(head: bytes) -> bool:
+    """Does a file starting with ``head`` hold a JSON, SARIF or Markdown report of ours?"""
+    return (
+        head.startswith(_MARKDOWN_HEAD)
+        or _JSON_HEAD.match(head) is not None
+        or _SARIF_HEAD.match(head) is not None
+    )
+
+
+def check_report_file(out: Path) -> None:
+    """ConfigError unless ``out`` can be written without losing anything: a new file, an
+    empty one or an earlier report, in a folder that takes new files; or a device."""
+    try:
+        st = out.stat()
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise ConfigError(f"cannot write the report to {out}: {exc.strerror}") from None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        _probe_device(out, st)
+        return
+    if st is not None and st.st_size > 0:
+        _refuse_foreign(out)
+    _probe_folder(out)
+
+
+def _probe_device(out: Path, st: os.stat_result) -> None:
+    if stat.S_ISFIFO(st.st_mode):
+        return  # opening it would wait for a reader; it is written in place at the end
+    try:
+        # O_APPEND: a probe must not truncate what it checks.
+        os.close(os.open(out, os.O_WRONLY | os.O_APPEND))
+    except OSError as exc:
+        raise ConfigError(f"cannot write the report to {out}: {exc.strerror}") from None
+
+
+def _refuse_foreign(out: Path) -> None:
+    if _tracked_by_git(out):
+        raise ConfigError(
+            f"the report would replace {out}, a file git tracks: give another report path"
+        )
+    try:
+        with open(out, "rb") as handle:
+            head = handle.read(_HEAD_BYTES)
+    except OSError:
+        head = b""
+    if not is_claude_tui_report(head):
+        raise ConfigError(
+            f"the report would replace {out}, which is not a claude-tui report: give "
+            "another report path, or move the file away"
+        )
+
+
+def _tracked_by_git(path: Path) -> bool:
+    """Is ``path`` in the index of the repository it is in (False where git is missing)?"""
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(path.parent), "ls-files", "--error-unmatch", "--", path.name],
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return result.returncode == 0
+
+
+def _probe_folder(out: Path) -> None:
+    """Create and remove a file where the report's temp file will go (the nearest folder
+    that exists: the run creates the rest)."""
+    folder = out.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        fd, name = tempfile.mkstemp(prefix=".claude-tui-probe.", dir=folder)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write the report to {out}: {folder} takes no new file ({exc.strerror})"
+        ) from None
+    os.close(fd)
+    os.unlink(name)
+
+
+def check_stdout() -> None:
+    """ConfigError when stdout is closed, or a pipe whose reader has gone (``| head -0``)."""
+    stream = sys.stdout
+    try:
+        fd = stream.fileno()
+        os.fstat(fd)
+    except (AttributeError, ValueError, OSError):
+        raise ConfigError(
+            "stdout is closed: the report cannot go to '-' (give --report a file)"
+        ) from None
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        # A pipe with no reader left reports POLLERR (Linux), before anything is written.
+        if any(mask & select.POLLERR for _, mask in poller.poll(0)):
+            raise ConfigError(
+                "stdout is a pipe nobody reads: the report cannot go to '-' (give --report a file)"
+            )
+
+
+def write_report_file(out: Path, text: str) -> None:
+    """Write a report: atomically to a file, in place to a device or pipe (/dev/null)."""
+    try:
+        st = out.stat()
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise WriteError(f"cannot write the report to {out}: {exc.strerror}") from None
+    try:
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            with open(out, "w", encoding="utf-8", errors="replace") as handle:
+                handle.write(text)
+            return
+        # (Our own .claude-tui folder gets its .gitignore the first time.)
+        ensure_state_dir(out.parent)
+        write_text_atomic(out, text)
+    except OSError as exc:
+        raise WriteError(f"cannot write the report to {out}: {exc.strerror}") from None
+    except ClaudeTuiError as exc:
+        raise WriteError(f"cannot write the report to {out}: {exc}") from None
+
+
+def write_report_stdout(text: str) -> None:
+    """Write a report to stdout; a closed or broken stdout is a WriteError, not a traceback
+    now and an "Exception ignored" when Python flushes stdout at exit."""
+    try:
+        if sys.stdout is None:
+            raise BrokenPipeError(32, "stdout is closed")
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except (OSError, ValueError) as exc:
+        _silence_stdout()
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise WriteError(f"cannot write the report to stdout: {reason}") from None
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, ValueError, OSError):
+        pass
