@@ -56,6 +56,13 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def _repo_path(text: str) -> Path:
+    # An empty variable in CI ("$REPO" unset) must not mean the current folder.
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the repository path is empty")
+    return Path(text)
+
+
 def _add_partition_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strategy", choices=STRATEGIES, help="how to split the repository")
     parser.add_argument(
@@ -66,9 +73,15 @@ def _add_partition_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("repo", type=Path, help="the repository folder")
+    parser.add_argument("repo", type=_repo_path, help="the repository folder")
     _add_partition_options(parser)
     parser.add_argument("--plan", type=Path, metavar="PLAN.toml", help="use this plan file")
+    parser.add_argument(
+        "--apply-plan",
+        action="store_true",
+        help="follow the plan file where it differs from the run's checkpoint "
+        "(changed chunks are reviewed again)",
+    )
     parser.add_argument("--checkpoint", type=Path, metavar="PATH", help="checkpoint file")
     parser.add_argument("--report", metavar="PATH", help="report file ('-' for stdout)")
     parser.add_argument("--format", choices=("json", "sarif", "markdown"), help="report format")
@@ -111,7 +124,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
 def build_parser(command: str | None) -> argparse.ArgumentParser:
     if command == "plan":
         parser = _Parser(prog="claude-tui plan", description="Print or write the plan.")
-        parser.add_argument("repo", type=Path, help="the repository folder")
+        parser.add_argument("repo", type=_repo_path, help="the repository folder")
         _add_partition_options(parser)
         parser.add_argument(
             "--write", action="store_true", help="write .claude-tui/plan.toml instead of printing"
@@ -197,7 +210,8 @@ def check_report_target(out: Path, keep: Sequence[Path], *, make_folders: bool) 
 
     Checked before any work: a run that ends with nowhere to put its report would lose it.
     With ``make_folders`` a missing folder is fine (the run creates it), a file in its way
-    is not.
+    is not. A file the report would replace must be an earlier report (not one git tracks);
+    the folder must take a new file (probed with a temp file: nothing is truncated).
     """
     for path in keep:
         if out.resolve() == Path(path).resolve():
@@ -212,6 +226,9 @@ def check_report_target(out: Path, keep: Sequence[Path], *, make_folders: bool) 
             if not above.is_dir():
                 raise ConfigError(f"the report cannot go under {above}: it is a file")
             break
+    from tui_orchestrator.engine.report_file import check_report_file
+
+    check_report_file(out)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -237,8 +254,14 @@ def sigterm_interrupts() -> Iterator[None]:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from tui_orchestrator.engine.plan import load_plan_file, plan_to_toml, save_plan_file
+    from tui_orchestrator.engine.plan import (
+        backup_plan_file,
+        load_plan_file,
+        plan_to_toml,
+        save_plan_file,
+    )
     from tui_orchestrator.engine.project import open_project
+    from tui_orchestrator.engine.statedir import default_checkpoint_path
     from tui_orchestrator.plan_table import print_plan
 
     config = config_from_args(args)
@@ -250,11 +273,19 @@ def cmd_plan(args: argparse.Namespace) -> int:
     for note in project.notes:
         sys.stderr.write(f"claude-tui: {note}\n")
     if args.write:
+        backup = backup_plan_file(project.plan_path)
         save_plan_file(project.plan, project.plan_path)
         sys.stderr.write(
             f"claude-tui: wrote {project.plan_path} ({len(project.plan.chunks)} chunks, "
-            f"{project.plan.assigned_count} files)\n"
+            f"{project.plan.assigned_count} files)"
+            + (f"; the old plan is in {backup.name}" if backup is not None else "")
+            + "\n"
         )
+        if default_checkpoint_path(project.root).is_file():
+            sys.stderr.write(
+                "claude-tui: the run's checkpoint has its own plan: the app will show the "
+                "difference and ask, `claude-tui run` needs --apply-plan to follow this one\n"
+            )
         return 0
     if args.format == "toml":
         sys.stdout.write(plan_to_toml(project.plan))
@@ -264,22 +295,30 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from tui_orchestrator.engine.atomic import write_text_atomic
     from tui_orchestrator.engine.checkpoint import CheckpointStore
+    from tui_orchestrator.engine.report_file import (
+        check_stdout,
+        write_report_file,
+        write_report_stdout,
+    )
     from tui_orchestrator.engine.reports import render, resolve_format
 
     fmt = resolve_format(args.format, args.out)
     if not args.checkpoint.is_file():
         raise ConfigError(f"checkpoint not found: {args.checkpoint}")
+    to_stdout = args.out is None or args.out == "-"
+    if to_stdout:
+        check_stdout()
+    else:
+        check_report_target(Path(args.out), [args.checkpoint], make_folders=False)
     cp = CheckpointStore(args.checkpoint).load()
     assert cp is not None
     text = render(cp, fmt)
-    if args.out is None or args.out == "-":
-        sys.stdout.write(text)
+    if to_stdout:
+        write_report_stdout(text)
     else:
         out = Path(args.out)
-        check_report_target(out, [args.checkpoint], make_folders=False)
-        write_text_atomic(out, text)
+        write_report_file(out, text)
         sys.stderr.write(f"claude-tui: wrote {fmt} report to {out}\n")
     return 0
 

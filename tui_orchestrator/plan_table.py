@@ -6,6 +6,7 @@ import sys
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from tui_orchestrator.engine.discovery import LineCounter
 from tui_orchestrator.engine.estimate import plan_figures
@@ -32,7 +33,8 @@ def print_plan(
     counter = LineCounter(project.root)
     figures = plan_figures(plan, project.sizes, project.config.workers, counter.lines)
     table = Table(
-        title=f"Plan for {project.root.name} — {project.plan_source}",
+        # A folder's name is the user's text, not markup.
+        title=Text(f"Plan for {project.root.name} — {project.plan_source}"),
         title_justify="left",
         show_footer=True,
     )
@@ -71,11 +73,17 @@ def print_plan(
         f"sequential {format_seconds(figures.sequential_s)})"
     )
     skipped = project.discovery.skipped
+    left_out = len(skipped) + len(plan.unassigned) + len(plan.excluded)
     console.print(
-        f"{len(plan.unassigned)} unassigned, {len(plan.excluded)} excluded, "
-        f"{len(skipped)} skipped by discovery"
-        + ("" if show_skipped or not skipped else " (--skipped lists them)")
+        f"{len(plan.unassigned)} unassigned (in no chunk, not reviewed), "
+        f"{len(plan.excluded)} excluded, {len(skipped)} skipped by discovery"
+        + ("" if show_skipped or not left_out else " (--skipped lists them)"),
+        markup=False,
     )
     if show_skipped:
+        for path in plan.unassigned:
+            console.print(f"  unassigned {path}: in no chunk, not reviewed", markup=False)
+        for path in plan.excluded:
+            console.print(f"  excluded {path}: excluded from the review", markup=False)
         for item in skipped:
             console.print(f"  skipped {item.path}: {item.reason}", markup=False)

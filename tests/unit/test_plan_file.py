@@ -103,18 +103,42 @@ def test_save_writes_the_plan_and_the_state_folder_gitignore(tmp_path: Path) -> 
 # --- reconcile ----------------------------------------------------------------------------
 
 
-def test_reconcile_drops_gone_files_and_leaves_new_ones_unassigned() -> None:
+def test_reconcile_of_an_old_plan_file_drops_gone_files_and_leaves_new_ones_unassigned() -> None:
+    # A plan file from before plans listed their unassigned files: a file it does not name
+    # may be one the user took out, so it stays out.
     plan = Plan(
         chunks=(Chunk("a", ("a1.py", "gone.py", "a2.py")), Chunk("b", ("gone2.py",))),
         excluded=("ex.py", "ex_gone.py"),
+        lists_unassigned=False,
     )
     fitted, notes = reconcile(plan, ["a1.py", "a2.py", "ex.py", "new.py", "new2.py"])
     assert fitted.chunks == (Chunk("a", ("a1.py", "a2.py")),)
     assert fitted.excluded == ("ex.py",)
     assert fitted.unassigned == ("new.py", "new2.py")
     assert any("2 file(s)" in n and "dropped" in n for n in notes)
-    assert any("2 new file(s)" in n for n in notes)
+    assert any("2 file(s) are in no chunk" in n for n in notes)
     assert any("b" in n and "empty" in n for n in notes)
+
+
+def test_reconcile_keeps_unassigned_files_out_and_puts_new_ones_beside_their_folder() -> None:
+    plan = Plan(
+        chunks=(Chunk("api", ("api/a.py",)), Chunk("web", ("web/b.py",))),
+        unassigned=("web/left_out.py",),
+    )
+    fitted, notes = reconcile(plan, ["api/a.py", "api/new.py", "web/b.py", "web/left_out.py"])
+    assert fitted.chunks == (Chunk("api", ("api/a.py", "api/new.py")), Chunk("web", ("web/b.py",)))
+    assert fitted.unassigned == ("web/left_out.py",)
+    assert notes == ["1 new file(s) joined the chunks of their folders"]
+
+
+def test_plan_file_round_trips_its_unassigned_files(tmp_path: Path) -> None:
+    plan = Plan(chunks=(Chunk("a", ("x.py",)),), unassigned=("y.py",), excluded=("z.py",))
+    path = tmp_path / "plan.toml"
+    save_plan_file(plan, path)
+    loaded = load_plan_file(path)
+    assert loaded.unassigned == ("y.py",) and loaded.lists_unassigned
+    old = path.read_text().replace('unassigned = ["y.py"]', "")
+    assert not plan_from_toml(old).lists_unassigned
 
 
 def test_reconcile_keeps_a_file_listed_twice_in_its_first_chunk() -> None:
@@ -190,11 +214,12 @@ def test_without_a_plan_file_the_plan_is_computed_from_the_config(repo: Path) ->
 
 
 def test_a_saved_plan_wins_unless_partition_flags_are_given(repo: Path) -> None:
-    saved = Plan(chunks=(Chunk("mine", ("src/m0.py", "web/app.ts")),))
+    left_out = tuple(f"src/m{i}.py" for i in range(1, 6))
+    saved = Plan(chunks=(Chunk("mine", ("src/m0.py", "web/app.ts")),), unassigned=left_out)
     save_plan_file(saved, default_plan_path(repo))
     project = open_project(repo, Config())
     assert project.plan.chunks == saved.chunks
-    assert project.plan.unassigned == tuple(f"src/m{i}.py" for i in range(1, 6))
+    assert project.plan.unassigned == left_out
     assert project.plan_source.startswith("plan file")
     flagged = open_project(repo, Config(strategy="equal"), partition_flags_given=True)
     assert flagged.plan_source == "computed (equal)"

@@ -38,6 +38,9 @@ class Plan:
     excluded: tuple[str, ...] = ()
     strategy: str = "directory"
     max_files_per_chunk: int = 10
+    # Whether the plan names the files it leaves unassigned (plan files before that did
+    # not: a file they do not name may be one the user left out, not a new one).
+    lists_unassigned: bool = True
     _index: dict[str, int] | None = field(default=None, compare=False, repr=False, hash=False)
 
     def chunk(self, name: str) -> Chunk:
@@ -124,6 +127,22 @@ def common_folder(paths: Sequence[str]) -> str:
     return "/".join(first[:depth])
 
 
+def home_chunk(path: str, chunks: Iterable[tuple[str, Sequence[str]]]) -> str | None:
+    """The chunk whose files share the deepest folder with ``path`` (None when none has files).
+
+    Where a new file goes: beside the files of its folder.
+    """
+    best, best_depth = None, -1
+    for name, files in chunks:
+        if not files:
+            continue
+        shared = common_folder([path, files[0]])
+        depth = len(shared.split("/")) if shared else 0
+        if depth > best_depth:
+            best, best_depth = name, depth
+    return best
+
+
 def check_name(name: str, plan: Plan, *, allow: str | None = None) -> str:
     """Validate a chunk name a user typed; returns it stripped."""
     name = name.strip()
@@ -139,8 +158,11 @@ def check_name(name: str, plan: Plan, *, allow: str | None = None) -> str:
 def reconcile(plan: Plan, discovered: Sequence[str]) -> tuple[Plan, list[str]]:
     """Fit a saved plan to what discovery finds now.
 
-    Files gone from the repository (or now skipped) leave the plan; new files become
-    unassigned. Returns the fitted plan and notes for the user.
+    Files gone from the repository (or now skipped) leave the plan. Files the plan leaves
+    unassigned stay so: that is the user's choice. A file the plan does not name at all is
+    new: it joins the chunk whose files share its deepest folder (a plan file written
+    before plans listed their unassigned files leaves it unassigned instead, since it may
+    be one the user took out). Returns the fitted plan and notes for the user.
     """
     present = set(discovered)
     seen: set[str] = set()
@@ -164,15 +186,32 @@ def reconcile(plan: Plan, discovered: Sequence[str]) -> tuple[Plan, list[str]]:
         if path in present and path not in seen:
             excluded.append(path)
             seen.add(path)
-    unassigned = [p for p in discovered if p not in seen]
+    unassigned = []
+    for path in plan.unassigned:
+        if path in present and path not in seen:
+            unassigned.append(path)
+            seen.add(path)
+    new = [p for p in discovered if p not in seen]
     if gone:
         notes.append(f"{gone} file(s) of the plan no longer exist or are skipped; dropped")
-    if unassigned:
-        notes.append(f"{len(unassigned)} new file(s) are in no chunk (unassigned)")
+    if new and plan.lists_unassigned and any(c.files for c in chunks):
+        files_of = {c.name: list(c.files) for c in chunks}
+        homes = [(c.name, files_of[c.name]) for c in chunks]
+        for path in new:
+            home = home_chunk(path, homes)
+            if home is not None:
+                files_of[home].append(path)
+        chunks = [replace(c, files=tuple(files_of[c.name])) for c in chunks]
+        notes.append(f"{len(new)} new file(s) joined the chunks of their folders")
+    elif new:
+        unassigned += new
+        notes.append(f"{len(new)} file(s) are in no chunk (unassigned)")
     emptied = [c.name for c in chunks if not c.files]
     if emptied:
         notes.append(f"chunk(s) left empty and dropped: {', '.join(emptied)}")
-    fitted = plan.with_chunks(chunks, unassigned=tuple(unassigned), excluded=tuple(excluded))
+    fitted = plan.with_chunks(
+        chunks, unassigned=tuple(unassigned), excluded=tuple(excluded), lists_unassigned=True
+    )
     return fitted, notes
 
 
@@ -186,6 +225,8 @@ def plan_to_toml(plan: Plan) -> str:
         f"strategy = {toml_str(plan.strategy)}",
         f"max_files_per_chunk = {plan.max_files_per_chunk}",
         f"excluded = {toml_array(plan.excluded)}",
+        "# Files in no chunk, left out of the review until you put them in one.",
+        f"unassigned = {toml_array(plan.unassigned)}",
     ]
     for chunk in plan.chunks:
         lines += [
@@ -214,6 +255,7 @@ def plan_from_toml(text: str, source: str = "plan") -> Plan:
     strategy = data.get("strategy", "directory")
     max_files = data.get("max_files_per_chunk", 10)
     excluded = data.get("excluded", [])
+    unassigned = data.get("unassigned", [])
     raw_chunks = data.get("chunks", [])
     if strategy not in STRATEGIES:
         raise bad(f"'strategy' must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
@@ -221,6 +263,8 @@ def plan_from_toml(text: str, source: str = "plan") -> Plan:
         raise bad("'max_files_per_chunk' must be a whole number of at least 1")
     if not _is_str_list(excluded):
         raise bad("'excluded' must be a list of paths")
+    if not _is_str_list(unassigned):
+        raise bad("'unassigned' must be a list of paths")
     if not isinstance(raw_chunks, list):
         raise bad("'chunks' must be an array of tables ([[chunks]])")
     chunks = []
@@ -244,8 +288,10 @@ def plan_from_toml(text: str, source: str = "plan") -> Plan:
     return Plan(
         chunks=tuple(chunks),
         excluded=tuple(_norm(f) for f in excluded),
+        unassigned=tuple(_norm(f) for f in unassigned),
         strategy=strategy,
         max_files_per_chunk=max_files,
+        lists_unassigned="unassigned" in data,
     )
 
 
@@ -265,6 +311,20 @@ def save_plan_file(plan: Plan, path: Path) -> None:
 
     ensure_state_dir(path.parent)
     write_text_atomic(path, plan_to_toml(plan))
+
+
+def backup_plan_file(path: Path) -> Path | None:
+    """Copy the plan file to ``plan.toml.bak`` before it is replaced; None when there is none.
+
+    The plan is the user's hand-tuned work: a command that writes a new one keeps the old.
+    """
+    if not path.is_file():
+        return None
+    from tui_orchestrator.engine.atomic import write_text_atomic
+
+    backup = path.with_name(path.name + ".bak")
+    write_text_atomic(backup, path.read_text(encoding="utf-8"))
+    return backup
 
 
 def _is_str_list(value: object) -> bool:

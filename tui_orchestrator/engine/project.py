@@ -36,6 +36,14 @@ class Project:
         return default_plan_path(self.root)
 
 
+def nothing_to_review(root: Path, discovery: Discovery) -> RepoError:
+    """The one line for a repository where discovery finds no file to review."""
+    return RepoError(
+        f"nothing to analyze in {root}: no source files found "
+        f"({len(discovery.skipped)} path(s) skipped; see `claude-tui plan` or file_types)"
+    )
+
+
 def limits_of(config: Config) -> Limits:
     return Limits(
         max_files=config.max_files_per_chunk,
@@ -60,10 +68,7 @@ def open_project(
     root = resolve_repo(repo)
     discovery = discover(root, config, progress)
     if not discovery.files:
-        raise RepoError(
-            f"nothing to analyze in {root}: no source files found "
-            f"({len(discovery.skipped)} path(s) skipped; see `claude-tui plan` or file_types)"
-        )
+        raise nothing_to_review(root, discovery)
     notes: list[str] = []
     saved = default_plan_path(root)
     if saved.exists() and not saved.is_file():

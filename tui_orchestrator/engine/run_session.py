@@ -17,6 +17,7 @@ from tui_orchestrator.engine.events import Event
 from tui_orchestrator.engine.lock import RepoLock
 from tui_orchestrator.engine.manager import Manager
 from tui_orchestrator.engine.plan import Plan
+from tui_orchestrator.engine.plan_diff import PlanChange
 from tui_orchestrator.engine.project import Project
 from tui_orchestrator.engine.runner import Runner
 from tui_orchestrator.engine.statedir import logs_dir, remove_if_unused, state_dir
@@ -31,6 +32,9 @@ class RunOptions:
     partition_flags_given: bool = False
     # Headless runs resume paused, failed and cancelled chunks; the app leaves them be.
     headless: bool = True
+    # Follow a plan file that differs from the checkpoint (--apply-plan); without it a
+    # headless run refuses, and the app asks.
+    apply_plan_file: bool = False
 
 
 class RunSession:
@@ -79,6 +83,7 @@ class RunSession:
                 fresh=options.fresh,
                 partition_flags_given=options.partition_flags_given,
                 headless=options.headless,
+                apply_plan_file=options.apply_plan_file,
                 project=project,
             )
         except BaseException:
@@ -113,6 +118,11 @@ class RunSession:
         assert self.manager is not None
         return plan_of(self.manager.cp)
 
+    @property
+    def plan_change(self) -> PlanChange | None:
+        """A plan file that differs from the resumed checkpoint, not applied yet."""
+        return None if self.setup is None else self.setup.plan_change
+
     def apply_plan(self, plan: Plan) -> list[str]:
         """Make the run follow an edited plan (only while no chunk runs)."""
         assert self.manager is not None
@@ -121,6 +131,21 @@ class RunSession:
         notes = apply_plan(self.manager.cp, plan)
         self.manager.sync_chunks()
         return notes
+
+    def apply_plan_change(self) -> list[str]:
+        """Follow the plan file the user chose over the checkpoint's plan (the app's "apply")."""
+        assert self.setup is not None
+        change = self.setup.plan_change
+        if change is None:
+            return []
+        notes = self.apply_plan(change.target)
+        self.setup.plan_change = None
+        return [f"applied {change.source}: {change.diff.summary()}", *notes]
+
+    def keep_run_plan(self) -> None:
+        """The user keeps the checkpoint's plan; the plan file is left as it is."""
+        if self.setup is not None:
+            self.setup.plan_change = None
 
     def take_lock(self) -> None:
         """The repository's lock alone (LockError when another claude-tui holds it)."""

@@ -1,15 +1,16 @@
 """Getting a run ready: which plan it uses, the checkpoint it resumes, what went stale.
 
-SPEC §4: an existing checkpoint wins (its chunks, whatever partition flags say) unless
-``--fresh`` moves it aside; otherwise the plan comes from ``--plan``, the saved plan, or
-the config. On resume, done chunks are kept; a file changed or added since its chunk
-finished makes that chunk stale, re-queued for the changed and new files only; a changed
-prompt (or backend) makes every chunk stale.
+docs/plan-and-checkpoint.md: an existing checkpoint wins over partition flags unless
+``--fresh`` moves it aside; a plan file that differs from it is shown and applied only when
+the user says so (``--apply-plan``, or the app's question); without a checkpoint the plan
+comes from ``--plan``, the saved plan, or the config. On resume, done chunks are kept; a
+file changed or added since its chunk finished makes that chunk stale, re-queued for the
+changed and new files only; a changed prompt (or backend) makes every chunk stale.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tui_orchestrator.engine.checkpoint import (
@@ -21,11 +22,12 @@ from tui_orchestrator.engine.checkpoint import (
 )
 from tui_orchestrator.engine.config import Config
 from tui_orchestrator.engine.discovery import Discovery, discover, resolve_repo
-from tui_orchestrator.engine.errors import CheckpointError
-from tui_orchestrator.engine.plan import Plan, common_folder
-from tui_orchestrator.engine.project import Project, open_project
+from tui_orchestrator.engine.errors import CheckpointError, PlanError, PlanMismatchError
+from tui_orchestrator.engine.plan import Chunk, Plan, home_chunk, load_plan_file
+from tui_orchestrator.engine.plan_diff import PlanChange, diff_plans, plan_to_apply
+from tui_orchestrator.engine.project import Project, nothing_to_review, open_project
 from tui_orchestrator.engine.prompt import fingerprint, load_instructions
-from tui_orchestrator.engine.statedir import default_checkpoint_path
+from tui_orchestrator.engine.statedir import default_checkpoint_path, default_plan_path
 
 
 @dataclass(slots=True)
@@ -39,6 +41,8 @@ class RunSetup:
     notes: list[str] = field(default_factory=list)
     discovery: Discovery | None = None
     plan: Plan | None = None
+    # A plan file that differs from the resumed checkpoint, for the app to ask about.
+    plan_change: PlanChange | None = None
 
 
 def checkpoint_from_plan(plan: Plan, root: Path, backend: str) -> Checkpoint:
@@ -46,6 +50,8 @@ def checkpoint_from_plan(plan: Plan, root: Path, backend: str) -> Checkpoint:
         repo=str(root),
         chunks=[ChunkState(c.name, list(c.files), priority=c.priority) for c in plan.chunks],
         backend=backend,
+        unassigned=list(plan.unassigned),
+        excluded=list(plan.excluded),
     )
 
 
@@ -59,46 +65,122 @@ def prepare_run(
     fresh: bool = False,
     partition_flags_given: bool = False,
     headless: bool = True,
+    apply_plan_file: bool = False,
     project: Project | None = None,
 ) -> RunSetup:
     """Load or create the checkpoint for a run. Call it while holding the repo lock.
 
+    Every input (checkpoint, plan file, discovery) is read and checked before anything is
+    moved or written: bad input leaves every file as it was (docs/plan-and-checkpoint.md).
     ``project``: the repository already opened with the same settings (the app shows it
-    first); its discovery and plan are used instead of walking the repository again.
+    first); its discovery and plan are used instead of walking the repository again, and
+    its notes are the caller's to show.
     """
     root = resolve_repo(repo)
     store = CheckpointStore(checkpoint_path or default_checkpoint_path(root))
-    store.remove_stale_temp_files()
-    notes: list[str] = []
     instructions = load_instructions(config.prompt_file)
     print_ = fingerprint(f"{backend}\n{instructions}")
-    if fresh:
-        backup = store.move_aside()
-        if backup is not None:
-            notes.append(f"--fresh: the old checkpoint was moved to {backup}")
-    cp = store.load()
-    if cp is None:
+    existing = _existing_checkpoint(store, root, fresh)
+    notes: list[str] = []
+    if existing is None or fresh:
         if project is None:
             project = open_project(root, config, plan_file, partition_flags_given)
-        notes += project.notes
+            notes += project.notes
         cp = checkpoint_from_plan(project.plan, root, backend)
         cp.fingerprint = print_
+        # Only now, with every input read: the old checkpoint goes aside.
+        if fresh:
+            backup = store.move_aside()
+            if backup is not None:
+                notes.append(f"--fresh: the old checkpoint was moved to {backup}")
+        store.remove_stale_temp_files()
+        notes += left_out_notes(cp)
         return RunSetup(
             root, cp, store, instructions, project.sizes, False, notes,
             project.discovery, project.plan,
         )  # fmt: skip
-    _check_same_repo(cp.repo, root, store.path)
-    if partition_flags_given or plan_file is not None:
+    cp = existing
+    if partition_flags_given:
         notes.append(
-            "the checkpoint wins: --plan/--strategy/--max-files-per-chunk are ignored "
+            "the checkpoint wins: --strategy/--max-files-per-chunk are ignored "
             "(use --fresh to start over with them)"
         )
     discovery = project.discovery if project is not None else discover(root, config)
+    if not discovery.files:
+        raise nothing_to_review(root, discovery)
     sizes = {f.path: f.size for f in discovery.files}
-    notes += refresh(cp, root, sizes, print_, headless)
-    cp.repo = str(root)
-    cp.backend = backend
-    return RunSetup(root, cp, store, instructions, sizes, True, notes, discovery)
+    _refuse_losing_findings(cp, root, sizes)
+    notes += refresh(cp, root, sizes, print_, headless, config)
+    change = plan_file_change(cp, root, plan_file, set(sizes))
+    setup = RunSetup(root, cp, store, instructions, sizes, True, notes, discovery)
+    if change is not None:
+        if apply_plan_file:
+            notes.append(f"applied {change.source}: {change.diff.summary()}")
+            notes += apply_plan(cp, change.target)
+        elif headless:
+            raise PlanMismatchError(
+                f"{change.source} differs from the run's checkpoint ({change.diff.summary()}): "
+                "run with --apply-plan to follow it (changed chunks are reviewed again), or "
+                "open the app to see the difference"
+            )
+        else:
+            setup.plan_change = change  # the app shows it and asks
+    store.remove_stale_temp_files()
+    notes += left_out_notes(cp)
+    return setup
+
+
+def _existing_checkpoint(store: CheckpointStore, root: Path, fresh: bool) -> Checkpoint | None:
+    """The checkpoint there is, checked to be this repository's; None when there is none.
+
+    With ``--fresh`` a checkpoint that cannot be parsed is no obstacle (it is moved aside),
+    but only when it is this repository's own: another one's is never touched.
+    """
+    try:
+        cp = store.load()
+    except CheckpointError:
+        if not fresh:
+            raise
+        if store.path != default_checkpoint_path(root):
+            raise CheckpointError(
+                f"{store.path} cannot be parsed, so whose it is cannot be told: --fresh "
+                "moves aside only a checkpoint it can read, or this repository's own"
+            ) from None
+        return None
+    if cp is not None:
+        _check_same_repo(cp.repo, root, store.path)
+    return cp
+
+
+def left_out_notes(cp: Checkpoint) -> list[str]:
+    """Say how many files the run leaves out, and where to see them."""
+    if not cp.unassigned:
+        return []
+    return [
+        f"{len(cp.unassigned)} file(s) are in no chunk and are not reviewed: see them "
+        "(unassigned) in the app's plan view or with `claude-tui plan REPO --skipped`"
+    ]
+
+
+def plan_file_change(
+    cp: Checkpoint, root: Path, plan_file: Path | None, present: set[str]
+) -> PlanChange | None:
+    """How the plan file (``--plan``, else ``.claude-tui/plan.toml``) differs from the run.
+
+    None when there is no plan file or it agrees with the checkpoint. A plan file that
+    cannot be read is bad input (PlanError), as it is without a checkpoint.
+    """
+    path = plan_file if plan_file is not None else default_plan_path(root)
+    if plan_file is None and not path.is_file():
+        if path.exists():
+            raise PlanError(f"{path} is not a file: move it away, claude-tui keeps the plan there")
+        return None
+    wanted = load_plan_file(path)
+    run = plan_of(cp)
+    diff = diff_plans(run, wanted, present)
+    if not diff:
+        return None
+    return PlanChange(str(path), diff, plan_to_apply(run, wanted, present))
 
 
 def _check_same_repo(recorded: str, root: Path, path: Path) -> None:
@@ -116,10 +198,44 @@ def _check_same_repo(recorded: str, root: Path, path: Path) -> None:
         )
 
 
+def _refuse_losing_findings(cp: Checkpoint, root: Path, sizes: dict[str, int]) -> None:
+    """Settings that would drop files of chunks holding findings are refused.
+
+    A file gone from the repository takes its findings with it; a file still there that
+    discovery now skips (other ``file_types``, a smaller ``max_file_bytes``, an ignore
+    rule) is a change of settings, and the checkpoint is never rewritten with less than it
+    holds because of one.
+    """
+    losing: dict[str, int] = {}
+    for state in cp.chunks:
+        if not state.issues:
+            continue
+        skipped = [f for f in state.files if f not in sizes and (root / f).exists()]
+        if skipped:
+            losing[state.name] = len(skipped)
+    if losing:
+        names = sorted(losing)
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        raise CheckpointError(
+            f"the settings now skip {sum(losing.values())} file(s) of chunk(s) holding "
+            f"findings ({shown}): the checkpoint is left as it is; run with the settings "
+            "it was made with, or --fresh to start over"
+        )
+
+
 def refresh(
-    cp: Checkpoint, root: Path, sizes: dict[str, int], print_: str, headless: bool
+    cp: Checkpoint,
+    root: Path,
+    sizes: dict[str, int],
+    print_: str,
+    headless: bool,
+    config: Config | None = None,
 ) -> list[str]:
-    """Mark stale chunks and place new files; returns notes for the user."""
+    """Mark stale chunks and place new files; returns notes for the user.
+
+    Files the plan left unassigned or excluded stay so; only a file in no plan at all is
+    new, and joins the chunk of its folder (chunks of their own when no chunk is left).
+    """
     notes: list[str] = []
     if cp.fingerprint and cp.fingerprint != print_:
         redo = [c for c in cp.chunks if c.status is not ChunkStatus.PENDING or c.issues]
@@ -155,26 +271,48 @@ def refresh(
             state.error = ""
         if state.status is ChunkStatus.RUNNING:
             state.status = ChunkStatus.PENDING
+    cp.unassigned = [p for p in cp.unassigned if p in sizes and p not in known]
+    known.update(cp.unassigned)
+    cp.excluded = [p for p in cp.excluded if p in sizes and p not in known]
+    known.update(cp.excluded)
+    empty = [c.name for c in cp.chunks if not c.files]
+    cp.chunks = [c for c in cp.chunks if c.files]
     added = [p for p in sizes if p not in known]
-    for path in added:
-        state = _home_for(cp, path)
-        state.files.append(path)
-        if state.status is ChunkStatus.DONE:
-            _requeue(state, [path], fresh_session=True)
-            stale += 1
-        elif state.todo:
-            state.todo.append(path)
+    if added and not cp.chunks:
+        # Every chunk's files are gone: the new files get chunks of their own.
+        cp.chunks = _new_chunks(added, sizes, config)
+    elif added:
+        by_name = {c.name: c for c in cp.chunks}
+        homes = [(c.name, c.files) for c in cp.chunks]
+        for path in added:
+            state = by_name[home_chunk(path, homes) or cp.chunks[0].name]
+            state.files.append(path)
+            if state.status is ChunkStatus.DONE:
+                _requeue(state, [path], fresh_session=True)
+                stale += 1
+            elif state.todo:
+                state.todo.append(path)
     if stale:
         notes.append(
             f"{stale} finished chunk(s) have changed or new files: only those are reviewed again"
         )
     if added:
         notes.append(f"{len(added)} new file(s) joined the chunks of their folders")
-    empty = [c.name for c in cp.chunks if not c.files]
     if empty:
-        cp.chunks = [c for c in cp.chunks if c.files]
         notes.append(f"chunk(s) whose files are all gone were dropped: {', '.join(empty)}")
     return notes
+
+
+def _new_chunks(files: list[str], sizes: dict[str, int], config: Config | None) -> list[ChunkState]:
+    from tui_orchestrator.engine.discovery import SourceFile
+    from tui_orchestrator.engine.partition import make_plan
+    from tui_orchestrator.engine.project import limits_of
+
+    config = config or Config()
+    plan = make_plan(
+        [SourceFile(path, sizes[path]) for path in files], config.strategy, limits_of(config)
+    )
+    return [ChunkState(c.name, list(c.files), priority=c.priority) for c in plan.chunks]
 
 
 def _requeue(state: ChunkState, files: list[str], fresh_session: bool) -> None:
@@ -190,42 +328,35 @@ def _requeue(state: ChunkState, files: list[str], fresh_session: bool) -> None:
     state.error = ""
 
 
-def _home_for(cp: Checkpoint, path: str) -> ChunkState:
-    """The chunk whose files share the deepest folder with ``path``."""
-    best = cp.chunks[0]
-    best_depth = -1
-    for state in cp.chunks:
-        if not state.files:
-            continue
-        shared = common_folder([path, state.files[0]])
-        depth = len(shared.split("/")) if shared else 0
-        if depth > best_depth:
-            best, best_depth = state, depth
-    return best
-
-
 def plan_of(cp: Checkpoint) -> Plan:
     """The checkpoint's chunks as a plan (the app edits this when a run exists)."""
-    from tui_orchestrator.engine.plan import Chunk
-
     return Plan(
-        chunks=tuple(Chunk(c.name, tuple(c.files), c.priority) for c in cp.chunks if c.files)
+        chunks=tuple(Chunk(c.name, tuple(c.files), c.priority) for c in cp.chunks if c.files),
+        unassigned=tuple(cp.unassigned),
+        excluded=tuple(cp.excluded),
     )
 
 
 def apply_plan(cp: Checkpoint, plan: Plan) -> list[str]:
     """Make the checkpoint's chunks follow an edited plan, keeping the work already done.
 
-    A chunk keeps its state when its name stays; files added to a finished chunk make it
-    stale for those files only; files taken out of a chunk take their findings with them;
-    a new chunk starts pending; a chunk gone from the plan leaves the checkpoint.
-    Call it only while no chunk runs.
+    A chunk keeps its state when its name stays, or when it was renamed (another name, the
+    same files); files added to a finished chunk make it stale for those files only;
+    files taken out of a chunk take their findings with them; a new chunk starts pending;
+    a chunk gone from the plan leaves the checkpoint. Call it only while no chunk runs.
     """
+    present = set(plan.all_files()) | {f for c in cp.chunks for f in c.files}
+    renames = diff_plans(plan_of(cp), plan, present).renames
     old = {c.name: c for c in cp.chunks}
     chunks: list[ChunkState] = []
     notes: list[str] = []
     for chunk in plan.chunks:
         state = old.pop(chunk.name, None)
+        if state is None and chunk.name in renames:
+            state = old.pop(renames[chunk.name], None)
+            if state is not None:
+                state.name = chunk.name
+                state.issues = [replace(i, chunk=chunk.name) for i in state.issues]
         if state is None:
             chunks.append(ChunkState(chunk.name, list(chunk.files), priority=chunk.priority))
             continue
@@ -250,4 +381,6 @@ def apply_plan(cp: Checkpoint, plan: Plan) -> list[str]:
     if old:
         notes.append(f"chunk(s) no longer in the plan: {', '.join(sorted(old))}")
     cp.chunks = chunks
+    cp.unassigned = list(plan.unassigned)
+    cp.excluded = list(plan.excluded)
     return notes

@@ -19,6 +19,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.css.query import NoMatches
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen
 from textual.theme import Theme
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -29,12 +30,13 @@ from tui_orchestrator.engine.config import save_user_setting
 from tui_orchestrator.engine.errors import ClaudeTuiError, PlanError
 from tui_orchestrator.engine.events import ChunkFinished, ChunkStarted, Event
 from tui_orchestrator.engine.manager import Manager
-from tui_orchestrator.engine.plan import Plan, save_plan_file
+from tui_orchestrator.engine.plan import Plan, reconcile, save_plan_file
 from tui_orchestrator.engine.project import Project
 from tui_orchestrator.engine.resources import growth_cap
 from tui_orchestrator.engine.run_session import RunSession
+from tui_orchestrator.engine.workspace import plan_of
 from tui_orchestrator.ui.bridge import FLUSH_S, RunBridge
-from tui_orchestrator.ui.format import plural
+from tui_orchestrator.ui.format import plural, printable
 from tui_orchestrator.ui.opening import Opened, Opening, OpeningStopped
 from tui_orchestrator.ui.screens.help import HelpScreen
 from tui_orchestrator.ui.screens.issues import IssuesScreen
@@ -191,13 +193,15 @@ class ClaudeTuiApp(App[int]):
         self.run_started = bool(run is not None and run.resumed)
         if self.manager is not None:
             self.manager.on_event = self._engine_event
-        if project.plan_source == f"plan file {project.plan_path}":
+        if project.plan_path.is_file():
+            # The plan file holds the user's plan: only an edit of theirs rewrites it (a
+            # resumed run's plan, or one they chose to keep over the file, never does).
             self._saved_plan = project.plan
 
     @property
     def repo_name(self) -> str:
         root = self.project.root if self.opened else self.opening.root  # type: ignore[union-attr]
-        return root.name
+        return printable(root.name)
 
     # Start-up --------------------------------------------------------------------------
 
@@ -282,6 +286,30 @@ class ClaudeTuiApp(App[int]):
         for view in views:
             view.opened()
         self._start()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification as plain text, whatever a caller asks for.
+
+        Messages carry paths, chunk errors, exceptions and a model's answers; parsed as
+        markup, a ``[/]`` in them raised MarkupError. (Widget.notify passes ``markup=True``
+        by default, so the flag cannot be trusted to be deliberate.)
+        """
+        del markup
+        super().notify(
+            printable(message, lines=True, tabs=True),
+            title=printable(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     def get_css_variables(self) -> dict[str, str]:
         variables = with_chunk_colours(super().get_css_variables())
@@ -413,6 +441,7 @@ class ClaudeTuiApp(App[int]):
         manager = self.manager
         if manager is None or self.run_session is None or not self.run_session.resumed:
             return
+        await self._ask_about_plan_file()
         chunks = manager.cp.chunks
         paused = sum(c.status is ChunkStatus.PAUSED for c in chunks)
         pending = sum(c.status is ChunkStatus.PENDING for c in chunks)
@@ -438,6 +467,44 @@ class ClaudeTuiApp(App[int]):
             manager.resume_all()
             self.ensure_running()
             self.switch_view("workers")
+
+    async def _ask_about_plan_file(self) -> None:
+        """The plan file differs from the run's checkpoint: show how, and let the user pick."""
+        assert self.run_session is not None
+        change = self.run_session.plan_change
+        if change is None:
+            return
+        source = self.session.relative(change.source)
+        choice = await self.push_screen_wait(
+            PickerScreen(
+                f"{source} differs from the run",
+                [Choice("apply", f"Follow {source}",
+                        "changed chunks are reviewed again, the others keep their findings"),
+                 Choice("keep", "Keep the run's plan", f"{source} is left as it is")],
+                body=[change.diff.summary(), "", *change.diff.lines()],
+                highlight="keep",
+            )
+        )  # fmt: skip
+        if choice != "apply":
+            self.run_session.keep_run_plan()
+            self.notify(f"Kept the run's plan; {source} is unchanged", title="Plan", timeout=6)
+            return
+        notes = self.run_session.apply_plan_change()
+        assert self.manager is not None
+        try:
+            # The user's choice is written at once, not left to a write a quit could cut.
+            await self.manager.writer.write_now()
+        except OSError as exc:
+            self.notify(f"Could not write the checkpoint: {exc}", severity="error", timeout=10)
+        plan, _ = reconcile(plan_of(self.manager.cp), self.project.discovery.paths)
+        # The plan view shows what runs now; the file already says it, so nothing is written.
+        self.session.apply(lambda _: plan)
+        self._saved_plan = self.session.plan
+        self.plan_version += 1
+        for view in self._views.values():
+            view.plan_changed()
+        for note in notes:
+            self.notify(self.session.relative(note), title="Plan", timeout=8)
 
     def ensure_running(self) -> None:
         """Start the run loop when there is work and it is not running."""

@@ -15,23 +15,24 @@ def cmd_app(args: argparse.Namespace) -> int:
     cannot be read, nothing to review) closes the app with the same one line and exit 2.
     """
     from tui_orchestrator.cli import config_from_args, partition_flags_given
-    from tui_orchestrator.engine.discovery import Progress
+    from tui_orchestrator.engine.discovery import Progress, resolve_repo
     from tui_orchestrator.engine.errors import ConfigError
-    from tui_orchestrator.engine.plan import reconcile
-    from tui_orchestrator.engine.project import Project, open_project
+    from tui_orchestrator.engine.project import Project
     from tui_orchestrator.engine.run_session import RunOptions, RunSession
     from tui_orchestrator.headless import (
         cap_to_memory,
         check_executor,
         check_report_args,
         make_runner,
-        write_report,
+        write_final_report,
     )
     from tui_orchestrator.ui.app import ClaudeTuiApp
-    from tui_orchestrator.ui.opening import Opening
+    from tui_orchestrator.ui.opening import Opening, open_with_run
 
     if args.fail_on:
         raise ConfigError("--fail-on sets the exit code of `claude-tui run`: use it there")
+    # The repository first: a wrong path is the problem to name, not a missing Claude Code.
+    resolve_repo(args.repo)
     config = config_from_args(args)
     check_executor(config)
     fmt = check_report_args(args)
@@ -44,24 +45,12 @@ def cmd_app(args: argparse.Namespace) -> int:
         fresh=args.fresh,
         partition_flags_given=flags_given,
         headless=False,
+        apply_plan_file=args.apply_plan,
     )
     run = RunSession(args.repo, config, runner, options)
 
     def open_all(progress: Progress) -> tuple[Project, RunSession]:
-        project = open_project(
-            run.root,
-            config,
-            plan_file=args.plan,
-            partition_flags_given=flags_given,
-            progress=progress,
-        )
-        progress("reading the run's checkpoint")
-        run.open(project)
-        if run.resumed:
-            # A run exists: its chunks are the plan (SPEC §4, the checkpoint wins).
-            project.plan, _ = reconcile(run.plan(), project.discovery.paths)
-            project.plan_source = "the run's checkpoint"
-        return project, run
+        return open_with_run(run, progress, plan_file=args.plan, partition_flags_given=flags_given)
 
     run.take_lock()
     try:
@@ -81,8 +70,14 @@ def cmd_app(args: argparse.Namespace) -> int:
             raise app.open_error
         if args.report and run.manager is not None:
             # Asked for on the command line: the report of the run as the user left it.
-            shown = write_report(run.manager.cp, args.report, fmt)
-            if shown != "stdout":
+            # One that cannot be written is one line; the app's exit code stands.
+            manager = run.manager
+            shown, error = write_final_report(
+                manager.cp, args.report, fmt, manager.store.path, saved=not manager.save_fault
+            )
+            if error:
+                sys.stderr.write(f"claude-tui: {error}\n")
+            elif shown != "stdout":
                 sys.stderr.write(f"claude-tui: wrote the {fmt} report to {shown}\n")
     finally:
         run.close()

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from tui_orchestrator.engine.config import Config
 from tui_orchestrator.engine.discovery import Progress
-from tui_orchestrator.engine.project import Project
+from tui_orchestrator.engine.plan import reconcile
+from tui_orchestrator.engine.project import Project, open_project
 from tui_orchestrator.engine.run_session import RunSession
 from tui_orchestrator.ui.session import PlanSession
 
@@ -46,3 +47,32 @@ class Opened:
     project: Project
     session: PlanSession
     run: RunSession | None
+
+
+def open_with_run(
+    run: RunSession,
+    progress: Progress,
+    *,
+    plan_file: Path | None = None,
+    partition_flags_given: bool = False,
+) -> tuple[Project, RunSession]:
+    """Read the repository and open its run (in the opening's thread).
+
+    A resumed run's chunks are the plan on screen (docs/plan-and-checkpoint.md); what the
+    plan file says is then the run's question to ask (``RunSession.plan_change``).
+    """
+    project = open_project(
+        run.root,
+        run.config,
+        plan_file=plan_file,
+        partition_flags_given=partition_flags_given,
+        progress=progress,
+    )
+    progress("reading the run's checkpoint")
+    run.open(project)
+    if run.resumed:
+        project.plan, _ = reconcile(run.plan(), project.discovery.paths)
+        project.plan_source = "the run's checkpoint"
+        # The notes of fitting the plan file do not describe what runs: the run's do.
+        project.notes = []
+    return project, run

@@ -6,14 +6,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rich.cells import cell_len
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, OptionList
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
+
+from tui_orchestrator.ui.format import literal, printable
 
 
 @dataclass(slots=True, frozen=True)
@@ -63,21 +66,30 @@ class PickerScreen(ModalScreen[str | None]):
         *,
         highlight: str | None = None,
         placeholder: str = "type to filter",
+        body: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self._title = title
         self._choices = list(choices)
         self._highlight = highlight
         self._placeholder = placeholder
+        self._body = list(body)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="picker") as dialog:
-            dialog.border_title = self._title
+            # Titles name chunks and paths ("Move x[/y].py to which chunk?"): never markup.
+            dialog.border_title = literal(self._title)
             dialog.border_subtitle = "enter choose · esc cancel"
+            if self._body:
+                # File and chunk names: shown as they are, never read as markup.
+                with VerticalScroll(id="body"):
+                    yield Static(Text("\n".join(self._body)), id="body-text")
             yield Input(placeholder=self._placeholder, id="filter")
             yield OptionList(id="choices")
 
     def on_mount(self) -> None:
+        # Typing filters and enter chooses, whatever else (a long body) could take focus.
+        self.query_one("#filter", Input).focus()
         self._fill("")
         if self._highlight is not None:
             options = self.query_one(OptionList)
@@ -94,9 +106,9 @@ class PickerScreen(ModalScreen[str | None]):
         options.add_options(
             Option(
                 Content.assemble(
-                    choice.label,
+                    printable(choice.label),
                     " " * (width - cell_len(choice.label) + 2),
-                    (choice.note, "dim"),
+                    (printable(choice.note), "dim"),
                 ),
                 id=choice.value,
             )
@@ -155,11 +167,11 @@ class NameScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="name") as dialog:
-            dialog.border_title = self._title
+            dialog.border_title = literal(self._title)
             dialog.border_subtitle = "enter ok · esc cancel"
             yield Input(self._value, id="name", select_on_focus=True)
             if self._hint:
-                yield Label(self._hint, id="hint")
+                yield Label(literal(self._hint), id="hint")
 
     @on(Input.Submitted, "#name")
     def _submit(self, event: Input.Submitted) -> None:
