@@ -61,7 +61,10 @@ class PlanDiff:
     def lines(self, limit: int = 40) -> list[str]:
         """Every difference, one a line (the app's dialog shows them)."""
         out = [f"+ chunk {name}" for name in self.added]
-        out += [f"- chunk {name} (its files become unassigned)" for name in self.removed]
+        for name in self.removed:
+            left = sum(m.before == name and m.after == UNASSIGNED for m in self.moved)
+            note = f" ({left} of its files become unassigned)" if left else ""
+            out.append(f"- chunk {name}{note}")
         out += [f"~ chunk {old} renamed to {new}" for old, new in self.renamed]
         out += [f"  {m.path}: {m.before} → {m.after}" for m in self.moved]
         out += [f"  {name}: priority {a} → {b}" for name, a, b in self.priorities]
