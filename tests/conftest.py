@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tomllib
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.support.processes import Tag
 from tests.support.review_repo import make_review_repo
 
 SUPPORT = Path(__file__).parent / "support"
@@ -67,6 +71,19 @@ def fake_env(tmp_path: Path, fake_claude: Path) -> FakeEnv:
         }
     )
     return FakeEnv(env, log, state)
+
+
+@pytest.fixture
+def tag() -> Iterator[Tag]:
+    """A tag of this test's own; what still carries it at the end is killed."""
+    tag = Tag(uuid.uuid4().hex)
+    yield tag
+    # A failing test must not leave its processes running for the next ones.
+    for pid in tag.processes():
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 @pytest.fixture

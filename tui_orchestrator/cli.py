@@ -192,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "run":
             from tui_orchestrator.headless import cmd_run
 
-            with sigterm_interrupts():
+            with stop_signals_interrupt():
                 return cmd_run(args)
         from tui_orchestrator.ui.launch import cmd_app
 
@@ -235,22 +235,41 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def stop_signals() -> list[signal.Signals]:
+    """The signals that stop a run as Ctrl+C does: SIGTERM, and SIGHUP unless ignored.
+
+    A hang-up (the terminal closed, an ssh session lost) left to its default would end
+    claude-tui at once: chunks left "running", no summary. Under ``nohup`` it is ignored,
+    and the run goes on.
+    """
+    signals = [signal.SIGTERM]
+    hangup = getattr(signal, "SIGHUP", None)  # none on Windows
+    if hangup is not None and signal.getsignal(hangup) is not signal.SIG_IGN:
+        signals.append(hangup)
+    return signals
+
+
 @contextlib.contextmanager
-def sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM outside the run's own handlers (start-up, the report) ends as Ctrl+C does.
+def stop_signals_interrupt() -> Iterator[None]:
+    """A stop signal outside the run's own handlers (start-up, the report) ends as Ctrl+C
+    does.
 
     The run installs its own handlers while the manager works (pause, checkpoint, 130);
-    before and after, a SIGTERM would otherwise kill the process with 143 and no message.
+    before and after, SIGTERM or SIGHUP would otherwise kill the process (143, 129) with
+    no message.
     """
+    previous = {}
     try:
-        previous = signal.signal(signal.SIGTERM, _interrupt)
+        for sig in stop_signals():
+            previous[sig] = signal.signal(sig, _interrupt)
     except ValueError:  # not the main thread (a test driving main() from a thread)
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

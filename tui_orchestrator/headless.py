@@ -14,6 +14,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import TextIO
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -26,6 +27,7 @@ from tui_orchestrator.cli import (
     check_report_target,
     config_from_args,
     partition_flags_given,
+    stop_signals,
 )
 from tui_orchestrator.engine.checkpoint import Checkpoint, ChunkStatus
 from tui_orchestrator.engine.config import Config
@@ -43,7 +45,7 @@ from tui_orchestrator.engine.events import (
     RunStarted,
 )
 from tui_orchestrator.engine.findings import Severity
-from tui_orchestrator.engine.manager import Manager, RunSummary
+from tui_orchestrator.engine.manager import Manager
 from tui_orchestrator.engine.report_file import (
     check_stdout,
     write_report_file,
@@ -59,6 +61,7 @@ from tui_orchestrator.engine.statedir import (
     default_report_path,
 )
 from tui_orchestrator.engine.text import printable
+from tui_orchestrator.engine.views import RunSummary
 from tui_orchestrator.plan_table import format_seconds
 
 
@@ -127,6 +130,37 @@ def cap_to_memory(config: Config, runner: Runner) -> tuple[Config, str]:
         return config, ""
     workers, warning = memory_cap(config.workers)
     return (config.replace(workers=workers) if warning else config), warning
+
+
+class QuietWhenGone:
+    """stderr for the run's display; once a write fails, the rest is dropped.
+
+    A hang-up (the terminal closed) stops the run as SIGTERM does, and every later write to
+    that terminal fails (EIO): the run must still pause its workers, write the checkpoint
+    and the report, and exit 130, with no one left to read its progress and summary.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.gone = False
+
+    def write(self, text: str) -> int:
+        if not self.gone:
+            try:
+                return self._stream.write(text)
+            except OSError:
+                self.gone = True
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.gone:
+            try:
+                self._stream.flush()
+            except OSError:
+                self.gone = True
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
 
 
 class Display:
@@ -202,9 +236,10 @@ class Display:
                 activity = printable(event.activity)[:60]
                 self.progress.update(self.bars[event.chunk], activity=activity)
         elif isinstance(event, ChunkStatusChanged):
-            if event.status in (ChunkStatus.PENDING, ChunkStatus.PAUSED) and event.detail:
+            detail = event.view.detail
+            if event.status in (ChunkStatus.PENDING, ChunkStatus.PAUSED) and detail:
                 self._drop_bar(event.chunk)
-                self.line(f"{event.chunk}: {event.detail}")
+                self.line(f"{event.chunk}: {detail}")
             elif event.status is ChunkStatus.PAUSED:
                 self._drop_bar(event.chunk)
                 self.line(f"{event.chunk}: paused")
@@ -316,7 +351,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     fmt = check_report_args(args)
     # SPEC §5: stderr that is not a terminal gets plain lines, even where FORCE_COLOR asks
     # rich for colour (CI logs are read as text, and cursor codes garble them).
-    err = Console(stderr=True, highlight=False, force_terminal=sys.stderr.isatty())
+    err = Console(
+        file=QuietWhenGone(sys.stderr),  # type: ignore[arg-type]
+        highlight=False,
+        force_terminal=sys.stderr.isatty(),
+    )
     runner = make_runner(config, args.demo)
     config, warning = cap_to_memory(config, runner)
     if warning:
@@ -363,7 +402,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 async def _run_with_signals(manager: Manager) -> tuple[RunSummary, bool]:
-    """Run the manager; SIGINT or SIGTERM pauses the workers, writes the checkpoint, ends."""
+    """Run the manager; SIGINT, SIGTERM or SIGHUP pauses the workers, writes the checkpoint,
+    ends."""
     loop = asyncio.get_running_loop()
     interrupted = False
     stopping: list[asyncio.Task[None]] = []
@@ -374,19 +414,26 @@ async def _run_with_signals(manager: Manager) -> tuple[RunSummary, bool]:
             interrupted = True
             stopping.append(loop.create_task(manager.stop()))
 
-    before = signal.getsignal(signal.SIGTERM)
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    handled = [signal.SIGINT, *stop_signals()]
+    before = {sig: signal.getsignal(sig) for sig in handled}
+    for sig in handled:
         loop.add_signal_handler(sig, on_signal)
     try:
         task = manager.start()
         summary = await task
+        if manager.fatal is not None:
+            # The run could not go on (Claude Code gone, the checkpoint unwritable): one
+            # line and exit 2, as any bad environment is (the checkpoint holds the rest).
+            raise manager.fatal
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in handled:
             loop.remove_signal_handler(sig)
-        # remove_signal_handler leaves SIGTERM at its default (death, 143): give back the
-        # handler from before the run (cli.sigterm_interrupts: a Ctrl+C, exit 130).
-        if before is not None:
-            signal.signal(signal.SIGTERM, before)
+        # remove_signal_handler leaves SIGTERM and SIGHUP at their default (death): give
+        # back the handlers from before the run (cli.stop_signals_interrupt: a Ctrl+C,
+        # exit 130).
+        for sig, handler in before.items():
+            if sig != signal.SIGINT and handler is not None:
+                signal.signal(sig, handler)
         # A remote executor holds a connection (the Dask scheduler's) until the loop ends.
         close = getattr(manager.runner, "aclose", None)
         if close is not None:

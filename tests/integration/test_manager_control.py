@@ -137,6 +137,24 @@ async def test_ask_sends_a_follow_up_in_the_chunks_session(tmp_path, fake_env, m
     assert "Which finding is worst?" in call["argv"][call["argv"].index("-p") + 1]
 
 
+async def test_a_question_gets_the_budget_that_is_left_like_every_process(
+    tmp_path, fake_env, monkeypatch
+) -> None:
+    repo = many_files_repo(tmp_path / "r", 2)
+    manager = _manager(repo, fake_env, monkeypatch, [], max_budget_usd=5.0)
+    await asyncio.wait_for(manager.start(), 30)
+    spent = manager.spent_usd
+    assert 0 < spent < 5.0
+    name = manager.cp.chunks[0].name
+    await asyncio.wait_for(manager.ask(name, "Which finding is worst?"), 30)
+    review, question = fake_env.invocations()[0], fake_env.invocations()[-1]
+    assert "--json-schema" not in question["argv"]  # (it is the question)
+    for call in (review, question):
+        assert "--max-budget-usd" in call["argv"]
+    left = float(question["argv"][question["argv"].index("--max-budget-usd") + 1])
+    assert left == pytest.approx(5.0 - spent, abs=0.01)
+
+
 async def test_workers_change_live_and_cap_concurrency(tmp_path, fake_env, monkeypatch) -> None:
     repo = many_files_repo(tmp_path / "r", 6)
     monkeypatch.setenv("FAKE_CLAUDE_MODE", "slow")
@@ -188,7 +206,7 @@ async def test_one_rate_limit_slows_the_whole_pool(tmp_path, fake_env, monkeypat
     await asyncio.wait_for(manager.start(), 60)
     from tui_orchestrator.engine.events import PoolChanged
 
-    caps = [e.concurrency for e in events if isinstance(e, PoolChanged)]
+    caps = [e.pool.concurrency for e in events if isinstance(e, PoolChanged)]
     assert min(caps) < 3  # cut on the limit
     assert max(caps) <= 3  # never above the user's workers
     assert 3 in caps[caps.index(min(caps)) :]  # and grown back on success

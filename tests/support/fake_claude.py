@@ -48,6 +48,13 @@ Environment:
                       line and its usage);
     ``write``         as ok, appending a line to the first file of its chunk after reading it
                       (a worker that writes into the repository).
+``FAKE_CLAUDE_LEAVE``  processes this run starts right after its init line and leaves behind,
+                       as Grep's ripgrep, a hook or an MCP server may (comma-separated; each a
+                       ``sleep 300`` with this run's environment):
+    ``group``         in the CLI's process group, stdout and stderr closed;
+    ``session``       in a session of its own (Node's ``detached: true``), stdout and stderr
+                      closed;
+    ``stdout``        in a session of its own, holding the CLI's stdout open.
 ``FAKE_CLAUDE_DELAY``  seconds, for ``slow`` (default 0.5).
 ``FAKE_CLAUDE_COST``   ``total_cost_usd`` of a run that reached the model (default 0.01; runs
                        that never got an answer - 429, 529, unreachable - cost 0 as in the
@@ -602,6 +609,22 @@ def _on_signal(signum, _frame):
     os._exit(143 if signum == signal.SIGTERM else 130)
 
 
+def leave_behind(env):
+    """Start the processes ``FAKE_CLAUDE_LEAVE`` names and leave them running."""
+    import subprocess
+
+    for kind in filter(None, (env.get("FAKE_CLAUDE_LEAVE") or "").split(",")):
+        if kind not in ("group", "session", "stdout"):
+            raise ValueError(f"FAKE_CLAUDE_LEAVE: unknown kind {kind!r}")
+        subprocess.Popen(
+            ["sleep", "300"],
+            stdin=subprocess.DEVNULL,
+            stdout=None if kind == "stdout" else subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=kind != "group",
+        )
+
+
 def log_invocation(env, record):
     path = env.get("FAKE_CLAUDE_LOG")
     if not path:
@@ -713,6 +736,7 @@ def main(argv=None):
     if "--json-schema" in opts and "StructuredOutput" not in tools:
         tools.append("StructuredOutput")
     out.line(init_line(sid, cwd, model_label, tools, opts.get("--permission-mode", "default")))
+    leave_behind(env)
 
     if mode == "hang":
         while True:

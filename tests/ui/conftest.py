@@ -139,7 +139,7 @@ def make_run_app(
     shopfront: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Callable[..., ClaudeTuiApp]]:
     """An app over the sample repository with a real manager and the given runner."""
-    monkeypatch.setattr("tui_orchestrator.engine.manager.uuid", FixedIds())
+    monkeypatch.setattr("tui_orchestrator.engine.chunk_book.uuid", FixedIds())
     sessions: list[RunSession] = []
 
     def make(runner: Runner, demo: bool = False, **settings: object) -> ClaudeTuiApp:

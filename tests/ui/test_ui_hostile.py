@@ -187,7 +187,7 @@ async def test_every_view_shows_hostile_text_as_text(hostile_app: ClaudeTuiApp) 
             lambda: (
                 manager.state("a").status is ChunkStatus.DONE
                 and manager.state("fail").status is ChunkStatus.FAILED
-                and manager.runtime["hang"].activity == "Searching [/x]"
+                and manager.chunk_view("hang").activity == "Searching [/x]"
             ),
         )
         await pilot.pause(0.3)  # the bridge's flush

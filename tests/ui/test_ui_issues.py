@@ -42,7 +42,7 @@ class GatedRunner(ScriptedRunner):
 @pytest.fixture
 def run_app(make_run_app, monkeypatch: pytest.MonkeyPatch):
     """The run app, with chunks started at once (no stagger between starts)."""
-    monkeypatch.setattr("tui_orchestrator.engine.manager.STAGGER_S", 0.0)
+    monkeypatch.setattr("tui_orchestrator.engine.pool.STAGGER_S", 0.0)
     return make_run_app
 
 

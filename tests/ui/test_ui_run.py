@@ -10,6 +10,8 @@ import pytest
 
 from tests.ui.scripted import ScriptedRunner
 from tui_orchestrator.engine.checkpoint import CheckpointStore, ChunkStatus
+from tui_orchestrator.engine.errors import ClaudeNotFoundError
+from tui_orchestrator.engine.pool import Clock
 from tui_orchestrator.engine.statedir import default_checkpoint_path
 from tui_orchestrator.ui.app import ClaudeTuiApp
 from tui_orchestrator.ui.screens.finding import FindingScreen
@@ -407,11 +409,11 @@ class _FixedClock:
 @pytest.fixture
 def finished_run_app(make_run_app, monkeypatch: pytest.MonkeyPatch):
     """A run that finished with a fixed clock: the same screen every time."""
-    monkeypatch.setattr("tui_orchestrator.engine.manager.STAGGER_S", 0.0)
+    monkeypatch.setattr("tui_orchestrator.engine.pool.STAGGER_S", 0.0)
 
     def make() -> ClaudeTuiApp:
         app = make_run_app(ScriptedRunner(fail={"lib"}))
-        app.manager.clock = _FixedClock()
+        app.manager.pool.clock = Clock(monotonic=_FixedClock())
         return app
 
     return make
@@ -439,9 +441,9 @@ def test_snapshot_workers_grid_after_a_run(finished_run_app, snap_compare, size)
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
 def test_snapshot_workers_grid_mid_run(make_run_app, snap_compare, monkeypatch, size) -> None:
     """Two chunks at work (progress, activity, log, figures) above three finished lines."""
-    monkeypatch.setattr("tui_orchestrator.engine.manager.STAGGER_S", 0.0)
+    monkeypatch.setattr("tui_orchestrator.engine.pool.STAGGER_S", 0.0)
     app = make_run_app(ScriptedRunner(hang_at={"web": 1, "src-api": 2}, fail={"lib"}))
-    app.manager.clock = _FixedClock()
+    app.manager.pool.clock = Clock(monotonic=_FixedClock())
 
     async def run_before(pilot) -> None:
         await pilot.press("R")
@@ -612,3 +614,36 @@ async def test_a_full_disk_is_named_in_the_header_until_the_checkpoint_is_saved_
         await until(pilot, lambda: "disk full" not in str(status.render()))
         manager.pause("web")
         await until(pilot, lambda: manager.state("web").status is ChunkStatus.PAUSED)
+
+
+class _ClaudeGone(ScriptedRunner):
+    """Claude Code disappears mid-run (removed, or a remote worker without it)."""
+
+    async def run(self, job, emit):
+        if job.chunk == "web":
+            raise ClaudeNotFoundError("Claude Code executable not found: claude")
+        return await super().run(job, emit)
+
+
+async def test_a_claude_code_that_goes_missing_mid_run_is_shown_not_swallowed(
+    make_run_app,
+) -> None:
+    app = make_run_app(_ClaudeGone())
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        await pilot.press("R")
+        await until(pilot, lambda: app.run_started and not app.manager.active)
+        status = app.screen.query_one("StatusLine")
+        # A notice says why the run stopped, and the header keeps saying it.
+        await until(
+            pilot,
+            lambda: any(
+                n.severity == "error" and "Claude Code executable not found" in n.message
+                for n in app._notifications
+            ),
+        )
+        await until(
+            pilot, lambda: "run stopped: Claude Code executable not found" in str(status.render())
+        )
+        # Nothing is lost: the chunk waits, resumable, for a Claude Code that is back.
+        assert app.manager.state("web").status is ChunkStatus.PENDING
+        assert app.manager.run_view().error.startswith("Claude Code executable not found")

@@ -34,9 +34,9 @@ from tui_orchestrator.engine.checkpoint import (
 from tui_orchestrator.engine.errors import CheckpointError
 from tui_orchestrator.engine.events import ActivityChanged, ChunkFinished, ChunkStarted, Notice
 from tui_orchestrator.engine.findings import Finding, Severity, parse_result_findings
-from tui_orchestrator.engine.manager import RunSummary
 from tui_orchestrator.engine.reports import render
 from tui_orchestrator.engine.stream import Result, parse_line
+from tui_orchestrator.engine.views import RunSummary
 from tui_orchestrator.headless import Display, summary_lines
 
 from ._helpers import CliResult

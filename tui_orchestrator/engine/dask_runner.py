@@ -36,12 +36,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tui_orchestrator.engine.dask_task import (
+from tui_orchestrator.engine.dask_protocol import (
     CLAUDE_NOT_FOUND,
-    claude_projects_dir,
-    project_key,
-    run_attempt,
+    EndMessage,
+    Message,
+    SessionMessage,
+    TaskSpec,
+    bye_message,
+    queue_names,
 )
+from tui_orchestrator.engine.dask_task import claude_projects_dir, project_key, run_attempt
 from tui_orchestrator.engine.errors import ClaudeNotFoundError, ConfigError, ExecutorError
 from tui_orchestrator.engine.findings import Finding
 from tui_orchestrator.engine.runner import (
@@ -163,7 +167,7 @@ class _Attempt:
     worker: str = ""
     root: str = ""
     result: Result | None = None
-    end: dict[str, Any] | None = None
+    end: EndMessage | None = None
     deadline: float | None = None
     # The one read of the job's queue in flight. Reads wait without a timeout: a timed-out
     # read is logged as an error by the scheduler, and a cancelled one could lose a message.
@@ -443,7 +447,7 @@ class DaskRunner:
             self._close_log(attempt, outcome)
         return outcome
 
-    def _spec(self, job: Job, token: str) -> dict[str, Any]:
+    def _spec(self, job: Job, token: str) -> TaskSpec:
         """What the task needs, read here (in a thread): files, session, argv."""
         files: dict[str, bytes] | None = None
         if not self.shared_root:
@@ -452,6 +456,7 @@ class DaskRunner:
                 with contextlib.suppress(OSError):  # gone since the plan: the agent says so
                     files[rel] = (job.root / rel).read_bytes()
         session = self._saved_session(job) if job.resume else None
+        queue, stop, claimed = queue_names(token)
         return {
             "argv": self.cli.argv(job),
             "files": files,
@@ -461,9 +466,9 @@ class DaskRunner:
             "session_id": job.session_id,
             "session": session,
             "timeout_s": job.timeout_s,
-            "queue": f"claude-tui-{token}-stream",
-            "stop": f"claude-tui-{token}-stop",
-            "claimed": f"claude-tui-{token}-claimed",
+            "queue": queue,
+            "stop": stop,
+            "claimed": claimed,
         }
 
     def _sessions(self, root: Path) -> Path:
@@ -496,7 +501,7 @@ class DaskRunner:
                 self._handle(attempt, message)
         return self._outcome(attempt)
 
-    async def _receive(self, queue: Any, attempt: _Attempt, wait: float) -> dict[str, Any] | None:
+    async def _receive(self, queue: Any, attempt: _Attempt, wait: float) -> Message | None:
         """The next message, or None after ``wait`` seconds without one (the read stays)."""
         if attempt.getter is None:
             attempt.getter = asyncio.ensure_future(queue.get())
@@ -535,13 +540,12 @@ class DaskRunner:
         if attempt.deadline is not None and loop_time > attempt.deadline:
             raise WorkerLost(f"the Dask worker {attempt.host} stopped reporting")
 
-    def _handle(self, attempt: _Attempt, message: dict[str, Any]) -> None:
-        kind = message.get("k")
-        if kind == "lines":
+    def _handle(self, attempt: _Attempt, message: Message) -> None:
+        if message["k"] == "lines":
             self._lines(attempt, message["lines"])
-        elif kind == "session":
+        elif message["k"] == "session":
             self._store_session(attempt, message)
-        elif kind == "start":
+        elif message["k"] == "start":
             attempt.host = str(message["host"])
             attempt.worker = str(message["worker"])
             attempt.root = str(message["root"])
@@ -555,9 +559,9 @@ class DaskRunner:
                     meta["unpacked"] = bool(message.get("unpacked"))
                 attempt.log.write(meta_line(meta))
             attempt.emit(Placed(attempt.host))
-        elif kind == "end":
+        elif message["k"] == "end":
             attempt.end = message
-        elif kind == "lost":
+        elif message["k"] == "lost":
             raise WorkerLost(
                 "the Dask worker that ran this attempt died; resuming from the last session"
             )
@@ -582,7 +586,7 @@ class DaskRunner:
                     continue
                 attempt.emit(event)
 
-    def _store_session(self, attempt: _Attempt, message: dict[str, Any]) -> None:
+    def _store_session(self, attempt: _Attempt, message: SessionMessage) -> None:
         session_id = str(message.get("id", ""))
         if not _SESSION_ID.fullmatch(session_id):
             return
@@ -705,7 +709,7 @@ class DaskRunner:
                 getter = attempt.getter
                 if getter is not None and not getter.done():
                     # Answer the read in flight, so it does not wait on the scheduler forever.
-                    await queue.put({"k": "bye"})
+                    await queue.put(bye_message())
                     await asyncio.wait({getter}, timeout=2)
         getter, attempt.getter = attempt.getter, None
         if getter is not None:

@@ -1,7 +1,8 @@
 """What runs on a Dask worker: one Claude Code attempt at a chunk, streamed back live.
 
 The client (:class:`~tui_orchestrator.engine.dask_runner.DaskRunner`) submits
-:func:`run_attempt` with a spec (a plain dict, built by ``DaskRunner``). On the worker it:
+:func:`run_attempt` with a :class:`~tui_orchestrator.engine.dask_protocol.TaskSpec`. On the
+worker it:
 
 1. claims the attempt (a ``distributed.Event``): Dask runs a task again when its worker
    died, but an attempt must never run twice; the second run only reports ``lost`` and the
@@ -14,16 +15,16 @@ The client (:class:`~tui_orchestrator.engine.dask_runner.DaskRunner`) submits
    over it;
 3. restores the chunk's session file (for ``--resume``) where Claude Code looks for it:
    ``<config folder>/projects/<cwd, every character not a letter or digit as ->/<id>.jsonl``;
-4. runs the CLI (argv list, standard input closed, its own process group, killed with the
-   worker on Linux) with the prompt's ``Repository root:`` naming the worker's folder;
+4. runs the CLI (:class:`~tui_orchestrator.engine.cli_process.BlockingCliProcess`: argv
+   list, standard input closed, nothing it starts outlives it, ended with the worker on
+   Linux) with the prompt's ``Repository root:`` naming the worker's folder;
 5. sends each stdout line (in batches of at most ``TICK_S``) and each growth of the session
    file to the client through the job's ``distributed.Queue``, then an ``end`` message;
-6. ends the process (SIGTERM to its group, SIGKILL after a grace) when the client sets the
-   job's stop ``distributed.Event``, when the task is released (the client went away), or at
-   the chunk's time limit.
+6. ends the process (and what it started) when the client sets the job's stop
+   ``distributed.Event``, when the task is released (the client went away), or at the
+   chunk's time limit.
 
-Messages are plain dicts: ``start`` (host, worker, root, unpacked), ``lines``, ``session`` (id, offset,
-data), ``end`` (exit, stderr, timed_out, stopped, error) and ``lost``.
+The messages are :mod:`~tui_orchestrator.engine.dask_protocol`'s.
 """
 
 from __future__ import annotations
@@ -36,19 +37,29 @@ import posixpath
 import queue as queue_mod
 import re
 import shutil
-import signal
-import subprocess
-import sys
 import tarfile
 import tempfile
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import Any
 
+from tui_orchestrator.engine.cli_process import BlockingCliProcess
+from tui_orchestrator.engine.dask_protocol import (
+    CLAUDE_NOT_FOUND,
+    EndMessage,
+    LostMessage,
+    Message,
+    SessionMessage,
+    TaskSpec,
+    end_message,
+    lines_message,
+    lost_message,
+    session_message,
+    start_message,
+)
 from tui_orchestrator.engine.prompt import with_root
-from tui_orchestrator.engine.runner import STDERR_TAIL_BYTES, TERMINATE_GRACE_S
 from tui_orchestrator.engine.stream import Init, Result, parse_line
 
 try:  # POSIX: several attempts of one repository on one machine share its folder
@@ -62,7 +73,6 @@ TICK_S = 0.1
 # How often the stop event is asked (a round trip to the scheduler).
 STOP_POLL_S = 0.25
 SEND_TIMEOUT_S = 30.0
-CLAUDE_NOT_FOUND = "claude-not-found"
 # How often a machine that keeps a run's unpacked repository asks whether the run still
 # holds the archive (it goes when the client releases it or goes away).
 KEEP_POLL_S = 1.0
@@ -191,7 +201,7 @@ class Workspace:
 
     def __init__(
         self,
-        spec: dict[str, Any],
+        spec: TaskSpec,
         archive: bytes | None = None,
         held: Callable[[], bool] | None = None,
     ) -> None:
@@ -364,7 +374,7 @@ class SessionShipper:
         self.session_id = session_id
         self.offset = offset
 
-    def poll(self) -> dict[str, Any] | None:
+    def poll(self) -> SessionMessage | None:
         path = self.workspace.session_path(self.session_id)
         try:
             size = path.stat().st_size
@@ -380,7 +390,7 @@ class SessionShipper:
         cut = data.rfind(b"\n") + 1
         if cut == 0:
             return None
-        message = {"k": "session", "id": self.session_id, "offset": self.offset, "data": data[:cut]}
+        message = session_message(self.session_id, self.offset, data[:cut])
         self.offset += cut
         return message
 
@@ -392,7 +402,7 @@ class Sender:
         self.queue = queue
         self.broken = False
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: Message) -> None:
         if self.broken:
             raise ClientGone("the job's queue is gone")
         try:
@@ -401,30 +411,13 @@ class Sender:
             self.broken = True
             raise ClientGone(str(exc)) from None
 
-    def final(self, message: dict[str, Any]) -> dict[str, Any]:
+    def final(self, message: EndMessage | LostMessage) -> EndMessage | LostMessage:
         with contextlib.suppress(ClientGone):
             self.send(message)
         return message
 
 
-def end_message(
-    exit_code: int | None = None,
-    stderr: str = "",
-    timed_out: bool = False,
-    stopped: str = "",
-    error: str = "",
-) -> dict[str, Any]:
-    return {
-        "k": "end",
-        "exit": exit_code,
-        "stderr": stderr,
-        "timed_out": timed_out,
-        "stopped": stopped,
-        "error": error,
-    }
-
-
-def run_attempt(spec: dict[str, Any], archive: bytes | None = None) -> dict[str, Any]:
+def run_attempt(spec: TaskSpec, archive: bytes | None = None) -> EndMessage | LostMessage:
     """The Dask task: run one attempt, stream it to the client, return the ``end`` message.
 
     ``archive`` is the repository at its commit (``--context repo``): Dask hands over the
@@ -440,7 +433,7 @@ def run_attempt(spec: dict[str, Any], archive: bytes | None = None) -> dict[str,
     claimed = Event(spec["claimed"])
     try:
         if claimed.is_set():
-            return sender.final({"k": "lost"})
+            return sender.final(lost_message())
         claimed.set()
         if stop.is_set():
             return sender.final(end_message(stopped="stopped before it started"))
@@ -469,13 +462,7 @@ def run_attempt(spec: dict[str, Any], archive: bytes | None = None) -> dict[str,
                 workspace.restore_session(session_id, spec["session"])
             workspace.sessions.add(session_id)
             sender.send(
-                {
-                    "k": "start",
-                    "host": host,
-                    "worker": worker.address,
-                    "root": str(workspace.root),
-                    "unpacked": workspace.unpacked,
-                }
+                start_message(host, worker.address, str(workspace.root), workspace.unpacked)
             )
             end = run_cli(spec, workspace, sender, should_stop)
         return sender.final(end)
@@ -494,49 +481,12 @@ def _resolve(exe: str) -> str | None:
     return shutil.which(exe)
 
 
-def _pdeathsig() -> Callable[[], None] | None:
-    """Linux: the CLI gets SIGKILL when the Dask worker dies (even by kill -9).
-
-    libc is loaded here, in the parent: the child of a busy, threaded worker only calls it.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
-    except (OSError, AttributeError):  # pragma: no cover - another libc
-        return None
-    parent = os.getpid()
-
-    def child() -> None:  # pragma: no cover - runs in the child
-        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        if os.getppid() != parent:
-            os._exit(1)
-
-    return child
-
-
-def terminate(proc: subprocess.Popen[bytes], grace: float = TERMINATE_GRACE_S) -> None:
-    """SIGTERM to the process group, SIGKILL after ``grace`` seconds (SPEC §4 pause)."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        if proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, sig)
-        try:
-            proc.wait(grace)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
 def run_cli(
-    spec: dict[str, Any],
+    spec: TaskSpec,
     workspace: Workspace,
     sender: Sender,
     should_stop: Callable[[], str],
-) -> dict[str, Any]:
+) -> EndMessage:
     """Run the CLI in the workspace until it ends, is stopped or times out."""
     argv = [str(a) for a in spec["argv"]]
     exe = _resolve(argv[0])
@@ -548,66 +498,47 @@ def run_cli(
     if "-p" in argv:
         at = argv.index("-p") + 1
         argv[at] = with_root(argv[at], workspace.root)
+    lines = _Lines(str(spec["session_id"]))
     try:
-        proc = subprocess.Popen(
-            argv,
-            cwd=workspace.root,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            preexec_fn=_pdeathsig(),
-        )
+        cli = BlockingCliProcess(argv, workspace.root, lines.add)
     except OSError as exc:
         return end_message(error=f"{CLAUDE_NOT_FOUND}: cannot start {exe}: {exc.strerror}")
 
-    lines: queue_mod.SimpleQueue[str] = queue_mod.SimpleQueue()
-    current = [str(spec["session_id"])]
-    assert proc.stdout is not None and proc.stderr is not None
-    reader = threading.Thread(target=_read_lines, args=(proc.stdout, lines, current), daemon=True)
-    tail = bytearray()
-    errors = threading.Thread(target=_read_tail, args=(proc.stderr, tail), daemon=True)
-    reader.start()
-    errors.start()
-
-    shipper = SessionShipper(workspace, current[0], len(spec.get("session") or b""))
+    shipper = SessionShipper(workspace, lines.session_id, len(spec.get("session") or b""))
     deadline = time.monotonic() + float(spec["timeout_s"])
     next_check = 0.0
     stopped = ""
     timed_out = False
     while True:
-        finished = proc.poll() is not None and not reader.is_alive()
+        finished = cli.done()
         try:
-            shipper = _ship_session(shipper, current[0], workspace, sender)
-            batch = _drain(lines)
+            shipper = _ship_session(shipper, lines.session_id, workspace, sender)
+            batch = lines.drain()
             if batch:
-                sender.send({"k": "lines", "lines": batch})
+                sender.send(lines_message(batch))
         except ClientGone:
             stopped = stopped or "the client went away"
         if finished:
             break
         now = time.monotonic()
-        if sender.broken and proc.poll() is None:
-            terminate(proc)
+        if sender.broken and cli.poll() is None:
+            cli.stop()
         elif not stopped and not timed_out:
             if now >= deadline:
                 timed_out = True
-                terminate(proc)
+                cli.stop()
             elif now >= next_check:
                 next_check = now + STOP_POLL_S
                 stopped = should_stop()
                 if stopped:
-                    terminate(proc)
-        if reader.is_alive():
-            reader.join(TICK_S)
-        else:  # stdout closed, the process not gone yet
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(TICK_S)
-    errors.join(2.0)
+                    cli.stop()
+        cli.wait(TICK_S)
+    ended = cli.finish()
+    if ended.start_error:
+        return end_message(error=f"{CLAUDE_NOT_FOUND}: cannot start {exe}: {ended.start_error}")
     with contextlib.suppress(ClientGone):
-        _ship_session(shipper, current[0], workspace, sender)
-    stderr = bytes(tail[-STDERR_TAIL_BYTES:]).decode("utf-8", "replace")
-    return end_message(proc.returncode, stderr, timed_out, stopped)
+        _ship_session(shipper, lines.session_id, workspace, sender)
+    return end_message(ended.code, ended.stderr, timed_out, stopped)
 
 
 def _ship_session(
@@ -626,30 +557,26 @@ def _ship_session(
     return shipper
 
 
-def _read_lines(stream: IO[bytes], into: queue_mod.SimpleQueue[str], current: list[str]) -> None:
-    for raw in stream:
+class _Lines:
+    """The CLI's stdout lines as the reader thread hands them over, and its session id."""
+
+    def __init__(self, session_id: str) -> None:
+        self.queue: queue_mod.SimpleQueue[str] = queue_mod.SimpleQueue()
+        # A forked session (``--fork-session``) gets a new id: its file is the one to ship.
+        self.session_id = session_id
+
+    def add(self, raw: bytes) -> None:
         text = raw.decode("utf-8", "replace").rstrip("\r\n")
         if '"session_id"' in text and ('"init"' in text or '"result"' in text):
             for event in parse_line(text):
                 if isinstance(event, Init | Result) and event.session_id:
-                    current[0] = event.session_id
-        into.put(text)
+                    self.session_id = event.session_id
+        self.queue.put(text)
 
-
-def _read_tail(stream: IO[bytes], tail: bytearray) -> None:
-    while True:
-        data = stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536)
-        if not data:
-            return
-        tail.extend(data)
-        if len(tail) > 4 * STDERR_TAIL_BYTES:
-            del tail[: len(tail) - STDERR_TAIL_BYTES]
-
-
-def _drain(lines: queue_mod.SimpleQueue[str]) -> list[str]:
-    out = []
-    while True:
-        try:
-            out.append(lines.get_nowait())
-        except queue_mod.Empty:
-            return out
+    def drain(self) -> list[str]:
+        out = []
+        while True:
+            try:
+                out.append(self.queue.get_nowait())
+            except queue_mod.Empty:
+                return out

@@ -6,9 +6,23 @@ The manager calls one subscriber with each event, on the event loop, in order.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from tui_orchestrator.engine.checkpoint import ChunkStatus
 from tui_orchestrator.engine.findings import Finding
+from tui_orchestrator.engine.pool import PoolState
+from tui_orchestrator.engine.stream_facts import LogKind
+from tui_orchestrator.engine.views import ChunkView, RunEnd
+
+
+class Topic(StrEnum):
+    """What a notice is about, so a display can treat a kind of notice its own way."""
+
+    GENERAL = "general"
+    RATE_LIMIT = "rate limit"  # the chunk's status shows it too
+    OUTAGE = "outage"
+    BUDGET = "budget"
+    DISK = "disk"
 
 
 @dataclass(slots=True, frozen=True)
@@ -21,11 +35,11 @@ class RunStarted:
 
 @dataclass(slots=True, frozen=True)
 class ChunkStatusChanged:
-    """A chunk's status moved; ``detail`` says more ("backing off 12s", "retrying 2/3")."""
+    """A chunk's status moved; ``view`` is the chunk as it is now (why it waits, too)."""
 
     chunk: str
     status: ChunkStatus
-    detail: str = ""
+    view: ChunkView
 
 
 @dataclass(slots=True, frozen=True)
@@ -55,10 +69,10 @@ class ActivityChanged:
 
 @dataclass(slots=True, frozen=True)
 class LogLine:
-    """One line of a worker's log: kind is text, tool, error, note or answer."""
+    """One line of a worker's log."""
 
     chunk: str
-    kind: str
+    kind: LogKind
     text: str
 
 
@@ -89,11 +103,8 @@ class ChunkFinished:
 class PoolChanged:
     """The pool's state: how many run, the adaptive cap, rate limits and the breaker."""
 
+    pool: PoolState
     running: int
-    concurrency: int
-    workers: int
-    backoff_s: float
-    circuit: str
     budget_reached: bool
 
 
@@ -103,16 +114,18 @@ class Notice:
 
     level: str
     text: str
+    topic: Topic = Topic.GENERAL
 
 
 @dataclass(slots=True, frozen=True)
 class RunFinished:
-    """The run loop ended: reason is done, stopped, outage, budget or idle (paused chunks)."""
+    """The run loop ended, always (``error`` says why when ``reason`` is ERROR)."""
 
-    reason: str
+    reason: RunEnd
     done: int
     failed: int
     unfinished: int
+    error: str = ""
 
 
 Event = (

@@ -1,10 +1,11 @@
 """Where a worker process is started: one Claude Code CLI process per chunk attempt.
 
-The process runs with an argv list (never a shell), standard input closed, read-only tools
-(``--tools Read,Grep,Glob``), in its own process group, and dies with the orchestrator
-(Linux: parent-death signal). Each stdout line is parsed into a stream event and handed to
-the caller; the raw stream is appended to the chunk's log. The outcome is judged by the
-result line (``is_error``, ``api_error_status``), not by the exit code alone (SPEC §6).
+The process runs with an argv list (never a shell), standard input closed and read-only
+tools (``--tools Read,Grep,Glob``); how it is started, read and stopped, and how nothing it
+starts outlives it, is :mod:`~tui_orchestrator.engine.cli_process`. Each stdout line is
+parsed into a stream event and handed to the caller; the raw stream is appended to the
+chunk's log. The outcome is judged by the result line (``is_error``, ``api_error_status``),
+not by the exit code alone.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,15 +22,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Protocol
 
+from tui_orchestrator.engine.cli_process import CliProcess
 from tui_orchestrator.engine.errors import ClaudeNotFoundError
 from tui_orchestrator.engine.findings import FINDINGS_SCHEMA, Finding, parse_result_findings
 from tui_orchestrator.engine.stream import Result, StreamEvent, parse_line
 
 READ_ONLY_TOOLS = "Read,Grep,Glob"
-# How long a process may take to end after SIGTERM before it is killed: pause must stop
-# spending within a second (SPEC §4).
-TERMINATE_GRACE_S = 0.7
-STDERR_TAIL_BYTES = 4096
 
 
 class OutcomeKind(StrEnum):
@@ -160,33 +156,6 @@ def classify(result: Result | None, exit_code: int | None, stderr: str) -> Outco
     return OutcomeKind.FAILED
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
-    """Linux: the worker gets SIGKILL when claude-tui dies, even by kill -9."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        if os.getppid() == 1:  # the parent died before prctl took effect
-            os._exit(1)
-    except OSError:
-        pass
-
-
-async def terminate(proc: asyncio.subprocess.Process, grace: float = TERMINATE_GRACE_S) -> None:
-    """End a worker: SIGTERM to its process group, SIGKILL after ``grace`` seconds."""
-    if proc.returncode is not None:
-        return
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, sig)
-        try:
-            await asyncio.wait_for(asyncio.shield(proc.wait()), grace)
-            return
-        except TimeoutError:
-            continue
-
-
 class ClaudeRunner:
     """Runs the real Claude Code CLI."""
 
@@ -232,58 +201,49 @@ class ClaudeRunner:
         argv = self.argv(job)
         log = open_log(job, argv)
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
-                cwd=job.root,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                env=self.env,
-                start_new_session=True,
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
-                limit=64 * 1024 * 1024,
-            )
+            proc = await CliProcess.start(argv, job.root, self.env)
         except OSError as exc:
             if log:
                 log.close()
             raise ClaudeNotFoundError(f"cannot start {self.claude_bin}: {exc.strerror}") from None
-        stderr_chunks: list[bytes] = []
-        stderr_task = asyncio.create_task(_drain(proc.stderr, stderr_chunks))
         result: Result | None = None
         timed_out = False
         try:
-            async with asyncio.timeout(job.timeout_s):
-                assert proc.stdout is not None
-                while True:
-                    raw = await proc.stdout.readline()
-                    if not raw:
-                        break
-                    if log:
-                        log.write(raw)
-                    for event in parse_line(raw.decode("utf-8", "replace")):
-                        if isinstance(event, Result):
-                            result = event
-                        emit(event)
-                await proc.wait()
-        except TimeoutError:
-            timed_out = True
-            await terminate(proc)
+            try:
+                async with asyncio.timeout(job.timeout_s):
+                    while raw := await proc.readline():
+                        if log:
+                            log.write(raw)
+                        for event in parse_line(raw.decode("utf-8", "replace")):
+                            if isinstance(event, Result):
+                                result = event
+                            emit(event)
+                    await proc.wait()
+            except TimeoutError:
+                timed_out = True
+                await proc.stop()
+            ended = await proc.finish()
         except BaseException:
             # Paused, cancelled or shutting down: the process must not outlive the request.
-            await terminate(proc)
-            stderr_task.cancel()
+            await proc.stop()
             if log:
                 log.close()
             raise
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(stderr_task, 2.0)
-        stderr = b"".join(stderr_chunks)[-STDERR_TAIL_BYTES:].decode("utf-8", "replace")
+        if ended.start_error:
+            if log:
+                log.close()
+            raise ClaudeNotFoundError(f"cannot start {self.claude_bin}: {ended.start_error}")
+        stderr = ended.stderr
         if log:
+            if proc.stdout_held:
+                # A process the CLI left behind kept its stdout open: the result was taken
+                # without waiting for it.
+                log.write(meta_line({"stdout_held": True}))
             if stderr.strip():
                 log.write(meta_line({"stderr": stderr[-1000:]}))
-            log.write(meta_line({"exit": proc.returncode, "timed_out": timed_out}))
+            log.write(meta_line({"exit": ended.code, "timed_out": timed_out}))
             log.close()
-        return outcome_of(job, result, proc.returncode, stderr, timed_out)
+        return outcome_of(job, result, ended.code, stderr, timed_out)
 
 
 def outcome_of(
@@ -310,21 +270,6 @@ def outcome_of(
         if outcome.findings is None:
             outcome.kind = OutcomeKind.PARSE_ERROR
     return outcome
-
-
-async def _drain(stream: asyncio.StreamReader | None, into: list[bytes]) -> None:
-    if stream is None:
-        return
-    total = 0
-    while True:
-        data = await stream.read(65536)
-        if not data:
-            return
-        into.append(data)
-        total += len(data)
-        # Keep the tail only: a chatty process must not grow memory without bound.
-        while total > 4 * STDERR_TAIL_BYTES and len(into) > 1:
-            total -= len(into.pop(0))
 
 
 def meta_line(data: dict[str, object]) -> bytes:

@@ -28,13 +28,13 @@ from tui_orchestrator.cli import EXIT_INTERRUPTED
 from tui_orchestrator.engine.checkpoint import ChunkStatus
 from tui_orchestrator.engine.config import save_user_setting
 from tui_orchestrator.engine.errors import ClaudeTuiError, PlanError
-from tui_orchestrator.engine.events import ChunkFinished, ChunkStarted, Event
+from tui_orchestrator.engine.events import ChunkFinished, ChunkStarted, Event, RunEnd
 from tui_orchestrator.engine.manager import Manager
 from tui_orchestrator.engine.plan import Plan, reconcile, save_plan_file
 from tui_orchestrator.engine.project import Project
 from tui_orchestrator.engine.resources import growth_cap
 from tui_orchestrator.engine.run_session import RunSession
-from tui_orchestrator.engine.workspace import plan_of
+from tui_orchestrator.engine.views import RunSummary
 from tui_orchestrator.ui.bridge import FLUSH_S, RunBridge
 from tui_orchestrator.ui.format import plural, printable
 from tui_orchestrator.ui.opening import Opened, Opening, OpeningStopped
@@ -442,10 +442,10 @@ class ClaudeTuiApp(App[int]):
         if manager is None or self.run_session is None or not self.run_session.resumed:
             return
         await self._ask_about_plan_file()
-        chunks = manager.cp.chunks
-        paused = sum(c.status is ChunkStatus.PAUSED for c in chunks)
-        pending = sum(c.status is ChunkStatus.PENDING for c in chunks)
-        failed = sum(c.status in (ChunkStatus.FAILED, ChunkStatus.CANCELLED) for c in chunks)
+        tally = manager.run_view().tally
+        paused = tally[ChunkStatus.PAUSED]
+        pending = tally[ChunkStatus.PENDING]
+        failed = tally[ChunkStatus.FAILED] + tally[ChunkStatus.CANCELLED]
         if failed and not (paused or pending):
             self.notify(
                 f"{failed} chunk(s) failed or were cancelled last time: r on the Workers view "
@@ -455,10 +455,9 @@ class ClaudeTuiApp(App[int]):
             )
         if not (paused or pending):
             return
-        done = sum(c.status is ChunkStatus.DONE for c in chunks)
         choice = await self.push_screen_wait(
             PickerScreen(
-                f"Continue the run? {done}/{len(chunks)} chunks done",
+                f"Continue the run? {tally[ChunkStatus.DONE]}/{tally.total} chunks done",
                 [Choice("go", "Continue now", f"resume {paused} paused, run {pending} pending"),
                  Choice("later", "Not now", "paused chunks wait: space resumes one, P all")],
             )
@@ -496,7 +495,7 @@ class ClaudeTuiApp(App[int]):
             await self.manager.writer.write_now()
         except OSError as exc:
             self.notify(f"Could not write the checkpoint: {exc}", severity="error", timeout=10)
-        plan, _ = reconcile(plan_of(self.manager.cp), self.project.discovery.paths)
+        plan, _ = reconcile(self.run_session.plan(), self.project.discovery.paths)
         # The plan view shows what runs now; the file already says it, so nothing is written.
         self.session.apply(lambda _: plan)
         self._saved_plan = self.session.plan
@@ -510,7 +509,19 @@ class ClaudeTuiApp(App[int]):
         """Start the run loop when there is work and it is not running."""
         if self.manager is not None and not self.manager.active:
             self.run_started = True
-            self.manager.start()
+            # Started here, at once (so a second call sees it active); followed by a worker
+            # of its own, so whatever ends it is seen, not lost in a dropped task.
+            loop = self.manager.start()
+            self.run_worker(self._follow_run(loop), group="run", exit_on_error=False)
+
+    async def _follow_run(self, loop: asyncio.Task[RunSummary]) -> None:
+        """Wait for the run loop; a run that could not go on (Claude Code gone, the
+        checkpoint unwritable) stays on screen: a notice (the bridge) and the status line."""
+        summary = await asyncio.shield(loop)
+        screen = self.screen
+        if summary.reason is RunEnd.ERROR and isinstance(screen, ViewScreen):
+            with contextlib.suppress(NoMatches):
+                screen.show_totals()
 
     def change_workers(self, delta: int) -> None:
         manager = self.manager
@@ -577,7 +588,7 @@ class ClaudeTuiApp(App[int]):
             return
         for note in self.run_session.apply_plan(self.session.plan):
             self.notify(note, title="Run", timeout=5)
-        pending = sum(c.status is ChunkStatus.PENDING for c in self.manager.cp.chunks)
+        pending = self.manager.run_view().tally[ChunkStatus.PENDING]
         if not pending:
             self.notify(
                 "No pending chunk: every chunk is done, paused or failed", severity="warning"

@@ -22,8 +22,12 @@ from tui_orchestrator.engine.events import (
     LogLine,
     Notice,
     PoolChanged,
+    RunEnd,
     RunFinished,
+    Topic,
 )
+from tui_orchestrator.engine.views import Waiting
+from tui_orchestrator.ui.format import log_prefix
 
 FLUSH_S = 0.2
 # Lines kept per chunk between two flushes (the panel's own log is a ring buffer too).
@@ -45,9 +49,6 @@ class Batch:
 
     def __bool__(self) -> bool:
         return bool(self.chunks or self.lines or self.findings or self.totals)
-
-
-_LOG_PREFIX = {"text": "", "tool": "→ ", "error": "! ", "note": "· ", "answer": "» "}
 
 
 class RunBridge:
@@ -83,14 +84,14 @@ class RunBridge:
         if isinstance(event, LogLine):
             lines = batch.lines.setdefault(chunk, deque(maxlen=PENDING_LINES))
             for text in event.text.splitlines() or [""]:
-                lines.append(_LOG_PREFIX.get(event.kind, "") + text)
+                lines.append(log_prefix(event.kind) + text)
         elif isinstance(event, ChunkFinished):
             batch.findings = True
             if event.status is ChunkStatus.FAILED:
                 self.notify(f"{event.chunk} failed: {event.error}", "error")
         elif isinstance(event, ChunkStatusChanged):
-            if event.detail.startswith("backing off"):
-                self.notify(f"{event.chunk}: rate limited, {event.detail}", "warning")
+            if event.view.waiting is Waiting.BACKOFF:
+                self.notify(f"{event.chunk}: rate limited, {event.view.detail}", "warning")
         elif isinstance(event, ChunkStarted):
             batch.lines.setdefault(chunk, deque(maxlen=PENDING_LINES)).append(
                 f"· attempt {event.attempt}, "
@@ -98,14 +99,17 @@ class RunBridge:
             )
         elif isinstance(event, Notice):
             batch.totals = True
-            if event.level in ("warning", "error") and not event.text.startswith("rate limited"):
+            # A rate limit is told by the chunk's own status (above), once per chunk.
+            if event.level in ("warning", "error") and event.topic is not Topic.RATE_LIMIT:
                 self.notify(event.text, event.level)
         elif isinstance(event, PoolChanged):
             batch.totals = True
         elif isinstance(event, RunFinished):
             batch.totals = batch.findings = True
             self.finished_reason = event.reason
-            if event.reason in ("done", "idle", "stopped"):
+            if event.reason is RunEnd.ERROR:
+                self.notify(f"Run stopped: {event.error}", "error")
+            elif event.reason in (RunEnd.DONE, RunEnd.IDLE, RunEnd.STOPPED):
                 level = "information" if event.failed == 0 else "warning"
                 self.notify(
                     f"Run {event.reason}: {event.done} done, {event.failed} failed, "

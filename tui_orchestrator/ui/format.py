@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.content import Content
 
+from tui_orchestrator.engine.stream_facts import LogKind
 from tui_orchestrator.engine.text import printable
 from tui_orchestrator.plan_table import format_seconds
 
@@ -13,6 +14,7 @@ __all__ = [
     "format_count",
     "format_seconds",
     "literal",
+    "log_prefix",
     "plural",
     "printable",
 ]
@@ -22,6 +24,21 @@ def literal(text: str) -> Content:
     """Text from a repository or a worker, shown as it is: never parsed as markup (a title
     holding ``[/]`` raised MarkupError in every view showing it), no control character."""
     return Content(printable(text))
+
+
+_LOG_PREFIX = {
+    LogKind.TEXT: "",
+    LogKind.TOOL: "→ ",
+    LogKind.ERROR: "! ",
+    LogKind.NOTE: "· ",
+    LogKind.ANSWER: "» ",
+    LogKind.META: "── ",
+}
+
+
+def log_prefix(kind: LogKind) -> str:
+    """How a worker's log line shows its kind, in a panel and in the zoomed log alike."""
+    return _LOG_PREFIX[kind]
 
 
 def format_bytes(size: int) -> str:

@@ -71,10 +71,12 @@ def cmd_app(args: argparse.Namespace) -> int:
         if args.report and run.manager is not None:
             # Asked for on the command line: the report of the run as the user left it.
             # One that cannot be written is one line; the app's exit code stands.
-            manager = run.manager
+            setup = run.setup
+            assert setup is not None
             shown, error = write_final_report(
-                manager.cp, args.report, fmt, manager.store.path, saved=not manager.save_fault
-            )
+                setup.checkpoint, args.report, fmt, setup.store.path,
+                saved=not run.manager.save_fault,
+            )  # fmt: skip
             if error:
                 sys.stderr.write(f"claude-tui: {error}\n")
             elif shown != "stdout":

@@ -19,7 +19,6 @@ from tui_orchestrator.cli import check_report_target
 from tui_orchestrator.engine.errors import ClaudeTuiError
 from tui_orchestrator.engine.findings import Finding, Severity
 from tui_orchestrator.engine.report_file import write_report_file
-from tui_orchestrator.engine.reports import render, report_findings
 from tui_orchestrator.ui.bridge import Batch
 from tui_orchestrator.ui.editor import open_in_editor
 from tui_orchestrator.ui.format import literal, printable
@@ -167,7 +166,7 @@ class IssuesScreen(ViewScreen):
         if manager is None:
             return []
         keep = IssueFilter.parse(self.query_text)
-        found = [f for f in report_findings(manager.cp) if keep(f)]
+        found = manager.findings(keep)
         return sorted(found, key=_SORT_KEYS[self.sort_column], reverse=self.sort_reverse)
 
     def run_changed(self, batch: Batch | None) -> None:
@@ -301,7 +300,7 @@ class IssuesScreen(ViewScreen):
         )  # fmt: skip
         if fmt is None:
             return
-        total = len(report_findings(manager.cp))
+        total = len(manager.findings())
         shown = len(self.findings())
         keep = None
         if self.query_text and shown != total:
@@ -328,7 +327,7 @@ class IssuesScreen(ViewScreen):
         path = Path(where).expanduser()
         if not path.is_absolute():
             path = self.tui.session.root / path
-        text = render(manager.cp, fmt, keep)
+        text = manager.report(fmt, keep)
         try:
             protected = [manager.store.path, self.tui.project.plan_path]
             check_report_target(path, protected, make_folders=True)
@@ -336,7 +335,7 @@ class IssuesScreen(ViewScreen):
         except (OSError, ClaudeTuiError) as exc:
             self.notify(f"Could not write {where}: {exc}", severity="error", timeout=10)
             return
-        count = len(report_findings(manager.cp, keep))
+        count = len(manager.findings(keep))
         self.notify(
             f"Wrote {count} findings to {self.tui.session.relative(str(path))}",
             title="Export",

@@ -12,7 +12,8 @@ from textual.containers import Grid, Vertical
 from textual.events import Resize, ScreenResume
 from textual.widgets import Static
 
-from tui_orchestrator.engine.checkpoint import ChunkState, ChunkStatus
+from tui_orchestrator.engine.checkpoint import ChunkStatus
+from tui_orchestrator.engine.views import ChunkView, Waiting
 from tui_orchestrator.ui.bridge import RECENT_LINES, Batch
 from tui_orchestrator.ui.screens.modals import Choice, NameScreen, PickerScreen
 from tui_orchestrator.ui.screens.view import ViewScreen
@@ -37,7 +38,7 @@ gets a panel here; one that finishes folds into a line.
 """
 
 
-def placeholder_text(chunks: Sequence[ChunkState]) -> str:
+def placeholder_text(chunks: Sequence[ChunkView]) -> str:
     """What the empty view says: how to start, or where the checkpoint's earlier runs stand."""
     counts = Counter(c.status for c in chunks)
     if counts[ChunkStatus.PENDING] == len(chunks):
@@ -129,17 +130,14 @@ class WorkersScreen(ViewScreen):
 
     # Showing the run ---------------------------------------------------------------------
 
-    def _visible(self, state: ChunkState) -> bool:
+    def _visible(self, view: ChunkView) -> bool:
         """A panel for chunks that run, wait on a limit or retry, are paused, or finished here."""
-        manager = self.tui.manager
-        assert manager is not None
-        runtime = manager.runtime.get(state.name)
-        if state.status is ChunkStatus.PENDING:
-            return bool(runtime and (runtime.detail or runtime.task))
-        if state.status is ChunkStatus.PAUSED:
+        if view.status is ChunkStatus.PENDING:
+            return view.waiting is not Waiting.NONE or view.at_work
+        if view.status is ChunkStatus.PAUSED:
             # Paused before it ever started (P on a long queue): no panel for it.
-            return bool(state.session_id or state.attempts)
-        return not state.status.finished or state.name in self.tui.finished_here
+            return view.started
+        return not view.finished or view.name in self.tui.finished_here
 
     def run_changed(self, batch: Batch | None) -> None:
         super().run_changed(batch)
@@ -149,17 +147,17 @@ class WorkersScreen(ViewScreen):
             placeholder.display = True
             return
         panels = self.panels
-        names = batch.chunks if batch is not None else {c.name for c in manager.cp.chunks}
+        names = batch.chunks if batch is not None else set(manager.names)
         new: list[WorkerPanel] = []
         order = self._plan_order()
         for name in names:
             if name in panels:
                 continue
             try:
-                state = manager.state(name)
+                view = manager.chunk_view(name)
             except KeyError:
                 continue  # a chunk the plan no longer has
-            if self._visible(state):
+            if self._visible(view):
                 panels[name] = panel = WorkerPanel(name)
                 # Made after some of its lines went by (the view opened late, the chunk
                 # was not shown yet): it starts with the recent ones.
@@ -179,7 +177,7 @@ class WorkersScreen(ViewScreen):
             self._focus_first()
         placeholder.display = not panels
         if not panels:
-            placeholder.update(placeholder_text(manager.cp.chunks))
+            placeholder.update(placeholder_text(manager.chunk_views()))
         for name in names:
             panel = panels.get(name)
             if panel is not None:
@@ -212,7 +210,7 @@ class WorkersScreen(ViewScreen):
                 # was spun the screen's queue and could starve the mount it waited on.)
                 continue
             try:
-                finished = manager.state(panel.chunk).status.finished
+                finished = manager.chunk_view(panel.chunk).finished
             except KeyError:
                 continue
             if finished != (panel.parent is done):
@@ -241,19 +239,14 @@ class WorkersScreen(ViewScreen):
         manager = self.tui.manager
         assert manager is not None
         try:
-            state = manager.state(panel.chunk)
+            panel.show(manager.chunk_view(panel.chunk))
         except KeyError:
-            return
-        runtime = manager.runtime[panel.chunk]
-        elapsed = state.elapsed_s
-        if runtime.task is not None:
-            elapsed += manager.clock() - runtime.started_at
-        panel.show(state, runtime, elapsed)
+            return  # a chunk the plan no longer has
 
     def _plan_order(self) -> dict[str, int]:
         manager = self.tui.manager
-        chunks = manager.cp.chunks if manager is not None else []
-        return {c.name: i for i, c in enumerate(chunks)}
+        names = manager.names if manager is not None else []
+        return {name: i for i, name in enumerate(names)}
 
     def _mount_in_order(self, panel: WorkerPanel, order: dict[str, int]) -> None:
         """Chunks at work in the grid, finished ones in the list below; each in plan order."""
@@ -354,7 +347,7 @@ class WorkersScreen(ViewScreen):
         name = self._focused_chunk()
         if manager is None or name is None:
             return
-        state = manager.state(name)
+        state = manager.chunk_view(name)
         if state.status is ChunkStatus.PAUSED:
             manager.resume(name)
             self.tui.ensure_running()
@@ -374,8 +367,9 @@ class WorkersScreen(ViewScreen):
         name = self._focused_chunk()
         if manager is None or name is None:
             return
-        if manager.state(name).status.finished:
-            self.notify(f"{name} is {manager.state(name).status.value} already", severity="warning")
+        status = manager.chunk_view(name).status
+        if status.finished:
+            self.notify(f"{name} is {status.value} already", severity="warning")
             return
         choice = await self.app.push_screen_wait(
             PickerScreen(
@@ -395,7 +389,7 @@ class WorkersScreen(ViewScreen):
         name = self._focused_chunk()
         if manager is None or name is None:
             return
-        state = manager.state(name)
+        state = manager.chunk_view(name)
         if state.status is ChunkStatus.DONE:
             choice = await self.app.push_screen_wait(
                 PickerScreen(
@@ -406,7 +400,7 @@ class WorkersScreen(ViewScreen):
                     highlight="no",
                 )
             )  # fmt: skip
-            if choice == "yes" and manager.state(name).status is ChunkStatus.DONE:
+            if choice == "yes" and manager.chunk_view(name).status is ChunkStatus.DONE:
                 manager.review_again(name)
                 self.tui.ensure_running()
                 self.notify(f"{name}: queued for a new review", timeout=3)
@@ -427,7 +421,7 @@ class WorkersScreen(ViewScreen):
         name = self._focused_chunk()
         if manager is None or name is None:
             return
-        if not manager.state(name).session_id:
+        if not manager.chunk_view(name).session_id:
             self.notify(f"{name} has no session yet: run it first", severity="warning")
             return
         question = await self.app.push_screen_wait(
@@ -457,10 +451,11 @@ class WorkersScreen(ViewScreen):
         manager = self.tui.manager
         if manager is None:
             return
-        if manager.running or any(c.status is ChunkStatus.PENDING for c in manager.cp.chunks):
+        tally = manager.run_view().tally
+        if manager.running or tally[ChunkStatus.PENDING]:
             manager.pause_all()
             self.notify("Every worker paused (sessions kept): P resumes them", timeout=3)
-        elif any(c.status is ChunkStatus.PAUSED for c in manager.cp.chunks):
+        elif tally[ChunkStatus.PAUSED]:
             manager.resume_all()
             self.tui.ensure_running()
             self.notify("Every paused chunk resumed", timeout=3)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -13,8 +12,8 @@ from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.widgets import Log, Static
 
-from tui_orchestrator.engine.text import finite_number
-from tui_orchestrator.ui.format import plural, printable
+from tui_orchestrator.engine.stream_facts import stored_lines
+from tui_orchestrator.ui.format import log_prefix, plural, printable
 from tui_orchestrator.ui.widgets.footer import Footer
 
 if TYPE_CHECKING:
@@ -25,58 +24,11 @@ ZOOM_LINES = 5000
 
 
 def readable(line: str, root: str = "") -> list[str]:
-    """One raw stream-json line as the lines a person wants to read (paths repo-relative).
-
-    Whatever the line holds (a worker wrote it), the lines come back as plain text with no
-    control character, and a line of an unexpected shape comes back as it is.
-    """
-    try:
-        lines = _readable(line, root)
-    except (AttributeError, TypeError, ValueError):
-        lines = [line.rstrip()]
-    return [printable(text) for text in lines]
-
-
-def _readable(line: str, root: str) -> list[str]:
-    try:
-        data = json.loads(line)
-    except json.JSONDecodeError:
-        return [line.rstrip()] if line.strip() else []
-    if not isinstance(data, dict):
-        return [line.rstrip()]
-    kind = data.get("type")
-    if kind == "claude-tui":
-        if "attempt" in data:
-            return [f"── attempt {data['attempt']} · session {str(data.get('session_id', ''))[:8]}"]
-        if "exit" in data:
-            return [f"── process ended (exit {data['exit']})"]
-        if "outside_repo" in data:
-            files = ", ".join(str(f) for f in data.get("files") or [])
-            return [f"── dropped {data['outside_repo']} finding(s) outside the repository: {files}"]
-        return [f"── {data.get('stderr', '')}".rstrip()]
-    if kind in ("assistant", "user"):
-        out = []
-        for block in (data.get("message") or {}).get("content") or []:
-            if not isinstance(block, dict):
-                continue
-            if block.get("type") == "text":
-                out += block.get("text", "").splitlines()
-            elif block.get("type") == "tool_use":
-                args = block.get("input") or {}
-                target = str(args.get("file_path") or args.get("path") or args.get("pattern") or "")
-                if root and target.startswith(root + "/"):
-                    target = target[len(root) + 1 :]
-                out.append(f"→ {block.get('name')} {target}".rstrip())
-            elif block.get("type") == "tool_result" and block.get("is_error"):
-                out.append(f"! {str(block.get('content'))[:200]}")
-        return out
-    if kind == "result":
-        verdict = "error" if data.get("is_error") else "done"
-        cost = finite_number(data.get("total_cost_usd")) or 0.0
-        return [f"· result: {verdict} ({data.get('subtype')}) ${cost:.4f}"]
-    if kind == "system" and data.get("subtype") == "init":
-        return [f"· session {str(data.get('session_id'))[:8]} · model {data.get('model')}"]
-    return [f"· ({kind})"]
+    """One raw stream-json line as the lines a person wants to read (paths repo-relative),
+    in the words the live panel uses (engine/stream_facts.py). Whatever the line holds (a
+    worker wrote it), the lines come back as plain text with no control character."""
+    said = stored_lines(line, Path(root) if root else None)
+    return [printable(log_prefix(s.kind) + s.text) for s in said]
 
 
 # How much of a log's end is read to seed a panel (a few dozen lines, whatever their size).
@@ -134,11 +86,11 @@ class ZoomScreen(ModalScreen[None]):
         self.tui.zoomed = self
         manager = self.tui.manager
         if manager is not None:
-            state = manager.state(self.chunk)
-            status = f"failed: {state.error}" if state.error else state.status.value
-            title = f"{self.chunk} · {status} · {plural(len(state.files), 'file')}"
-            if state.session_id:
-                title += f" · session {state.session_id}"
+            view = manager.chunk_view(self.chunk)
+            status = f"failed: {view.error}" if view.error else view.status.value
+            title = f"{self.chunk} · {status} · {plural(view.files, 'file')}"
+            if view.session_id:
+                title += f" · session {view.session_id}"
             self.query_one("#zoom-title", Static).update(printable(title))
         self._load()
 

@@ -8,8 +8,13 @@ from textual.content import Content
 from textual.widgets import Static
 
 from tui_orchestrator.engine.checkpoint import ChunkStatus
-from tui_orchestrator.engine.reports import report_findings
-from tui_orchestrator.ui.format import format_cost, format_count, format_seconds, plural
+from tui_orchestrator.ui.format import (
+    format_cost,
+    format_count,
+    format_seconds,
+    plural,
+    printable,
+)
 from tui_orchestrator.ui.session import PlanSession
 
 if TYPE_CHECKING:
@@ -48,60 +53,44 @@ def totals_content(session: PlanSession, demo: bool = False) -> Content:
     return Content.assemble(*parts)
 
 
-def run_eta(app: ClaudeTuiApp) -> float | None:
-    """Seconds until every queued chunk is done, from the chunks done so far (None: unknown)."""
-    manager = app.manager
-    assert manager is not None
-    chunks = manager.cp.chunks
-    done = [c for c in chunks if c.status is ChunkStatus.DONE and c.elapsed_s > 0]
-    left = [c for c in chunks if c.status in (ChunkStatus.PENDING, ChunkStatus.RUNNING)]
-    if not left or not done or not manager.active:
-        return None
-    per_chunk = sum(c.elapsed_s for c in done) / len(done)
-    width = max(1, min(manager.concurrency, manager.workers, len(left)))
-    return per_chunk * len(left) / width
-
-
 def run_totals_content(app: ClaudeTuiApp) -> Content:
     """One line: chunks done/total, issues, cost against budget, ETA, rate limits, workers."""
     manager = app.manager
     assert manager is not None
-    chunks = manager.cp.chunks
-    done = sum(c.status is ChunkStatus.DONE for c in chunks)
-    failed = sum(c.status is ChunkStatus.FAILED for c in chunks)
-    paused = sum(c.status is ChunkStatus.PAUSED for c in chunks)
-    issues = len(report_findings(manager.cp))
+    run = manager.run_view()
+    pool = run.pool
     parts: list[str | tuple[str, str]] = [(app.session.repo_name, "bold $text-primary"), "  "]
     if app.demo:
         parts += [(" DEMO ", "bold reverse $text-warning"), "  "]
-    parts += [(f"{done}/{len(chunks)} done", "bold")]
-    if failed:
-        parts += [SEP, (f"{failed} failed", "$text-error")]
-    if paused:
-        parts += [SEP, (f"{paused} paused", "$text-warning")]
-    # The pool's state comes early: on a narrow terminal the line's tail is cut off.
-    backoff = manager.backoff_s
-    if manager.circuit != "closed":
+    parts += [(f"{run.tally[ChunkStatus.DONE]}/{run.tally.total} done", "bold")]
+    if run.tally[ChunkStatus.FAILED]:
+        parts += [SEP, (f"{run.tally[ChunkStatus.FAILED]} failed", "$text-error")]
+    if run.tally[ChunkStatus.PAUSED]:
+        parts += [SEP, (f"{run.tally[ChunkStatus.PAUSED]} paused", "$text-warning")]
+    # What stops the run comes early: on a narrow terminal the line's tail is cut off.
+    if run.error and not run.active:
+        parts += [SEP, (f"run stopped: {printable(run.error)}", "bold $text-error")]
+    if run.outage:
         parts += [SEP, ("API unreachable: dispatch paused", "bold $text-error")]
-    elif backoff > 0:
-        parts += [SEP, (f"rate limited: pool paused {backoff:.0f}s", "bold $text-warning")]
-    elif manager.concurrency < manager.workers:
-        limit = f"rate limit: {manager.concurrency} of {manager.workers} workers allowed"
+    elif pool.backoff_s > 0:
+        parts += [SEP, (f"rate limited: pool paused {pool.backoff_s:.0f}s", "bold $text-warning")]
+    elif pool.limited:
+        limit = f"rate limit: {pool.concurrency} of {pool.workers} workers allowed"
         parts += [SEP, (limit, "$text-warning")]
-    if manager.save_fault:
+    if run.save_fault:
         # The run goes on in memory; the header says why nothing new starts.
-        why = "disk full" if manager.save_fault.startswith("disk full") else "checkpoint unsaved"
+        why = "disk full" if run.disk_full else "checkpoint unsaved"
         parts += [SEP, (f"{why}: no new starts", "bold $text-error")]
-    if manager.budget_reached:
+    if run.budget_reached:
         parts += [SEP, ("budget reached: no new starts", "bold $text-error")]
-    parts += [SEP, plural(issues, "issue"), SEP, format_cost(manager.spent_usd)]
-    if manager.max_budget_usd:
-        style = "bold $text-error" if manager.budget_reached else ""
-        parts += [(f" of {format_cost(manager.max_budget_usd)} budget", style)]
-    eta = run_eta(app)
-    if eta is not None:
-        parts += [SEP, f"ETA {format_seconds(eta)}"]
-    parts += [SEP, f"{len(manager.running)} running · {plural(manager.workers, 'worker')}"]
+    issues = len(manager.findings())
+    parts += [SEP, plural(issues, "issue"), SEP, format_cost(run.spent_usd)]
+    if run.budget_usd:
+        style = "bold $text-error" if run.budget_reached else ""
+        parts += [(f" of {format_cost(run.budget_usd)} budget", style)]
+    if run.eta_s is not None:
+        parts += [SEP, f"ETA {format_seconds(run.eta_s)}"]
+    parts += [SEP, f"{run.running} running · {plural(pool.workers, 'worker')}"]
     return Content.assemble(*parts)
 
 

@@ -23,8 +23,8 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.widget import Widget
 
-from tui_orchestrator.engine.checkpoint import ChunkState, ChunkStatus
-from tui_orchestrator.engine.manager import Runtime
+from tui_orchestrator.engine.checkpoint import ChunkStatus
+from tui_orchestrator.engine.views import ChunkView, Waiting
 from tui_orchestrator.ui.format import (
     format_cost,
     format_count,
@@ -54,21 +54,21 @@ _MARK = {
 }
 
 
-def status_label(state: ChunkState, runtime: Runtime) -> str:
+def status_label(view: ChunkView) -> str:
     """ "running", "backing off 12s", "retrying 2/3", "queued", "done" …"""
-    if state.status is ChunkStatus.PENDING:
-        return runtime.detail or "queued"
-    if state.status is ChunkStatus.RUNNING and runtime.detail:
-        return f"running · {runtime.detail}"
-    if state.status is ChunkStatus.FAILED and state.error:
-        return f"failed: {state.error}"
-    return state.status.value
+    if view.status is ChunkStatus.PENDING:
+        return view.detail or "queued"
+    if view.status is ChunkStatus.RUNNING and view.resumed:
+        return "running · resuming session"
+    if view.status is ChunkStatus.FAILED and view.error:
+        return f"failed: {view.error}"
+    return view.status.value
 
 
-def status_style(state: ChunkState, runtime: Runtime) -> str:
-    if state.status is ChunkStatus.PENDING and runtime.detail.startswith(("backing", "retrying")):
+def status_style(view: ChunkView) -> str:
+    if view.status is ChunkStatus.PENDING and view.waiting in (Waiting.BACKOFF, Waiting.RETRY):
         return "bold $text-warning"
-    return _STATUS_STYLE[state.status]
+    return _STATUS_STYLE[view.status]
 
 
 @dataclass(slots=True, frozen=True)
@@ -93,34 +93,30 @@ def one_line(text: str) -> str:
     return printable(joined)
 
 
-def panel_view(state: ChunkState, runtime: Runtime, elapsed: float) -> PanelView:
-    files = len(state.files)
-    read = (
-        files if state.status is ChunkStatus.DONE else len(set(state.files_read) & set(state.files))
-    )
+def panel_view(view: ChunkView) -> PanelView:
     parts = [
-        format_seconds(elapsed),
-        f"{format_count(state.tokens)} tok",
-        format_cost(state.cost_usd),
-        f"try {state.attempts}",
-        state.session_id[:8] if state.session_id else "no session",
+        format_seconds(view.elapsed_s),
+        f"{format_count(view.tokens)} tok",
+        format_cost(view.cost_usd),
+        f"try {view.attempts}",
+        view.session_id[:8] if view.session_id else "no session",
     ]
-    if state.host:
-        parts.append(f"on {state.host}")
-    activity = one_line(runtime.activity)
-    if not activity and state.status is ChunkStatus.PAUSED:
+    if view.host:
+        parts.append(f"on {view.host}")
+    activity = one_line(view.activity)
+    if not activity and view.status is ChunkStatus.PAUSED:
         activity = "paused: space resumes (session kept)"
     return PanelView(
-        status=state.status,
-        label=one_line(status_label(state, runtime)),
-        style=status_style(state, runtime),
-        read=read,
-        files=files,
+        status=view.status,
+        label=one_line(status_label(view)),
+        style=status_style(view),
+        read=view.files_read,
+        files=view.files,
         activity=activity,
         # The session id and the host come from the worker too.
         figures=printable(" · ".join(parts)),
-        finished=state.status.finished,
-        issues=len(state.issues),
+        finished=view.finished,
+        issues=view.issues,
     )
 
 
@@ -186,9 +182,9 @@ class WorkerPanel(Widget, can_focus=True):
     def finished(self) -> bool:
         return self.view is not None and self.view.finished
 
-    def show(self, state: ChunkState, runtime: Runtime, elapsed: float) -> None:
-        """Show the chunk's state (a no-op when nothing visible changed)."""
-        view = panel_view(state, runtime, elapsed)
+    def show(self, chunk: ChunkView) -> None:
+        """Show the chunk as it is (a no-op when nothing visible changed)."""
+        view = panel_view(chunk)
         if view == self.view:
             return
         self.view = view

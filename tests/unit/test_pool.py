@@ -1,0 +1,181 @@
+"""The pool governor's rules, one by one, on a fake clock (no process, no sleep)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tui_orchestrator.engine.pool import (
+    Admit,
+    Circuit,
+    Clock,
+    PoolGovernor,
+    Transition,
+)
+from tui_orchestrator.engine.runner import OutcomeKind
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def clock(self) -> Clock:
+        return Clock(monotonic=lambda: self.now, wall=lambda: 1_700_000_000.0 + self.now)
+
+
+@pytest.fixture
+def time() -> FakeTime:
+    return FakeTime()
+
+
+def governor(time: FakeTime, workers: int, patience_s: float = 900.0) -> PoolGovernor:
+    # No jitter: every pause is exactly its rule's length.
+    return PoolGovernor(workers, patience_s, time.clock(), jitter=lambda low, _high: low)
+
+
+def test_a_limit_halves_the_running_workers_and_pauses_every_start(time: FakeTime) -> None:
+    pool = governor(time, 8)
+    assert pool.admit(running=7) is Admit.YES
+    slow = pool.on_limit(started_at=90.0, retry_after=None, running=8)
+    assert slow.new_storm and slow.delay_s == 1.0  # 1 s for the first limit in a row
+    assert pool.state().concurrency == 4 and pool.state().limited
+    assert pool.admit(running=0) is Admit.NO  # nobody starts during the pause
+    time.now += 1.0
+    assert pool.admit(running=3) is Admit.YES
+    assert pool.admit(running=4) is Admit.NO  # the cap is the halved number
+
+
+def test_the_apis_retry_after_is_the_pause(time: FakeTime) -> None:
+    pool = governor(time, 4)
+    slow = pool.on_limit(started_at=90.0, retry_after=7.0, running=4)
+    assert slow.delay_s == 7.0 and slow.until == time.now + 7.0
+    assert pool.next_wakeup() == time.now + 7.0
+
+
+def test_processes_in_flight_meet_the_same_storm_not_a_new_one(time: FakeTime) -> None:
+    pool = governor(time, 8)
+    pool.on_limit(started_at=90.0, retry_after=None, running=8)  # at 100: 8 -> 4
+    time.now = 100.5
+    # Started at 95, before the pool slowed down: the same storm.
+    same = pool.on_limit(started_at=95.0, retry_after=None, running=7)
+    assert not same.new_storm
+    assert pool.state().concurrency == 4  # not halved again
+    assert same.until == 101.0  # the pause not doubled
+    # ...but a longer retry-after from it extends the pause.
+    longer = pool.on_throttle(started_at=95.0, retry_after=3.0, running=7)
+    assert not longer.new_storm and longer.until == 103.5
+    # One started after the slowdown meets a new storm: halved, and the pause doubles.
+    time.now = 104.0
+    new = pool.on_limit(started_at=103.8, retry_after=None, running=4)
+    assert new.new_storm and new.delay_s == 2.0
+    assert pool.state().concurrency == 2
+
+
+def test_at_one_worker_starts_are_paced_and_the_pacing_eases_on_success(time: FakeTime) -> None:
+    pool = governor(time, 1)
+    pool.on_limit(started_at=90.0, retry_after=None, running=1)
+    assert pool.state().concurrency == 1 and pool.state().start_gap_s == 1.0
+    time.now += 1.0
+    assert pool.admit(running=0) is Admit.YES
+    pool.started()
+    pool.on_outcome(OutcomeKind.OK)  # that start succeeded at once
+    assert pool.admit(running=0) is Admit.NO  # the next waits its gap
+    time.now += 1.0
+    assert pool.admit(running=0) is Admit.YES
+    assert pool.state().start_gap_s == pytest.approx(0.95)
+    # Another limit in a row at one worker paces harder.
+    pool.on_limit(started_at=time.now, retry_after=None, running=1)
+    assert pool.state().start_gap_s == pytest.approx(1.425)
+
+
+def test_successes_grow_the_pool_back_one_worker_a_round_never_above_workers(
+    time: FakeTime,
+) -> None:
+    pool = governor(time, 4)
+    pool.on_limit(started_at=90.0, retry_after=None, running=4)
+    assert pool.state().concurrency == 2
+    grown: list[int] = []
+    for _ in range(20):
+        if Transition.GREW in pool.on_outcome(OutcomeKind.OK):
+            grown.append(pool.state().concurrency)
+    # A round is as many successes as the cap: 2 successes to 3, 3 more to 4, then no more.
+    assert grown == [3, 4]
+    assert pool.state().concurrency == 4 and not pool.state().limited
+
+
+def test_fewer_workers_lower_the_cap_and_more_lift_it_unless_limits_hold_it(
+    time: FakeTime,
+) -> None:
+    pool = governor(time, 4)
+    pool.set_workers(2)
+    assert pool.admit(running=2) is Admit.NO
+    pool.set_workers(6)
+    assert pool.state().concurrency == 6
+    pool.on_limit(started_at=90.0, retry_after=None, running=6)
+    pool.set_workers(8)  # still limited: the cap stays where the limit put it
+    assert pool.state().concurrency == 3 and pool.state().workers == 8
+
+
+def test_the_breaker_opens_probes_once_half_open_and_closes_on_an_answer(
+    time: FakeTime,
+) -> None:
+    pool = governor(time, 4)
+    assert pool.on_outcome(OutcomeKind.OUTAGE) == [Transition.OPENED]
+    assert pool.state().circuit is Circuit.OPEN
+    assert pool.admit(running=0) is Admit.NO
+    assert pool.next_wakeup() == time.now + 2.0  # the first probe after 2 s
+    time.now += 2.0
+    assert pool.admit(running=0) is Admit.PROBE
+    assert pool.state().circuit is Circuit.HALF_OPEN
+    assert pool.admit(running=1) is Admit.NO  # one probe at a time
+    # The probe failed too: open again, and the next probe waits twice as long.
+    assert pool.on_outcome(OutcomeKind.OUTAGE) == [Transition.OPENED]
+    assert pool.next_wakeup() == time.now + 4.0
+    # Another process failing meanwhile: already open (said once), the wait doubles on.
+    assert pool.on_outcome(OutcomeKind.OUTAGE) == []
+    assert pool.next_wakeup() == time.now + 8.0
+    time.now += 8.0
+    assert pool.admit(running=0) is Admit.PROBE
+    # An answer closes it: the whole pool may start again.
+    assert pool.on_outcome(OutcomeKind.OK) == [Transition.CLOSED]
+    assert pool.state().circuit is Circuit.CLOSED and pool.state().outage_s == 0
+    assert pool.admit(running=3) is Admit.YES
+
+
+def test_an_outage_longer_than_the_patience_gives_up(time: FakeTime) -> None:
+    pool = governor(time, 2, patience_s=60.0)
+    pool.on_outcome(OutcomeKind.OUTAGE)
+    time.now += 30.0
+    assert Transition.GAVE_UP not in pool.on_outcome(OutcomeKind.OUTAGE)
+    assert pool.state().outage_s == 30.0
+    time.now += 31.0
+    assert pool.on_outcome(OutcomeKind.OUTAGE) == [Transition.GAVE_UP]
+
+
+def test_limits_longer_than_the_patience_fail_the_chunk(time: FakeTime) -> None:
+    pool = governor(time, 2, patience_s=60.0)
+    assert not pool.on_limit(started_at=90.0, retry_after=None, running=2).gave_up
+    time.now += 61.0
+    assert pool.on_limit(started_at=time.now - 1, retry_after=None, running=1).gave_up
+    # A success in between starts the patience afresh.
+    pool.on_outcome(OutcomeKind.OK)
+    assert not pool.on_limit(started_at=time.now, retry_after=None, running=1).gave_up
+
+
+def test_a_wall_clock_moment_holds_every_start_until_it_comes(time: FakeTime) -> None:
+    pool = governor(time, 2)
+    reset = time.clock().wall() + 120.0  # "resets in two minutes"
+    pool.hold_until_wall(reset)
+    assert pool.admit(running=0) is Admit.NO
+    assert pool.state().backoff_s == 120.0
+    time.now += 120.0
+    assert pool.admit(running=0) is Admit.YES
+
+
+def test_starts_are_staggered_more_while_the_pool_recovers(time: FakeTime) -> None:
+    pool = governor(time, 4)
+    pool.started()
+    assert pool.next_wakeup() == pytest.approx(time.now + 0.15)
+    pool.on_limit(started_at=90.0, retry_after=None, running=4)
+    time.now += 10.0
+    pool.started()
+    assert pool.next_wakeup() == pytest.approx(time.now + 0.5)

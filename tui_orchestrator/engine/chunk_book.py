@@ -1,0 +1,319 @@
+"""Where a chunk's state changes: every chunk of the run, its checkpoint state and runtime.
+
+The book is the one place that moves a chunk between statuses, counts what its worker read
+and spent, and keeps or drops its findings; each change is announced as an event and
+marked for the checkpoint writer. It decides nothing about when work runs: the manager
+(``manager.py``) starts and stops processes and tells the book what happened.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+
+from tui_orchestrator.engine.checkpoint import (
+    Checkpoint,
+    CheckpointWriter,
+    ChunkState,
+    ChunkStatus,
+    file_hash,
+)
+from tui_orchestrator.engine.events import (
+    ActivityChanged,
+    ChunkFinished,
+    ChunkPlaced,
+    ChunkStatusChanged,
+    Event,
+    LogLine,
+    Notice,
+    ProgressChanged,
+    UsageChanged,
+)
+from tui_orchestrator.engine.file_watch import changed_text
+from tui_orchestrator.engine.findings import Finding, split_outside
+from tui_orchestrator.engine.outcomes import Action, Verdict
+from tui_orchestrator.engine.prompt import first_prompt, resume_prompt
+from tui_orchestrator.engine.runner import Outcome, OutcomeKind, append_meta
+from tui_orchestrator.engine.stream_facts import (
+    Activity,
+    Fact,
+    FileRead,
+    HostPlaced,
+    LogKind,
+    Said,
+    SessionSeen,
+)
+from tui_orchestrator.engine.tasks import Task, TaskKind
+from tui_orchestrator.engine.views import ChunkView, Runtime, Waiting, chunk_view
+
+
+class ChunkBook:
+    """The run's chunks and every change to them; see the module docstring."""
+
+    def __init__(
+        self,
+        checkpoint: Checkpoint,
+        *,
+        root: Path,
+        writer: CheckpointWriter,
+        emit: Callable[[Event], None],
+        now: Callable[[], float],
+        max_attempts: int,
+        sizes: Mapping[str, int] | None = None,
+        logs_dir: Path | None = None,
+    ) -> None:
+        self.cp = checkpoint
+        self.root = root
+        self.writer = writer
+        self._emit = emit
+        self._now = now
+        self.max_attempts = max_attempts
+        self.sizes = dict(sizes or {})
+        self.logs_dir = logs_dir
+        self.runtime: dict[str, Runtime] = {c.name: Runtime() for c in checkpoint.chunks}
+        # Chunk -> its files whose contents changed while it was reviewed (this run).
+        self.changed: dict[str, list[str]] = {}
+
+    # ---------------------------------------------------------------------- reading
+
+    def state(self, name: str) -> ChunkState:
+        return self.cp.chunk(name)
+
+    def view(self, name: str) -> ChunkView:
+        """The chunk as the screens show it now (KeyError: no such chunk)."""
+        state = self.cp.chunk(name)
+        rt = self.runtime.setdefault(name, Runtime())
+        return chunk_view(state, rt, self._now(), self.max_attempts)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.cp.chunks]
+
+    @property
+    def running(self) -> list[str]:
+        return [n for n, rt in self.runtime.items() if rt.task is not None]
+
+    def queue(self) -> list[Task]:
+        """The tasks waiting to start, in the order they start: priority, then size."""
+        pending = [
+            c for c in self.cp.chunks
+            if c.status is ChunkStatus.PENDING and self.runtime[c.name].task is None
+        ]  # fmt: skip
+        pending.sort(key=self._weight)
+        return [Task(TaskKind.REVIEW, c.name) for c in pending]
+
+    def _weight(self, state: ChunkState) -> tuple[int, int]:
+        files = state.todo or state.files
+        return (-state.priority, -sum(self.sizes.get(f, 0) for f in files))
+
+    def log_path(self, name: str) -> Path | None:
+        return None if self.logs_dir is None else self.logs_dir / f"{name}.jsonl"
+
+    def sync(self) -> None:
+        """Follow a change of the checkpoint's chunk list (an edited plan was applied)."""
+        for state in self.cp.chunks:
+            self.runtime.setdefault(state.name, Runtime())
+        self.writer.changed()
+
+    # ---------------------------------------------------------------------- changes
+
+    def log(self, name: str, kind: LogKind, text: str) -> None:
+        self._emit(LogLine(name, kind, text))
+
+    def set_status(
+        self, state: ChunkState, status: ChunkStatus, waiting: Waiting = Waiting.NONE
+    ) -> None:
+        state.status = status
+        self.runtime[state.name].waiting = waiting
+        self._emit(ChunkStatusChanged(state.name, status, self.view(state.name)))
+
+    def begin(self, state: ChunkState, instructions: str) -> tuple[str, list[str], bool]:
+        """A new attempt at the chunk: its session (new or resumed), the prompt, the files
+        it reviews, and whether it resumes."""
+        rt = self.runtime[state.name]
+        resume = bool(state.session_id)
+        if not resume:
+            state.session_id = str(uuid.uuid4())
+        state.attempts += 1
+        state.error = ""
+        state.host = ""  # known once a remote executor places the attempt
+        scope = state.todo or state.files
+        if resume:
+            left = [f for f in scope if f not in set(state.files_read)]
+            prompt = resume_prompt(self.root, left)
+        else:
+            # A fresh session has read nothing of its scope; files outside it were
+            # reviewed by an earlier run (incremental) and count as read.
+            state.files_read = [f for f in state.files if f not in set(scope)]
+            left = list(scope)
+            prompt = first_prompt(instructions, self.root, scope)
+        rt.stop_reason = ""
+        rt.activity = "starting"
+        rt.started_at = self._now()
+        rt.resumed = resume
+        self.set_status(state, ChunkStatus.RUNNING)
+        return prompt, left, resume
+
+    def progress(self, state: ChunkState) -> None:
+        read = len(set(state.files_read) & set(state.files))
+        self._emit(ProgressChanged(state.name, read, len(state.files)))
+
+    def apply(self, state: ChunkState, fact: Fact) -> None:
+        """A fact from the chunk's stream (``stream_facts.py``)."""
+        name = state.name
+        if isinstance(fact, Said):
+            self.log(name, fact.kind, fact.text)
+        elif isinstance(fact, Activity):
+            self.runtime[name].activity = str(fact)
+            self._emit(ActivityChanged(name, str(fact)))
+        elif isinstance(fact, FileRead) and fact.path not in state.files_read:
+            # A file counts as read once its contents came back (progress, resume).
+            state.files_read.append(fact.path)
+            self.progress(state)
+            self.writer.changed()
+        elif isinstance(fact, SessionSeen) and fact.session_id != state.session_id:
+            state.session_id = fact.session_id
+            self.writer.urgent()  # a kill from now on must still find the session
+        elif isinstance(fact, HostPlaced):
+            state.host = fact.host
+            self._emit(ChunkPlaced(name, fact.host))
+            self.writer.changed()
+
+    def ended(self, state: ChunkState) -> None:
+        """The chunk's process is over (whatever its outcome): its time counts."""
+        rt = self.runtime[state.name]
+        state.elapsed_s += self._now() - rt.started_at
+        rt.task = None
+        rt.activity = ""
+
+    def account(self, state: ChunkState, outcome: Outcome) -> None:
+        """What the process spent, and the session it ended in."""
+        result = outcome.result
+        if result is None:
+            return
+        state.cost_usd += result.total_cost_usd
+        state.input_tokens += result.input_tokens
+        state.output_tokens += result.output_tokens
+        if result.session_id and outcome.kind is not OutcomeKind.SESSION_MISSING:
+            state.session_id = result.session_id
+        self._emit(UsageChanged(state.name, state.cost_usd, state.tokens, self.cp.cost_usd))
+
+    def done(self, state: ChunkState, findings: list[Finding]) -> None:
+        """Reviewed: its findings replace those of the files it reviewed."""
+        scope = set(state.todo or state.files)
+        kept = [f for f in state.issues if f.file not in scope]
+        found = [
+            f if f.chunk == state.name else replace(f, chunk=state.name)
+            for f in self._inside_repo(state, findings)
+        ]
+        state.issues = kept + found
+        state.hashes = {f: file_hash(self.root / f) for f in state.files}
+        state.todo = []
+        state.files_read = list(state.files)
+        state.error = ""
+        self.set_status(state, ChunkStatus.DONE)
+        self.progress(state)
+        self._emit(ChunkFinished(state.name, ChunkStatus.DONE, "", tuple(found)))
+
+    def _inside_repo(self, state: ChunkState, findings: list[Finding]) -> list[Finding]:
+        """The findings about the repository's files; the chunk's log counts the others."""
+        inside, outside = split_outside(findings)
+        if outside:
+            files = sorted({f.file for f in outside})
+            text = f"dropped {len(outside)} finding(s) outside the repository: {', '.join(files)}"
+            self.log(state.name, LogKind.NOTE, text)
+            append_meta(self.log_path(state.name), {"outside_repo": len(outside), "files": files})
+        return inside
+
+    def failed(self, state: ChunkState, error: str) -> None:
+        state.error = error
+        self.set_status(state, ChunkStatus.FAILED)
+        self.log(state.name, LogKind.ERROR, f"failed: {error}")
+        self._emit(ChunkFinished(state.name, ChunkStatus.FAILED, error, ()))
+
+    def cancelled(self, state: ChunkState) -> None:
+        state.error = "cancelled"
+        self.set_status(state, ChunkStatus.CANCELLED)
+        self._emit(ChunkFinished(state.name, ChunkStatus.CANCELLED, "cancelled", ()))
+
+    def stopped(self, state: ChunkState) -> None:
+        """Its process was ended by the user (pause, cancel) or a shutdown; the session
+        is kept."""
+        reason = self.runtime[state.name].stop_reason or "shutdown"
+        if reason == "cancel":
+            self.cancelled(state)
+        else:
+            self.set_status(state, ChunkStatus.PAUSED)
+        self.log(state.name, LogKind.NOTE, f"{reason}: process ended, session kept")
+
+    def requeue(
+        self, state: ChunkState, waiting: Waiting, *, delay_s: float = 0.0, fresh: bool = False
+    ) -> None:
+        """Back to the queue, not before ``delay_s`` (``fresh``: in a new session)."""
+        if fresh:
+            state.session_id = ""
+        self.runtime[state.name].not_before = self._now() + delay_s
+        self.set_status(state, ChunkStatus.PENDING, waiting)
+
+    def settle(self, state: ChunkState, verdict: Verdict, outcome: Outcome) -> None:
+        """The verdict on the process's end (``outcomes.py``), but for a rate limit, whose
+        wait the pool decides (``throttle.py``)."""
+        if verdict.log is not None:
+            self.log(state.name, verdict.log.kind, verdict.log.text)
+        if verdict.notice:
+            self._emit(Notice("warning", verdict.notice))
+        if verdict.action is Action.DONE:
+            self.done(state, outcome.findings or [])
+        elif verdict.action is Action.FAIL:
+            self.failed(state, verdict.error)
+        elif verdict.action is Action.REQUEUE:
+            fresh = verdict.fresh_session
+            self.requeue(state, verdict.waiting, delay_s=verdict.delay_s, fresh=fresh)
+        elif verdict.action is Action.OUTAGE:
+            self.set_status(state, ChunkStatus.PENDING, Waiting.OUTAGE)
+
+    def unstarted(self, state: ChunkState, resumed: bool) -> None:
+        """The attempt could not start: its session id could not be saved first (a full
+        disk), and a process started now could not be resumed after a kill."""
+        state.attempts -= 1
+        if not resumed:
+            state.session_id = ""  # never used: the next start is a fresh session
+        self.set_status(state, ChunkStatus.PENDING, Waiting.DISK)
+
+    def written(self, state: ChunkState, changed: list[str]) -> None:
+        """Files of the chunk changed while its worker reviewed them (file_watch.py)."""
+        self.changed[state.name] = changed
+        text = changed_text(state.name, changed)
+        self.log(state.name, LogKind.ERROR, text)
+        append_meta(self.log_path(state.name), {"changed_files": changed})
+        self._emit(Notice("warning", text))
+
+    def pause(self, state: ChunkState) -> None:
+        """A queued chunk is held back by the user."""
+        if state.status is ChunkStatus.PENDING:
+            self.set_status(state, ChunkStatus.PAUSED)
+            self.writer.changed()
+
+    def resume(self, state: ChunkState) -> bool:
+        """A paused chunk goes back to the queue (its session continues with --resume)."""
+        if state.status is not ChunkStatus.PAUSED:
+            return False
+        self.set_status(state, ChunkStatus.PENDING, Waiting.QUEUED)
+        self.writer.changed()
+        return True
+
+    def queue_again(self, state: ChunkState, *, anew: bool = False) -> None:
+        """Queued again by the user (retry; ``anew``: review a done chunk again, in a fresh
+        session): a clean slate of failures. Its findings stay until the new review ends."""
+        if anew:
+            state.todo = []
+            state.session_id = ""
+            state.files_read = []
+        rt = self.runtime[state.name]
+        rt.failures = rt.timeouts = rt.fresh_restarts = 0
+        rt.not_before = 0.0
+        state.error = ""
+        self.set_status(state, ChunkStatus.PENDING, Waiting.QUEUED)
+        self.writer.changed()

@@ -1,0 +1,274 @@
+"""The pool's governor: how many chunks may run now, and when the next one may start.
+
+Three rules live here, apart from the queue (``manager.py``) so each can be read and tested
+alone with a fake clock (docs/engine.md):
+
+- **Rate limits slow the whole pool** (AIMD). A limit halves the number of running workers
+  and pauses new starts (the API's retry-after, else 1 s doubling per limit in a row); a
+  limit met by a process that was already in flight when the pool slowed down is the same
+  storm, not a new one; at one worker, starts are paced; every success eases the pacing,
+  then adds a worker back after a round of successes, never above ``workers``.
+- **An unreachable API opens a circuit breaker**: no starts until a probe is due, then one
+  chunk at a time (half-open) until an answer closes it; after ``patience_s`` of outage
+  the run gives up.
+- **Starts are staggered** so N processes never hit the API in one burst.
+
+The governor decides; the manager acts and tells the user. Methods return what changed
+(``Transition``, ``Slowdown``) rather than emitting anything themselves.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum, StrEnum
+
+from tui_orchestrator.engine.runner import OutcomeKind
+
+# The pool's pause after a rate limit with no retry-after: doubles per limit in a row.
+LIMIT_PAUSE_S = 1.0
+MAX_PAUSE_S = 60.0
+# The breaker's first probe waits this long, doubling per failed probe up to PROBE_MAX_S.
+PROBE_BASE_S = 2.0
+PROBE_MAX_S = 60.0
+# Starts are spread out a little so N processes never hit the API in one burst, and more
+# while the pool recovers from a rate limit.
+STAGGER_S = 0.15
+RECOVERY_STAGGER_S = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """Monotonic time for intervals and wall time for moments the API names (a reset at
+    14:00); tests pass functions of their own."""
+
+    monotonic: Callable[[], float] = time.monotonic
+    wall: Callable[[], float] = time.time
+
+
+class Circuit(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half-open"
+
+
+class Admit(Enum):
+    """May a queued chunk start now?"""
+
+    NO = "no"
+    YES = "yes"
+    # Yes, as the one probe of a half-open breaker: the manager says so to the user.
+    PROBE = "probe"
+
+
+class Transition(StrEnum):
+    """A change of the pool the user hears about."""
+
+    GREW = "grew"  # one more worker after a round of successes
+    OPENED = "opened"  # the API is unreachable: dispatch paused
+    CLOSED = "closed"  # the API answers again
+    GAVE_UP = "gave up"  # unreachable for longer than the patience
+
+
+@dataclass(frozen=True, slots=True)
+class Slowdown:
+    """What a rate limit did to the pool."""
+
+    delay_s: float  # how long new starts now wait
+    until: float  # the monotonic time the pause ends
+    new_storm: bool  # False: a process already in flight met the same storm
+    gave_up: bool = False  # limited for longer than the patience: the chunk fails
+
+
+@dataclass(frozen=True, slots=True)
+class PoolState:
+    """The pool as the screens show it."""
+
+    workers: int
+    concurrency: int  # the adaptive cap (below ``workers`` while recovering from limits)
+    backoff_s: float  # seconds left of the rate-limit pause
+    circuit: Circuit
+    start_gap_s: float  # seconds between starts while paced at one worker
+    outage_s: float  # seconds the API has been unreachable (0: it answers)
+
+    @property
+    def limited(self) -> bool:
+        return self.concurrency < self.workers
+
+
+class PoolGovernor:
+    """Concurrency, the rate-limit pause, pacing and the circuit breaker of one run."""
+
+    def __init__(
+        self,
+        workers: int,
+        patience_s: float,
+        clock: Clock | None = None,
+        jitter: Callable[[float, float], float] = random.uniform,
+    ) -> None:
+        self.clock = clock or Clock()
+        self.patience_s = patience_s
+        # A random factor on every pause, so workers of several runs do not retry in step.
+        self._jitter = jitter
+        self.workers = max(1, workers)
+        self.concurrency = self.workers
+        self._pause_until = 0.0
+        self._limit_level = 0
+        self._limited_since: float | None = None
+        self._last_limit_at = float("-inf")
+        self._start_gap = 0.0
+        self._successes = 0
+        self._next_start_at = 0.0
+        self.circuit = Circuit.CLOSED
+        self._outage_since: float | None = None
+        self._probe_at = 0.0
+        self._probe_level = 0
+
+    def _now(self) -> float:
+        return self.clock.monotonic()
+
+    # ------------------------------------------------------------------- starting
+
+    def admit(self, running: int) -> Admit:
+        """May one more chunk start now, with ``running`` at work?"""
+        now = self._now()
+        if now < self._pause_until or now < self._next_start_at:
+            return Admit.NO
+        if self.circuit is Circuit.OPEN:
+            if now < self._probe_at:
+                return Admit.NO
+            self.circuit = Circuit.HALF_OPEN
+            return Admit.PROBE if running == 0 else Admit.NO
+        if self.circuit is Circuit.HALF_OPEN:
+            return Admit.NO if running >= 1 else Admit.YES
+        return Admit.YES if running < min(self.concurrency, self.workers) else Admit.NO
+
+    def started(self) -> None:
+        """A chunk started: the next waits a little (more while the pool recovers)."""
+        gap = RECOVERY_STAGGER_S if self.concurrency < self.workers else STAGGER_S
+        self._next_start_at = self._now() + max(gap, self._start_gap)
+
+    def next_wakeup(self) -> float | None:
+        """The next monotonic time the pool may admit a start it refuses now (None: none)."""
+        now = self._now()
+        times = [self._pause_until, self._next_start_at]
+        if self.circuit is Circuit.OPEN:
+            times.append(self._probe_at)
+        future = [t for t in times if t > now]
+        return min(future) if future else None
+
+    def set_workers(self, n: int) -> None:
+        """The user's number of workers; growing it lifts the cap unless limits hold it."""
+        n = max(1, n)
+        grow = n > self.workers
+        self.workers = n
+        if grow and self._limited_since is None:
+            self.concurrency = n
+        elif not grow:
+            self.concurrency = min(self.concurrency, n)
+
+    def hold_until_wall(self, moment: float) -> None:
+        """No start before the wall-clock ``moment`` (a usage limit that resets at 14:00)."""
+        wait = moment - self.clock.wall()
+        if wait > 0:
+            self._pause_until = max(self._pause_until, self._now() + wait)
+
+    # ------------------------------------------------------------------- outcomes
+
+    def on_outcome(self, kind: OutcomeKind) -> list[Transition]:
+        """A process ended with ``kind`` (rate limits go to ``on_limit``)."""
+        changes: list[Transition] = []
+        if kind is OutcomeKind.OUTAGE:
+            return self._outage()
+        if self.circuit is not Circuit.CLOSED or self._outage_since is not None:
+            self.circuit = Circuit.CLOSED
+            self._outage_since = None
+            self._probe_level = 0
+            changes.append(Transition.CLOSED)
+        if kind is OutcomeKind.OK and self._recovered():
+            changes.append(Transition.GREW)
+        return changes
+
+    def on_limit(self, started_at: float, retry_after: float | None, running: int) -> Slowdown:
+        """A chunk's process ended rate limited (it had started at ``started_at``)."""
+        now = self._now()
+        if self._limited_since is None:
+            self._limited_since = now
+        if now - self._limited_since > self.patience_s:
+            return Slowdown(0.0, self._pause_until, new_storm=False, gave_up=True)
+        return self._slow(started_at, retry_after, running)
+
+    def on_throttle(self, started_at: float, retry_after: float | None, running: int) -> Slowdown:
+        """A chunk's CLI met a 429/529 and retries it itself: the chunk runs on, but the
+        pool slows down as for a limit, before the other workers meet it too."""
+        return self._slow(started_at, retry_after, running)
+
+    def _slow(self, started_at: float, retry_after: float | None, running: int) -> Slowdown:
+        """Half the workers (multiplicative decrease), and nobody starts before the pause
+        ends; at one worker, starts are paced. A process that was already in flight when
+        the pool slowed down meets the same storm: it neither doubles the pause nor halves
+        the pool again (only a longer retry-after extends the pause)."""
+        now = self._now()
+        if started_at < self._last_limit_at:
+            if retry_after is not None:
+                self._pause_until = max(self._pause_until, now + retry_after)
+            return Slowdown(max(0.0, self._pause_until - now), self._pause_until, False)
+        if retry_after is None:
+            # Exponential in the limits met in a row: a success resets it.
+            retry_after = LIMIT_PAUSE_S * 2**self._limit_level
+        delay = min(MAX_PAUSE_S, retry_after) * self._jitter(1.0, 1.25)
+        self._limit_level = min(self._limit_level + 1, 6)
+        self._successes = 0
+        self._last_limit_at = now
+        if self.concurrency == 1:
+            self._start_gap = min(MAX_PAUSE_S, max(1.0, self._start_gap * 1.5))
+        self.concurrency = max(1, min(self.concurrency, running + 1) // 2)
+        self._pause_until = max(self._pause_until, now + delay)
+        return Slowdown(delay, self._pause_until, True)
+
+    def _recovered(self) -> bool:
+        """A success: pacing eases off first; then, after a round of successes, one more
+        worker (additive increase). True when the pool grew."""
+        self._limited_since = None
+        self._limit_level = 0
+        if self._start_gap > 0:
+            self._start_gap *= 0.95
+            if self._start_gap < 0.2:
+                self._start_gap = 0.0
+            return False
+        if self.concurrency >= self.workers:
+            return False
+        self._successes += 1
+        if self._successes < self.concurrency:
+            return False
+        self.concurrency += 1
+        self._successes = 0
+        return True
+
+    def _outage(self) -> list[Transition]:
+        now = self._now()
+        if self._outage_since is None:
+            self._outage_since = now
+        if now - self._outage_since > self.patience_s:
+            return [Transition.GAVE_UP]
+        delay = min(PROBE_MAX_S, PROBE_BASE_S * 2**self._probe_level) * self._jitter(1.0, 1.2)
+        self._probe_level = min(self._probe_level + 1, 8)
+        opened = self.circuit is not Circuit.OPEN
+        self.circuit = Circuit.OPEN
+        self._probe_at = now + delay
+        return [Transition.OPENED] if opened else []
+
+    # ---------------------------------------------------------------------- reading
+
+    def state(self) -> PoolState:
+        now = self._now()
+        return PoolState(
+            workers=self.workers,
+            concurrency=self.concurrency,
+            backoff_s=max(0.0, self._pause_until - now),
+            circuit=self.circuit,
+            start_gap_s=self._start_gap,
+            outage_s=0.0 if self._outage_since is None else now - self._outage_since,
+        )
