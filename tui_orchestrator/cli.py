@@ -1,8 +1,10 @@
-"""Command line: argument parsing and exit codes.
+"""The command line, the top layer: options in, a command run, its exit code out.
 
 ``claude-tui REPO`` opens the app; ``claude-tui run REPO`` runs headless; ``claude-tui plan``
 prints or writes the plan; ``claude-tui report`` writes a report from a checkpoint.
-Errors the user can cause print one line and exit 2 (SPEC §5).
+Errors the user can cause print one line and exit 2 (docs/contracts.md §2). Nothing
+imports this module but ``__main__`` (docs/layers.md §1): the options become a
+``RunRequest``, which the presenters below take.
 """
 
 from __future__ import annotations
@@ -14,16 +16,18 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from tui_orchestrator import __version__
 from tui_orchestrator.engine.config import CONTEXTS, STRATEGIES, Config, load_config
 from tui_orchestrator.engine.errors import ClaudeTuiError, ConfigError
+from tui_orchestrator.engine.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from tui_orchestrator.engine.signals import stop_signals
+
+if TYPE_CHECKING:
+    from tui_orchestrator.engine.run_request import RunRequest
 
 SUBCOMMANDS = ("run", "plan", "report")
-# Exit codes (SPEC §5): every chunk done; a chunk failed or is unfinished; bad usage or input;
-# --fail-on met; interrupted (SIGINT, SIGTERM; the checkpoint is written first).
-EXIT_OK, EXIT_UNFINISHED, EXIT_USAGE, EXIT_FAIL_ON, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,7 +35,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-        raise SystemExit(2)
+        raise SystemExit(EXIT_USAGE)
 
 
 def _positive_int(text: str) -> int:
@@ -160,7 +164,7 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
-    """Load the config with the flags the user gave on top (SPEC §5 precedence)."""
+    """Load the config with the flags the user gave on top (docs/contracts.md §3)."""
     flags: dict[str, Any] = {}
     for key in (
         "workers", "strategy", "max_files_per_chunk", "model", "max_budget_usd",
@@ -179,6 +183,31 @@ def partition_flags_given(args: argparse.Namespace) -> bool:
     return args.strategy is not None or args.max_files_per_chunk is not None
 
 
+def run_request(args: argparse.Namespace) -> RunRequest:
+    """What `claude-tui run` or the app is asked to do.
+
+    The repository is checked first: a wrong path is the problem to name, not a bad config
+    or a missing Claude Code.
+    """
+    from tui_orchestrator.engine.discovery import resolve_repo
+    from tui_orchestrator.engine.run_request import RunRequest
+
+    resolve_repo(args.repo)
+    return RunRequest(
+        repo=args.repo,
+        config=config_from_args(args),
+        demo=args.demo,
+        plan_file=args.plan,
+        checkpoint_path=args.checkpoint,
+        fresh=args.fresh,
+        apply_plan_file=args.apply_plan,
+        partition_flags_given=partition_flags_given(args),
+        report=args.report,
+        report_format=args.format,
+        fail_on=args.fail_on,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv and argv[0] in SUBCOMMANDS else None
@@ -190,13 +219,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "report":
             return cmd_report(args)
         if command == "run":
-            from tui_orchestrator.headless import cmd_run
+            from tui_orchestrator.console.run import run_headless
 
             with stop_signals_interrupt():
-                return cmd_run(args)
-        from tui_orchestrator.ui.launch import cmd_app
+                return run_headless(run_request(args))
+        from tui_orchestrator.ui.launch import run_app
 
-        return cmd_app(args)
+        if args.fail_on:
+            raise ConfigError("--fail-on sets the exit code of `claude-tui run`: use it there")
+        return run_app(run_request(args))
     except ClaudeTuiError as exc:
         sys.stderr.write(f"claude-tui: {exc}\n")
         return exc.exit_code
@@ -205,48 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
-def check_report_target(out: Path, keep: Sequence[Path], *, make_folders: bool) -> None:
-    """A report path that cannot be written, or is one of ``keep``, is bad usage.
-
-    Checked before any work: a run that ends with nowhere to put its report would lose it.
-    With ``make_folders`` a missing folder is fine (the run creates it), a file in its way
-    is not. A file the report would replace must be an earlier report (not one git tracks);
-    the folder must take a new file (probed with a temp file: nothing is truncated).
-    """
-    for path in keep:
-        if out.resolve() == Path(path).resolve():
-            raise ConfigError(f"the report would overwrite {path}: give another --out/--report")
-    if out.is_dir():
-        raise ConfigError(f"the report path is a folder: {out} (give a file name)")
-    folder = out.parent
-    if not make_folders and not folder.is_dir():
-        raise ConfigError(f"the folder of the report does not exist: {folder}")
-    for above in (folder, *folder.parents):
-        if above.exists():
-            if not above.is_dir():
-                raise ConfigError(f"the report cannot go under {above}: it is a file")
-            break
-    from tui_orchestrator.engine.report_file import check_report_file
-
-    check_report_file(out)
-
-
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
-
-
-def stop_signals() -> list[signal.Signals]:
-    """The signals that stop a run as Ctrl+C does: SIGTERM, and SIGHUP unless ignored.
-
-    A hang-up (the terminal closed, an ssh session lost) left to its default would end
-    claude-tui at once: chunks left "running", no summary. Under ``nohup`` it is ignored,
-    and the run goes on.
-    """
-    signals = [signal.SIGTERM]
-    hangup = getattr(signal, "SIGHUP", None)  # none on Windows
-    if hangup is not None and signal.getsignal(hangup) is not signal.SIG_IGN:
-        signals.append(hangup)
-    return signals
 
 
 @contextlib.contextmanager
@@ -273,6 +264,7 @@ def stop_signals_interrupt() -> Iterator[None]:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from tui_orchestrator.console.plan_table import print_plan
     from tui_orchestrator.engine.plan import (
         backup_plan_file,
         load_plan_file,
@@ -281,7 +273,6 @@ def cmd_plan(args: argparse.Namespace) -> int:
     )
     from tui_orchestrator.engine.project import open_project
     from tui_orchestrator.engine.statedir import default_checkpoint_path
-    from tui_orchestrator.plan_table import print_plan
 
     config = config_from_args(args)
     project = open_project(args.repo, config, partition_flags_given=partition_flags_given(args))
@@ -305,21 +296,17 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 "claude-tui: the run's checkpoint has its own plan: the app will show the "
                 "difference and ask, `claude-tui run` needs --apply-plan to follow this one\n"
             )
-        return 0
+        return EXIT_OK
     if args.format == "toml":
         sys.stdout.write(plan_to_toml(project.plan))
-        return 0
+        return EXIT_OK
     print_plan(project, show_skipped=args.skipped)
-    return 0
+    return EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from tui_orchestrator.engine.checkpoint import CheckpointStore
-    from tui_orchestrator.engine.report_file import (
-        check_stdout,
-        write_report_file,
-        write_report_stdout,
-    )
+    from tui_orchestrator.engine.report_file import check_report_target, check_stdout, write_report
     from tui_orchestrator.engine.reports import render, resolve_format
 
     fmt = resolve_format(args.format, args.out)
@@ -330,16 +317,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         check_stdout()
     else:
         check_report_target(Path(args.out), [args.checkpoint], make_folders=False)
-    cp = CheckpointStore(args.checkpoint).load()
-    assert cp is not None
-    text = render(cp, fmt)
-    if to_stdout:
-        write_report_stdout(text)
-    else:
-        out = Path(args.out)
-        write_report_file(out, text)
-        sys.stderr.write(f"claude-tui: wrote {fmt} report to {out}\n")
-    return 0
+    checkpoint = CheckpointStore(args.checkpoint).load()
+    assert checkpoint is not None
+    where = write_report("-" if to_stdout else args.out, render(checkpoint, fmt))
+    if not to_stdout:
+        sys.stderr.write(f"claude-tui: wrote {fmt} report to {where}\n")
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -120,7 +120,7 @@ def _claude_processes(session_ids: set[str]) -> list[int]:
 
 
 def _manager(setup, runner, cfg, on_event=None):
-    """A manager over a prepared run, as RunSession makes it (logs under .claude-tui/)."""
+    """A manager over a prepared run, as OpenRun makes it (logs under .claude-tui/)."""
     from tui_orchestrator.engine.manager import Manager
 
     return Manager(
@@ -369,7 +369,7 @@ async def test_pause_through_dask_stops_the_remote_process_and_resume_and_ask_co
     from tui_orchestrator.engine.config import Config
     from tui_orchestrator.engine.dask_runner import DaskRunner
     from tui_orchestrator.engine.events import ChunkPlaced
-    from tui_orchestrator.engine.workspace import prepare_run
+    from tui_orchestrator.engine.run_setup import prepare_run
 
     repo = make_review_repo(tmp_path / "repo", _files(4))
     dask.srv.latency = 1.5
@@ -423,7 +423,7 @@ async def test_cancel_and_budget_reach_the_remote_process(dask: Cluster, tmp_pat
     from tui_orchestrator.engine.checkpoint import ChunkStatus
     from tui_orchestrator.engine.config import Config
     from tui_orchestrator.engine.dask_runner import DaskRunner
-    from tui_orchestrator.engine.workspace import prepare_run
+    from tui_orchestrator.engine.run_setup import prepare_run
 
     repo = make_review_repo(tmp_path / "repo", _files(4))
     dask.srv.latency = 1.5

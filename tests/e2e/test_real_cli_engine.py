@@ -82,8 +82,8 @@ async def test_real_cli_pause_and_resume_of_one_chunk(tmp_path: Path, monkeypatc
     from tui_orchestrator.engine.config import Config
     from tui_orchestrator.engine.events import ChunkStarted
     from tui_orchestrator.engine.manager import Manager
+    from tui_orchestrator.engine.run_setup import prepare_run
     from tui_orchestrator.engine.runner import ClaudeRunner
-    from tui_orchestrator.engine.workspace import prepare_run
 
     repo = make_review_repo(tmp_path / "repo", FILES)
     with ScriptedMessagesServer(latency=1.5) as srv:

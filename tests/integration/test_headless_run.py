@@ -306,15 +306,15 @@ def test_model_turns_budget_and_bare_reach_the_worker_argv(repo: Path, fake_env)
 _TERMINATED_AT_START = """
 import os, signal, sys
 from tui_orchestrator import cli
-from tui_orchestrator.engine import run_session
+from tui_orchestrator.engine import open_run
 
-real_prepare = run_session.prepare_run
+real_prepare = open_run.prepare_run
 
 def prepare_then_terminated(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGTERM)  # lands while the checkpoint is being made
     return real_prepare(*args, **kwargs)
 
-run_session.prepare_run = prepare_then_terminated
+open_run.prepare_run = prepare_then_terminated
 sys.exit(cli.main(["run", sys.argv[1]]))
 """
 

@@ -14,8 +14,8 @@ from tui_orchestrator.engine.checkpoint import ChunkStatus
 from tui_orchestrator.engine.config import Config
 from tui_orchestrator.engine.events import ChunkFinished, ChunkStarted, ProgressChanged
 from tui_orchestrator.engine.manager import Manager
+from tui_orchestrator.engine.run_setup import prepare_run
 from tui_orchestrator.engine.runner import ClaudeRunner
-from tui_orchestrator.engine.workspace import prepare_run
 
 
 def _manager(repo: Path, fake_env, monkeypatch, events: list, **config) -> Manager:

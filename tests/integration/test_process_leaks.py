@@ -28,8 +28,8 @@ from tui_orchestrator.engine.checkpoint import ChunkStatus
 from tui_orchestrator.engine.config import Config
 from tui_orchestrator.engine.manager import Manager
 from tui_orchestrator.engine.prompt import DEFAULT_INSTRUCTIONS, first_prompt
+from tui_orchestrator.engine.run_setup import prepare_run
 from tui_orchestrator.engine.runner import ClaudeRunner, Job
-from tui_orchestrator.engine.workspace import prepare_run
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="counts processes in /proc"
@@ -246,8 +246,8 @@ def _run_on_a_worker(
         "session_id": session, "session": None, "timeout_s": 30.0,
     }  # fmt: skip
     queue = _Queue()
-    with dask_task.Workspace(spec) as workspace:  # type: ignore[arg-type]
-        end = dask_task.run_cli(spec, workspace, dask_task.Sender(queue), should_stop)  # type: ignore[arg-type]
+    with dask_task.HostFolder(spec) as folder:  # type: ignore[arg-type]
+        end = dask_task.run_cli(spec, folder, dask_task.Sender(queue), should_stop)  # type: ignore[arg-type]
     return dict(end), queue.messages, time.monotonic()
 
 

@@ -20,9 +20,9 @@ from textual.widgets import Input
 
 import tui_orchestrator
 from tui_orchestrator.engine.config import ENV_CONFIG_DIR, Config
+from tui_orchestrator.engine.open_run import OpenRun, RunOptions
 from tui_orchestrator.engine.plan import Plan, load_plan_file
 from tui_orchestrator.engine.project import Project, open_project
-from tui_orchestrator.engine.run_session import RunOptions, RunSession
 from tui_orchestrator.engine.runner import Runner
 from tui_orchestrator.engine.statedir import default_plan_path
 from tui_orchestrator.ui.app import ClaudeTuiApp
@@ -140,12 +140,12 @@ def make_run_app(
 ) -> Iterator[Callable[..., ClaudeTuiApp]]:
     """An app over the sample repository with a real manager and the given runner."""
     monkeypatch.setattr("tui_orchestrator.engine.chunk_book.uuid", FixedIds())
-    sessions: list[RunSession] = []
+    sessions: list[OpenRun] = []
 
     def make(runner: Runner, demo: bool = False, **settings: object) -> ClaudeTuiApp:
         config = TEST_CONFIG.replace(**settings)
         project = open_project(shopfront, config)
-        run = RunSession(shopfront, config, runner, RunOptions(headless=False))
+        run = OpenRun(shopfront, config, runner, RunOptions(headless=False))
         run.open(project)
         sessions.append(run)
         assert run.manager is not None

@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from tui_orchestrator.engine.findings import Finding, Severity
-from tui_orchestrator.engine.runner import Emit, Job, Outcome, OutcomeKind
+from tui_orchestrator.engine.runner import Emit, Job, Outcome, OutcomeKind, Runner
 from tui_orchestrator.engine.stream import (
     AssistantText,
     Init,
@@ -18,7 +18,7 @@ from tui_orchestrator.engine.stream import (
 
 
 @dataclass
-class ScriptedRunner:
+class ScriptedRunner(Runner):
     """Reads every file, reports one finding per file, and ends as the script says.
 
     ``hang``: chunks that wait after their reads until paused or cancelled;

@@ -230,11 +230,11 @@ async def test_q_in_a_dialog_does_not_quit(make_app):
 
 async def test_lines_are_counted_after_the_first_frame(make_app):
     app = make_app()
-    assert not app.session.lines_ready
+    assert not app.editing.lines_ready
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.session.lines_ready
-        figures = app.session.figures
+        assert app.editing.lines_ready
+        figures = app.editing.figures
         assert all(row.lines for row in figures.chunks)
         assert sum(row.lines or 0 for row in figures.chunks) == 166
 
@@ -256,7 +256,7 @@ async def test_tree_tags_follow_the_plan(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        tags = app.session.tags
+        tags = app.editing.tags
         assert tags.of_folder("lib").chunk == "lib"
         assert tags.of_folder("src").kind == TagKind.MIXED
         assert tags.of_folder("docs") is None
@@ -264,7 +264,7 @@ async def test_tree_tags_follow_the_plan(make_app):
         screen.tree.reveal("src/config.py")
         await pilot.press("x")
         await settle(pilot)
-        assert app.session.tags.of_file("src/config.py").kind == TagKind.EXCLUDED
+        assert app.editing.tags.of_file("src/config.py").kind == TagKind.EXCLUDED
 
 
 async def test_clicking_a_chunk_selects_it_and_shows_its_files(make_app):
@@ -366,7 +366,7 @@ def test_fail_on_is_refused_by_the_app(shopfront: Path, capsys) -> None:
 def test_opening_the_app_walks_the_repository_once(shopfront: Path, monkeypatch) -> None:
     """The plan view and the run share one discovery, on a first start and on a resume."""
     from tui_orchestrator.cli import main
-    from tui_orchestrator.engine import discovery, project, workspace
+    from tui_orchestrator.engine import discovery, project, run_setup
     from tui_orchestrator.engine.demo import DemoRunner
 
     monkeypatch.setattr(DemoRunner.__init__, "__defaults__", (50.0, 0.0))
@@ -378,7 +378,7 @@ def test_opening_the_app_walks_the_repository_once(shopfront: Path, monkeypatch)
         return real(root, config, progress)
 
     monkeypatch.setattr(project, "discover", counted)
-    monkeypatch.setattr(workspace, "discover", counted)
+    monkeypatch.setattr(run_setup, "discover", counted)
 
     async def run_one_then_quit(app: ClaudeTuiApp, pilot: Pilot) -> None:
         if not app.run_started:

@@ -20,9 +20,9 @@ from textual.widgets import Input
 from tests.support.hostile import CORPUS, FILE_NAMES, LONG, MIXED_TITLE, outside_paths, unsafe
 from tui_orchestrator.engine.checkpoint import ChunkStatus
 from tui_orchestrator.engine.config import Config
+from tui_orchestrator.engine.open_run import OpenRun, RunOptions
 from tui_orchestrator.engine.project import open_project
-from tui_orchestrator.engine.run_session import RunOptions, RunSession
-from tui_orchestrator.engine.runner import Emit, Job, Outcome, outcome_of
+from tui_orchestrator.engine.runner import Emit, Job, Outcome, Runner, outcome_of
 from tui_orchestrator.engine.statedir import default_plan_path
 from tui_orchestrator.engine.stream import Result, parse_line
 from tui_orchestrator.engine.tomlout import toml_array, toml_str
@@ -64,7 +64,7 @@ def _assistant(*blocks: dict[str, object]) -> str:
     return _line("assistant", message={"content": list(blocks)})
 
 
-class HostileRunner:
+class HostileRunner(Runner):
     """Stream-json lines through the real parser and outcome, as ClaudeRunner reads them."""
 
     backend = "claude"
@@ -149,7 +149,7 @@ def hostile_app(tmp_path: Path, config_dir: Path) -> Iterator[ClaudeTuiApp]:
     plan_file.write_text("\n".join(plan) + "\n", encoding="utf-8")
     config = Config(max_files_per_chunk=10, workers=3)
     project = open_project(root, config)
-    run = RunSession(root, config, HostileRunner(), RunOptions(headless=False))
+    run = OpenRun(root, config, HostileRunner(), RunOptions(headless=False))
     run.open(project)
     assert run.manager is not None
     run.manager.writer.delay = 0.01

@@ -16,8 +16,8 @@ from tui_orchestrator.engine.checkpoint import (
     file_hash,
 )
 from tui_orchestrator.engine.findings import Finding, Severity
+from tui_orchestrator.engine.open_run import OpenRun, RunOptions
 from tui_orchestrator.engine.plan import load_plan_file
-from tui_orchestrator.engine.run_session import RunOptions, RunSession
 from tui_orchestrator.engine.statedir import default_checkpoint_path, default_plan_path
 from tui_orchestrator.ui.app import ClaudeTuiApp
 from tui_orchestrator.ui.opening import Opening, open_with_run
@@ -49,8 +49,8 @@ def finished_checkpoint(repo: Path) -> None:
     CheckpointStore(default_checkpoint_path(repo)).save(cp)
 
 
-def open_app(repo: Path) -> tuple[ClaudeTuiApp, RunSession]:
-    run = RunSession(repo, TEST_CONFIG, ScriptedRunner(), RunOptions(headless=False))
+def open_app(repo: Path) -> tuple[ClaudeTuiApp, OpenRun]:
+    run = OpenRun(repo, TEST_CONFIG, ScriptedRunner(), RunOptions(headless=False))
     # The fingerprint of the prompt and backend: a resumed run of the same prompt.
     run.take_lock()
     opening = Opening(repo, TEST_CONFIG, lambda progress: open_with_run(run, progress))

@@ -263,7 +263,7 @@ async def test_d_deletes_the_selected_chunk(make_app, saved_plan, plans_equal):
         plan = saved_plan()
         assert not plan.has_chunk("web")
         assert plan.owner_of("web/api.ts") is None
-        assert set(app.session.plan.unassigned) == set(app.project.plan.chunk("web").files)
+        assert set(app.editing.plan.unassigned) == set(app.project.plan.chunk("web").files)
         await undo_restores(pilot, app, saved_plan, plans_equal)
 
 
@@ -341,7 +341,7 @@ async def test_an_impossible_edit_is_an_error_notification(make_app, shopfront: 
         await settle(pilot)
         errors = [n for n in app._notifications if n.severity == "error"]
         assert any("exists already" in n.message for n in errors)
-        assert app.session.plan is app.project.plan
+        assert app.editing.plan is app.project.plan
         assert default_plan_path(shopfront).read_text() == before
 
 
@@ -376,7 +376,7 @@ async def test_chunk_keys_with_no_chunk_left_only_say_so(make_app, saved_plan):
         await pilot.press(*"ddddd")
         await settle(pilot)
         assert saved_plan().chunks == ()
-        assert len(app.session.plan.unassigned) == 12
+        assert len(app.editing.plan.unassigned) == 12
         for key in "msjed":
             await pilot.press(key)
             await settle(pilot)

@@ -315,7 +315,7 @@ async def _run_and_quit_mid_run(make_run_app) -> None:
         await pilot.press("q")
         await until(pilot, lambda: not app.manager.running)
         await pilot.pause(0.3)
-    app.run_session.close()
+    app.open_run.close()
 
 
 async def test_quit_pauses_running_workers_and_the_next_start_offers_to_continue(
@@ -350,7 +350,7 @@ async def test_sigterm_quits_as_q_does_and_exits_130(make_run_app, shopfront) ->
         app._signalled()  # what the loop's SIGTERM handler calls
         app._signalled()  # a second signal while quitting changes nothing
         await until(pilot, lambda: app.return_code is not None)
-    app.run_session.close()
+    app.open_run.close()
     assert app.return_code == 130
     saved = CheckpointStore(default_checkpoint_path(shopfront)).load()
     assert saved is not None

@@ -24,9 +24,9 @@ from tui_orchestrator.engine.dask_runner import (
     scheduler_address,
 )
 from tui_orchestrator.engine.dask_task import (
+    HostFolder,
+    HostFolderError,
     SessionShipper,
-    Workspace,
-    WorkspaceError,
     extract_archive,
     project_key,
     safe_relative,
@@ -69,7 +69,7 @@ def test_the_prompt_names_the_workers_folder_and_keeps_custom_instructions() -> 
 
 @pytest.mark.parametrize("bad", ["../x.py", "/etc/passwd", "a/../../b.py", "", "C:/x.py"])
 def test_a_shipped_path_never_leaves_the_workers_folder(bad: str) -> None:
-    with pytest.raises(WorkspaceError):
+    with pytest.raises(HostFolderError):
         safe_relative(bad)
 
 
@@ -79,7 +79,7 @@ def test_the_workers_folder_is_rebuilt_sessions_ship_as_they_grow_and_all_is_rem
     monkeypatch.setenv("CLAUDE_TUI_WORKDIR", str(tmp_path / "work"))
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "config"))
     spec = {"repo_key": "repo-abc", "files": {"src/a.py": b"x = 1\n", "b.go": b"package b\n"}}
-    with Workspace(spec) as ws:
+    with HostFolder(spec) as ws:
         assert (ws.root / "src" / "a.py").read_bytes() == b"x = 1\n"
         assert ws.projects == tmp_path / "config" / "projects" / project_key(ws.root)
         ws.restore_session("s1", b'{"turn": 1}\n')
@@ -109,14 +109,14 @@ def test_a_shared_path_is_used_as_it_is_and_only_its_sessions_are_removed(
     shared = tmp_path / "nfs" / "repo"
     (shared / "src").mkdir(parents=True)
     (shared / "src" / "a.py").write_text("x = 1\n")
-    with Workspace({"repo_key": "repo-abc", "shared_root": str(shared)}) as ws:
+    with HostFolder({"repo_key": "repo-abc", "shared_root": str(shared)}) as ws:
         assert ws.root == shared
         ws.restore_session("s1", b"{}\n")
         (ws.projects / "someone-elses.jsonl").write_text("{}\n")
     assert (shared / "src" / "a.py").exists()
     assert [p.name for p in ws.projects.iterdir()] == ["someone-elses.jsonl"]
-    with pytest.raises(WorkspaceError, match="not a folder"):
-        Workspace({"repo_key": "k", "shared_root": str(tmp_path / "missing")}).__enter__()
+    with pytest.raises(HostFolderError, match="not a folder"):
+        HostFolder({"repo_key": "k", "shared_root": str(tmp_path / "missing")}).__enter__()
 
 
 def test_worker_paths_come_back_as_the_repositorys_own(tmp_path: Path) -> None:
@@ -150,7 +150,7 @@ def test_the_engine_imports_without_distributed() -> None:
 def test_without_the_dask_extra_the_executor_is_refused_with_the_install_line(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from tui_orchestrator.headless import check_executor
+    from tui_orchestrator.engine.backends import check_executor
 
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
     with pytest.raises(ExecutorError, match=r"pip install 'claude-tui\[dask\]'"):
@@ -196,7 +196,7 @@ def test_an_archive_with_a_member_outside_the_folder_is_refused_whole(
     tmp_path: Path, name: str
 ) -> None:
     data = _tar(("file", "ok.py", b"x = 1\n"), ("file", name, b"pwned\n"))
-    with pytest.raises(WorkspaceError, match="refusing the repository archive"):
+    with pytest.raises(HostFolderError, match="refusing the repository archive"):
         extract_archive(data, tmp_path / "dest")
     # Refused before anything was written.
     assert not (tmp_path / "dest" / "ok.py").exists()
@@ -223,8 +223,8 @@ def test_links_pointing_outside_the_folder_are_left_out_and_the_rest_unpacked(
     assert (dest / "docs" / "a.py").read_text() == "x = 1\n"
 
 
-def test_an_archive_that_is_not_a_tar_is_a_workspace_error(tmp_path: Path) -> None:
-    with pytest.raises(WorkspaceError, match="cannot unpack"):
+def test_an_archive_that_is_not_a_tar_is_a_host_folder_error(tmp_path: Path) -> None:
+    with pytest.raises(HostFolderError, match="cannot unpack"):
         extract_archive(b"not a tar at all" * 100, tmp_path / "dest")
 
 
@@ -261,7 +261,7 @@ def test_concurrent_attempts_unpack_the_repository_once_and_chunk_files_overlay_
         try:
             files = {"src/a.py": b"working tree a\n"} if i == 0 else {f"new{i}.py": b"n\n"}
             barrier.wait()
-            with Workspace(_repo_spec(files=files), COMMITTED, held=lambda: False) as ws:
+            with HostFolder(_repo_spec(files=files), COMMITTED, held=lambda: False) as ws:
                 barrier.wait()  # all four are in the folder at once
                 own = (ws.root / "src/a.py").read_bytes() if i == 0 else b""
                 seen.append((ws.unpacked, (ws.root / "lib/b.py").read_bytes(), own))
@@ -294,13 +294,13 @@ def test_the_copy_outlives_its_attempts_while_the_run_holds_the_archive(
     monkeypatch.setattr(dask_task, "KEEP_POLL_S", 0.02)
     held = threading.Event()
     held.set()
-    with Workspace(_repo_spec(), COMMITTED, held.is_set) as first:
+    with HostFolder(_repo_spec(), COMMITTED, held.is_set) as first:
         assert first.unpacked
         first.restore_session("s1", b"{}\n")
     # Between two chunks on this machine the copy stays (no second unpack); sessions go.
     assert (first.root / "README.md").exists()
     assert not first.session_path("s1").exists()
-    with Workspace(_repo_spec(files={"src/a.py": b"edited\n"}), COMMITTED, held.is_set) as again:
+    with HostFolder(_repo_spec(files={"src/a.py": b"edited\n"}), COMMITTED, held.is_set) as again:
         assert not again.unpacked
         assert (again.root / "src/a.py").read_bytes() == b"edited\n"
     # The run lets the archive go: the copy is removed soon after.
@@ -316,10 +316,10 @@ def test_another_runs_archive_replaces_the_copy_instead_of_mixing_in(
 ) -> None:
     monkeypatch.setenv("CLAUDE_TUI_WORKDIR", str(tmp_path / "work"))
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "config"))
-    with Workspace(_repo_spec("run-1"), COMMITTED, lambda: True) as first:
+    with HostFolder(_repo_spec("run-1"), COMMITTED, lambda: True) as first:
         (first.root / "stale.py").write_text("left by a worker that died\n")
     later = _tar(("file", "src/a.py", b"next commit\n"))
-    with Workspace(_repo_spec("run-2"), later, lambda: False) as second:
+    with HostFolder(_repo_spec("run-2"), later, lambda: False) as second:
         assert second.unpacked
         assert _tree(second.root) == {"src", "src/a.py"}
 

@@ -28,9 +28,9 @@ from tui_orchestrator.engine.config import Config
 from tui_orchestrator.engine.events import Notice
 from tui_orchestrator.engine.findings import Finding, Severity
 from tui_orchestrator.engine.manager import Manager
-from tui_orchestrator.engine.runner import Emit, Job, Outcome, OutcomeKind
+from tui_orchestrator.engine.run_setup import prepare_run
+from tui_orchestrator.engine.runner import Emit, Job, Outcome, OutcomeKind, Runner
 from tui_orchestrator.engine.stream import Init, Result
-from tui_orchestrator.engine.workspace import prepare_run
 
 from ._helpers import SMALL_REPO, git, write_tree
 
@@ -165,7 +165,7 @@ def test_a_full_disk_at_the_first_write_of_a_resumed_run_keeps_the_checkpoint(
 
 
 @dataclass
-class GatedRunner:
+class GatedRunner(Runner):
     """Each chunk reports one finding when its gate opens."""
 
     backend: str = "claude"

@@ -24,6 +24,7 @@ from tests.support.hostile import (
     outside_paths,
     unsafe,
 )
+from tui_orchestrator.console.run import Display, summary_lines
 from tui_orchestrator.engine.checkpoint import (
     Checkpoint,
     ChunkState,
@@ -37,7 +38,6 @@ from tui_orchestrator.engine.findings import Finding, Severity, parse_result_fin
 from tui_orchestrator.engine.reports import render
 from tui_orchestrator.engine.stream import Result, parse_line
 from tui_orchestrator.engine.views import RunSummary
-from tui_orchestrator.headless import Display, summary_lines
 
 from ._helpers import CliResult
 

@@ -55,6 +55,7 @@ from tui_orchestrator.engine.runner import (
     Job,
     Outcome,
     OutcomeKind,
+    Runner,
     meta_line,
     open_log,
     outcome_of,
@@ -178,10 +179,11 @@ class _Attempt:
     waiting: list[ToolResult] = field(default_factory=list)
 
 
-class DaskRunner:
+class DaskRunner(Runner):
     """Runs each job on a Dask cluster; see the module docstring."""
 
     backend = "claude"
+    local_processes = False  # on the Dask hosts, with their memory
 
     def __init__(
         self,

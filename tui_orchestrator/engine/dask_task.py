@@ -78,8 +78,8 @@ SEND_TIMEOUT_S = 30.0
 KEEP_POLL_S = 1.0
 
 
-class WorkspaceError(Exception):
-    """The chunk's folder cannot be prepared on this worker."""
+class HostFolderError(Exception):
+    """The chunk's folder cannot be prepared on this host."""
 
 
 class ClientGone(Exception):
@@ -119,7 +119,7 @@ def safe_relative(rel: str) -> PurePosixPath:
         or any(part in ("..", "") for part in path.parts)
         or ":" in path.parts[0]
     ):
-        raise WorkspaceError(f"refusing a file path outside the repository: {rel!r}")
+        raise HostFolderError(f"refusing a file path outside the repository: {rel!r}")
     return path
 
 
@@ -135,7 +135,7 @@ def _link_stays_inside(member: tarfile.TarInfo) -> bool:
 
 
 def archive_members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
-    """The members of a repository archive to unpack; WorkspaceError for a hostile one.
+    """The members of a repository archive to unpack; HostFolderError for a hostile one.
 
     A member named outside the folder (absolute, ``..``, a drive) refuses the whole archive:
     ``git archive`` never writes one. Links that point outside the folder (a repository may
@@ -147,8 +147,8 @@ def archive_members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
             continue
         try:
             safe_relative(member.name.rstrip("/"))
-        except WorkspaceError:
-            raise WorkspaceError(
+        except HostFolderError:
+            raise HostFolderError(
                 f"refusing the repository archive: member {member.name!r} leaves the folder"
             ) from None
         if member.issym() or member.islnk():
@@ -176,17 +176,17 @@ def extract_archive(data: bytes, dest: Path) -> int:
                 for member in members:
                     where = os.path.realpath(dest / member.name)
                     if where != top and not where.startswith(top + os.sep):
-                        raise WorkspaceError(
+                        raise HostFolderError(
                             f"refusing the repository archive: {member.name!r} leaves the folder"
                         )
                     tar.extract(member, dest)
     except (tarfile.TarError, OSError) as exc:
-        raise WorkspaceError(f"cannot unpack the repository archive: {exc}") from None
+        raise HostFolderError(f"cannot unpack the repository archive: {exc}") from None
     return len(members)
 
 
-class Workspace:
-    """The chunk's folder on this worker, and the session files its attempts use.
+class HostFolder:
+    """The chunk's folder on this host (a Dask worker machine), and the session files its attempts use.
 
     Every attempt of one repository on one machine shares a folder (stable, so the session
     keys match from one attempt to the next); the last one to finish removes the folder and
@@ -222,7 +222,7 @@ class Workspace:
         self.sessions: set[str] = set()
         self._fd: int | None = None
 
-    def __enter__(self) -> Workspace:
+    def __enter__(self) -> HostFolder:
         try:
             self.base.mkdir(parents=True, exist_ok=True, mode=0o700)
             if fcntl is not None:
@@ -230,7 +230,7 @@ class Workspace:
                 fcntl.flock(self._fd, fcntl.LOCK_SH)
             if self.shared:
                 if not self.root.is_dir():
-                    raise WorkspaceError(f"the shared path {self.root} is not a folder here")
+                    raise HostFolderError(f"the shared path {self.root} is not a folder here")
             else:
                 if self.archive is not None:
                     self._unpack(self.archive)
@@ -245,8 +245,8 @@ class Workspace:
                     path.write_bytes(data)
         except OSError as exc:
             self._unlock()
-            raise WorkspaceError(f"cannot prepare {self.root}: {exc}") from None
-        except WorkspaceError:
+            raise HostFolderError(f"cannot prepare {self.root}: {exc}") from None
+        except HostFolderError:
             self._unlock()
             raise
         # The CLI keys sessions by its real working directory.
@@ -332,7 +332,7 @@ _keepers: dict[Path, threading.Thread] = {}
 _keepers_lock = threading.Lock()
 
 
-def _keep_until_released(workspace: Workspace, held: Callable[[], bool]) -> None:
+def _keep_until_released(folder: HostFolder, held: Callable[[], bool]) -> None:
     """Remove the copy once the run lets its archive go, unless an attempt is in it then.
 
     (That attempt removes it when it ends: the archive is no longer held.) One thread a
@@ -343,7 +343,7 @@ def _keep_until_released(workspace: Workspace, held: Callable[[], bool]) -> None
         try:
             while _asks(held):
                 time.sleep(KEEP_POLL_S)
-            fd = os.open(workspace.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = os.open(folder.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
             try:
                 assert fcntl is not None
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -351,31 +351,31 @@ def _keep_until_released(workspace: Workspace, held: Callable[[], bool]) -> None
                 os.close(fd)
                 return
             try:
-                workspace.remove()
+                folder.remove()
             finally:
                 os.close(fd)
         finally:
             with _keepers_lock:
-                _keepers.pop(workspace.root, None)
+                _keepers.pop(folder.root, None)
 
     with _keepers_lock:
-        if workspace.root in _keepers:
+        if folder.root in _keepers:
             return
         thread = threading.Thread(target=watch, name="claude-tui-keep", daemon=True)
-        _keepers[workspace.root] = thread
+        _keepers[folder.root] = thread
     thread.start()
 
 
 class SessionShipper:
     """Sends what was appended to a session file since the last look (complete lines only)."""
 
-    def __init__(self, workspace: Workspace, session_id: str, offset: int = 0) -> None:
-        self.workspace = workspace
+    def __init__(self, folder: HostFolder, session_id: str, offset: int = 0) -> None:
+        self.folder = folder
         self.session_id = session_id
         self.offset = offset
 
     def poll(self) -> SessionMessage | None:
-        path = self.workspace.session_path(self.session_id)
+        path = self.folder.session_path(self.session_id)
         try:
             size = path.stat().st_size
         except OSError:
@@ -456,18 +456,16 @@ def run_attempt(spec: TaskSpec, archive: bytes | None = None) -> EndMessage | Lo
             task = worker.state.tasks.get(archive_key)
             return task is not None and task.state == "memory"
 
-        with Workspace(spec, archive, held) as workspace:
+        with HostFolder(spec, archive, held) as folder:
             session_id = str(spec["session_id"])
             if spec.get("session"):
-                workspace.restore_session(session_id, spec["session"])
-            workspace.sessions.add(session_id)
-            sender.send(
-                start_message(host, worker.address, str(workspace.root), workspace.unpacked)
-            )
-            end = run_cli(spec, workspace, sender, should_stop)
+                folder.restore_session(session_id, spec["session"])
+            folder.sessions.add(session_id)
+            sender.send(start_message(host, worker.address, str(folder.root), folder.unpacked))
+            end = run_cli(spec, folder, sender, should_stop)
         return sender.final(end)
-    except WorkspaceError as exc:
-        return sender.final(end_message(error=f"workspace: {exc}"))
+    except HostFolderError as exc:
+        return sender.final(end_message(error=f"the chunk's folder: {exc}"))
     except ClientGone:
         return end_message(stopped="the client went away")
     finally:
@@ -483,11 +481,11 @@ def _resolve(exe: str) -> str | None:
 
 def run_cli(
     spec: TaskSpec,
-    workspace: Workspace,
+    folder: HostFolder,
     sender: Sender,
     should_stop: Callable[[], str],
 ) -> EndMessage:
-    """Run the CLI in the workspace until it ends, is stopped or times out."""
+    """Run the CLI in the folder until it ends, is stopped or times out."""
     argv = [str(a) for a in spec["argv"]]
     exe = _resolve(argv[0])
     if exe is None:
@@ -497,14 +495,14 @@ def run_cli(
     argv[0] = exe
     if "-p" in argv:
         at = argv.index("-p") + 1
-        argv[at] = with_root(argv[at], workspace.root)
+        argv[at] = with_root(argv[at], folder.root)
     lines = _Lines(str(spec["session_id"]))
     try:
-        cli = BlockingCliProcess(argv, workspace.root, lines.add)
+        cli = BlockingCliProcess(argv, folder.root, lines.add)
     except OSError as exc:
         return end_message(error=f"{CLAUDE_NOT_FOUND}: cannot start {exe}: {exc.strerror}")
 
-    shipper = SessionShipper(workspace, lines.session_id, len(spec.get("session") or b""))
+    shipper = SessionShipper(folder, lines.session_id, len(spec.get("session") or b""))
     deadline = time.monotonic() + float(spec["timeout_s"])
     next_check = 0.0
     stopped = ""
@@ -512,7 +510,7 @@ def run_cli(
     while True:
         finished = cli.done()
         try:
-            shipper = _ship_session(shipper, lines.session_id, workspace, sender)
+            shipper = _ship_session(shipper, lines.session_id, folder, sender)
             batch = lines.drain()
             if batch:
                 sender.send(lines_message(batch))
@@ -537,20 +535,20 @@ def run_cli(
     if ended.start_error:
         return end_message(error=f"{CLAUDE_NOT_FOUND}: cannot start {exe}: {ended.start_error}")
     with contextlib.suppress(ClientGone):
-        _ship_session(shipper, lines.session_id, workspace, sender)
+        _ship_session(shipper, lines.session_id, folder, sender)
     return end_message(ended.code, ended.stderr, timed_out, stopped)
 
 
 def _ship_session(
-    shipper: SessionShipper, session_id: str, workspace: Workspace, sender: Sender
+    shipper: SessionShipper, session_id: str, folder: HostFolder, sender: Sender
 ) -> SessionShipper:
     """Send the session's growth; a new session id (``--fork-session``) starts a new file."""
     message = shipper.poll()
     if message is not None:
         sender.send(message)
     if session_id != shipper.session_id:
-        workspace.sessions.add(session_id)
-        shipper = SessionShipper(workspace, session_id)
+        folder.sessions.add(session_id)
+        shipper = SessionShipper(folder, session_id)
         message = shipper.poll()
         if message is not None:
             sender.send(message)

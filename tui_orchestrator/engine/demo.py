@@ -16,7 +16,7 @@ import re
 import uuid
 
 from tui_orchestrator.engine.findings import Finding, Severity
-from tui_orchestrator.engine.runner import Emit, Job, Outcome, OutcomeKind
+from tui_orchestrator.engine.runner import Emit, Job, Outcome, OutcomeKind, Runner
 from tui_orchestrator.engine.stream import (
     AssistantText,
     Init,
@@ -53,10 +53,11 @@ def scan(text: str, path: str, chunk: str) -> list[Finding]:
     return found
 
 
-class DemoRunner:
+class DemoRunner(Runner):
     """Simulates one agent per job; ``speed`` scales every delay (tests use a large one)."""
 
     backend = "demo"
+    local_processes = False  # simulated in-process
 
     def __init__(self, speed: float = 1.0, failure_rate: float = 0.1) -> None:
         self.speed = speed

@@ -1,10 +1,12 @@
 """Errors a user can cause: each is printed as one line and the command exits 2."""
 
+from tui_orchestrator.engine.exit_codes import EXIT_USAGE
+
 
 class ClaudeTuiError(Exception):
     """A problem with the user's input or environment, not a bug."""
 
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
 
 class ConfigError(ClaudeTuiError):

@@ -1,5 +1,9 @@
 """Where a report goes: checked before a run (writable, nobody's file), written after it.
 
+:func:`write_report` is the one function that writes a report, for every caller:
+`claude-tui report`, the end of `claude-tui run`, the app's quit (``--report``) and the
+issues view's export.
+
 A run that ends with nowhere to put its report, or that replaces a file the user wrote
 (``--report README.md``), is found out before any chunk runs; a write that still fails
 at the end (the disk filled up meanwhile) is one line, the checkpoint holding everything.
@@ -10,15 +14,27 @@ from __future__ import annotations
 import os
 import re
 import select
+import shlex
 import stat
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tui_orchestrator.engine.atomic import write_text_atomic
+from tui_orchestrator.engine.checkpoint import Checkpoint
 from tui_orchestrator.engine.errors import ClaudeTuiError, ConfigError, WriteError
-from tui_orchestrator.engine.statedir import ensure_state_dir
+from tui_orchestrator.engine.reports import render, resolve_format
+from tui_orchestrator.engine.statedir import (
+    default_checkpoint_path,
+    default_plan_path,
+    ensure_state_dir,
+)
+
+if TYPE_CHECKING:
+    from tui_orchestrator.engine.run_request import RunRequest
 
 # What each of reports.py's renderers starts with: an earlier report may be replaced.
 _HEAD_BYTES = 4096
@@ -38,6 +54,44 @@ def is_claude_tui_report(head: bytes) -> bool:
         or _JSON_HEAD.match(head) is not None
         or _SARIF_HEAD.match(head) is not None
     )
+
+
+def check_report_target(out: Path, keep: Sequence[Path], *, make_folders: bool) -> None:
+    """A report path that cannot be written, or is one of ``keep``, is bad usage.
+
+    Checked before any work: a run that ends with nowhere to put its report would lose it.
+    With ``make_folders`` a missing folder is fine (the run creates it), a file in its way
+    is not. A file the report would replace must be an earlier report (not one git tracks);
+    the folder must take a new file (probed with a temp file: nothing is truncated).
+    """
+    for path in keep:
+        if out.resolve() == Path(path).resolve():
+            raise ConfigError(f"the report would overwrite {path}: give another --out/--report")
+    if out.is_dir():
+        raise ConfigError(f"the report path is a folder: {out} (give a file name)")
+    folder = out.parent
+    if not make_folders and not folder.is_dir():
+        raise ConfigError(f"the folder of the report does not exist: {folder}")
+    for above in (folder, *folder.parents):
+        if above.exists():
+            if not above.is_dir():
+                raise ConfigError(f"the report cannot go under {above}: it is a file")
+            break
+    check_report_file(out)
+
+
+def check_run_report(request: RunRequest) -> str:
+    """The report's format, once ``--report`` is known to be writable (before any work)."""
+    fmt = resolve_format(request.report_format, request.report)
+    if request.report == "-":
+        check_stdout()
+    elif request.report:
+        repo = request.repo
+        checkpoint = request.checkpoint_path or default_checkpoint_path(repo)
+        check_report_target(
+            Path(request.report), [checkpoint, default_plan_path(repo)], make_folders=True
+        )
+    return fmt
 
 
 def check_report_file(out: Path) -> None:
@@ -134,7 +188,7 @@ def check_stdout() -> None:
             )
 
 
-def write_report_file(out: Path, text: str) -> None:
+def _write_file(out: Path, text: str) -> None:
     """Write a report: atomically to a file, in place to a device or pipe (/dev/null)."""
     try:
         st = out.stat()
@@ -156,7 +210,7 @@ def write_report_file(out: Path, text: str) -> None:
         raise WriteError(f"cannot write the report to {out}: {exc}") from None
 
 
-def write_report_stdout(text: str) -> None:
+def _write_stdout(text: str) -> None:
     """Write a report to stdout; a closed or broken stdout is a WriteError, not a traceback
     now and an "Exception ignored" when Python flushes stdout at exit."""
     try:
@@ -177,3 +231,34 @@ def _silence_stdout() -> None:
         os.close(devnull)
     except (AttributeError, ValueError, OSError):
         pass
+
+
+def write_report(target: str | Path, text: str) -> str:
+    """Write a rendered report to ``target`` (``"-"``: stdout); where it went, for the user.
+
+    A file is written atomically (a device or pipe, such as /dev/null, in place), and our
+    own ``.claude-tui/`` folder gets its .gitignore. WriteError when it cannot be written
+    (a disk that filled up during the run, a closed stdout).
+    """
+    if str(target) == "-":
+        _write_stdout(text)
+        return "stdout"
+    _write_file(Path(target), text)
+    return str(target)
+
+
+def write_final_report(
+    checkpoint: Checkpoint, target: str, fmt: str, checkpoint_path: Path, *, saved: bool = True
+) -> tuple[str, str]:
+    """The report at the end of a run: where it went (for the summary), and the one line
+    to print when it could not be written. The run's exit code stands: the checkpoint
+    (``saved``: it could be written) holds every finding, and ``claude-tui report`` writes
+    the report from it again."""
+    try:
+        return write_report(target, render(checkpoint, fmt)), ""
+    except WriteError as exc:
+        out = "" if target == "-" else f" --out {shlex.quote(target)}"
+        again = f"claude-tui report {shlex.quote(str(checkpoint_path))} --format {fmt}{out}"
+        if saved:
+            return "not written", f"{exc}; the checkpoint holds every finding: `{again}`"
+        return "not written", f"{exc}; the checkpoint could not be saved either (see above)"

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, ClassVar
 
 from tui_orchestrator.engine.cli_process import CliProcess
 from tui_orchestrator.engine.errors import ClaudeNotFoundError
@@ -89,12 +89,30 @@ class Outcome:
 Emit = Callable[[StreamEvent], None]
 
 
-class Runner(Protocol):
-    """What the manager needs from a backend: run one job, reporting stream events."""
+class Runner:
+    """What the manager needs from a backend: run one job, reporting stream events.
 
-    backend: str
+    A backend subclasses it and overrides what it has; the optional features are declared
+    here with their defaults, so nobody probes for them.
+    """
 
-    async def run(self, job: Job, emit: Emit) -> Outcome: ...
+    # What the checkpoint and the reports name: "claude", or "demo" (simulated agents).
+    backend: ClassVar[str] = "claude"
+    # Its Claude Code processes run on this machine: their memory caps the chunk workers.
+    local_processes: ClassVar[bool] = True
+    # One line about where chunks run (a Dask cluster), said before the run; "" for none.
+    cluster: str = ""
+
+    async def run(self, job: Job, emit: Emit) -> Outcome:
+        raise NotImplementedError
+
+    def prepare(self, root: Path) -> str:
+        """Make the repository ready for a run (a Dask cluster's archive of it); a note for
+        the user, or ""."""
+        return ""
+
+    async def aclose(self) -> None:
+        """Let go of what it holds on the event loop (a Dask scheduler's connection)."""
 
 
 def find_claude(claude_bin: str) -> str:
@@ -156,7 +174,7 @@ def classify(result: Result | None, exit_code: int | None, stderr: str) -> Outco
     return OutcomeKind.FAILED
 
 
-class ClaudeRunner:
+class ClaudeRunner(Runner):
     """Runs the real Claude Code CLI."""
 
     backend = "claude"

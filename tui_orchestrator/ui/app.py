@@ -1,6 +1,6 @@
-"""The claude-tui app: three views over one plan session.
+"""The claude-tui app: three views over one editable plan.
 
-The app owns the ``PlanSession`` (the plan under edit and its history). Views call
+The app owns the ``EditablePlan`` (the plan under edit and its history). Views call
 ``apply_edit``/``undo``/``redo``; the app saves the plan file after each change (one
 writer, off the event loop, the newest plan wins) and tells every view to redraw.
 """
@@ -24,19 +24,21 @@ from textual.screen import ModalScreen
 from textual.theme import Theme
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from tui_orchestrator.cli import EXIT_INTERRUPTED
+from tui_orchestrator.engine.backends import grow_within_memory
 from tui_orchestrator.engine.checkpoint import ChunkStatus
 from tui_orchestrator.engine.config import save_user_setting
 from tui_orchestrator.engine.errors import ClaudeTuiError, PlanError
 from tui_orchestrator.engine.events import ChunkFinished, ChunkStarted, Event, RunEnd
+from tui_orchestrator.engine.exit_codes import EXIT_INTERRUPTED
 from tui_orchestrator.engine.manager import Manager
+from tui_orchestrator.engine.open_run import OpenRun
 from tui_orchestrator.engine.plan import Plan, reconcile, save_plan_file
 from tui_orchestrator.engine.project import Project
-from tui_orchestrator.engine.resources import growth_cap
-from tui_orchestrator.engine.run_session import RunSession
+from tui_orchestrator.engine.text import printable
 from tui_orchestrator.engine.views import RunSummary
+from tui_orchestrator.engine.wording import plural
 from tui_orchestrator.ui.bridge import FLUSH_S, RunBridge
-from tui_orchestrator.ui.format import plural, printable
+from tui_orchestrator.ui.editable_plan import EditablePlan
 from tui_orchestrator.ui.opening import Opened, Opening, OpeningStopped
 from tui_orchestrator.ui.screens.help import HelpScreen
 from tui_orchestrator.ui.screens.issues import IssuesScreen
@@ -44,7 +46,6 @@ from tui_orchestrator.ui.screens.modals import Choice, PickerScreen
 from tui_orchestrator.ui.screens.plan import PlanScreen
 from tui_orchestrator.ui.screens.view import ViewScreen
 from tui_orchestrator.ui.screens.workers import WorkersScreen
-from tui_orchestrator.ui.session import PlanSession
 from tui_orchestrator.ui.themes import DEFAULT_THEME, load_themes, with_chunk_colours
 
 # Worker groups, named so tests and the failure handler can tell them apart.
@@ -119,7 +120,7 @@ class ClaudeTuiApp(App[int]):
     def __init__(
         self,
         project: Project | None = None,
-        run: RunSession | None = None,
+        run: OpenRun | None = None,
         demo: bool = False,
         *,
         opening: Opening | None = None,
@@ -134,13 +135,13 @@ class ClaudeTuiApp(App[int]):
         # ... and the views show it: keys and views that need the plan work from now on.
         self.opened = False
         self.project: Project
-        self.session: PlanSession
+        self.editing: EditablePlan
         # How far the opening got, written by its thread and shown by the status line.
         self.opening_step = "reading the repository"
         # A ClaudeTuiError that stopped the opening: the command line reports it.
         self.open_error: Exception | None = None
         # The run: None only in tests of the plan editor alone.
-        self.run_session: RunSession | None = None
+        self.open_run: OpenRun | None = None
         self.manager: Manager | None = None
         # DEMO is shown whenever the simulated backend runs, however it was chosen.
         self.demo = demo or (opening is not None and opening.demo)
@@ -178,14 +179,14 @@ class ClaudeTuiApp(App[int]):
             )
         self._persisted_theme = self.theme
         if project is not None:
-            self._take(project, PlanSession(project), run)
+            self._take(project, EditablePlan(project), run)
             self.opened = True
 
-    def _take(self, project: Project, session: PlanSession, run: RunSession | None) -> None:
-        """The repository is read: hold its project, plan session and run."""
+    def _take(self, project: Project, editing: EditablePlan, run: OpenRun | None) -> None:
+        """The repository is read: hold its project, editable plan and open run."""
         self.project = project
-        self.session = session
-        self.run_session = run
+        self.editing = editing
+        self.open_run = run
         self.manager = run.manager if run is not None else None
         self.plan_read = True
         if run is not None and run.runner.backend == "demo":
@@ -224,15 +225,15 @@ class ClaudeTuiApp(App[int]):
     def _start(self) -> None:
         """The repository is read: count lines, follow the run, offer to continue it."""
         for note in self.project.notes:
-            self.notify(self.session.relative(note), timeout=8)
+            self.notify(self.editing.relative(note), timeout=8)
         # Lines mean reading every file: only once the first frame is on screen.
         self.call_after_refresh(self._count_lines)
         if self.manager is not None:
             self.set_interval(FLUSH_S, self._flush_run)
             self.set_interval(1.0, self._tick_totals)
-            if self.run_session is not None:
-                for note in self.run_session.notes:
-                    self.notify(self.session.relative(note), timeout=8)
+            if self.open_run is not None:
+                for note in self.open_run.notes:
+                    self.notify(self.editing.relative(note), timeout=8)
             self.call_after_refresh(self._offer_to_continue)
 
     # Opening behind the first frame ----------------------------------------------------
@@ -252,7 +253,7 @@ class ClaudeTuiApp(App[int]):
         try:
             project, run = self.opening.open(progress)
             progress("indexing the tree")
-            return Opened(project, PlanSession(project), run)
+            return Opened(project, EditablePlan(project), run)
         except OpeningStopped:
             return None
 
@@ -277,7 +278,7 @@ class ClaudeTuiApp(App[int]):
     async def _opened_now(self, opened: Opened) -> None:
         """The repository is read: rebuild what waited for it, then let the keys in."""
         self._opening_timer.stop()
-        self._take(opened.project, opened.session, opened.run)
+        self._take(opened.project, opened.editing, opened.run)
         views = list(self._views.values())
         for view in views:
             await view.rebuild()
@@ -322,7 +323,7 @@ class ClaudeTuiApp(App[int]):
     @work(thread=True, exclusive=True, group=LINES_GROUP, exit_on_error=False)
     def _count_lines(self) -> None:
         worker = get_current_worker()
-        if self.session.count_lines(lambda: worker.is_cancelled):
+        if self.editing.count_lines(lambda: worker.is_cancelled):
             self.call_from_thread(self._figures_changed)
 
     def _figures_changed(self) -> None:
@@ -337,7 +338,7 @@ class ClaudeTuiApp(App[int]):
     ) -> bool:
         """Apply an engine edit; show its PlanError as an error, never raise it."""
         try:
-            changed = self.session.apply(edit)
+            changed = self.editing.apply(edit)
         except PlanError as exc:
             self.notify(str(exc), title="Not possible", severity="error")
             return False
@@ -350,14 +351,14 @@ class ClaudeTuiApp(App[int]):
         return True
 
     def undo(self) -> None:
-        if self.session.undo():
+        if self.editing.undo():
             self._plan_changed()
             self.notify("Undone", title="Plan")
         else:
             self.notify("Nothing to undo", severity="warning")
 
     def redo(self) -> None:
-        if self.session.redo():
+        if self.editing.redo():
             self._plan_changed()
             self.notify("Redone", title="Plan")
         else:
@@ -371,7 +372,7 @@ class ClaudeTuiApp(App[int]):
 
     def save_plan(self) -> None:
         """Save the current plan soon; a burst of edits costs one write per edit at most."""
-        self._pending_save = self.session.plan
+        self._pending_save = self.editing.plan
         if not self._saving:
             self._saving = True
             self._save_loop()
@@ -383,7 +384,7 @@ class ClaudeTuiApp(App[int]):
             while self._pending_save is not None:
                 plan, self._pending_save = self._pending_save, None
                 try:
-                    await asyncio.to_thread(save_plan_file, plan, self.session.plan_path)
+                    await asyncio.to_thread(save_plan_file, plan, self.editing.plan_path)
                 except (OSError, ClaudeTuiError) as exc:
                     self.notify(f"Could not save the plan: {exc}", severity="error", timeout=10)
                 else:
@@ -398,9 +399,9 @@ class ClaudeTuiApp(App[int]):
         for worker in list(self.workers):
             if worker.group == SAVE_GROUP:
                 await worker.wait()
-        if self._saved_plan is not self.session.plan:
-            await asyncio.to_thread(save_plan_file, self.session.plan, self.session.plan_path)
-            self._saved_plan = self.session.plan
+        if self._saved_plan is not self.editing.plan:
+            await asyncio.to_thread(save_plan_file, self.editing.plan, self.editing.plan_path)
+            self._saved_plan = self.editing.plan
 
     # The run ---------------------------------------------------------------------------
 
@@ -411,7 +412,7 @@ class ClaudeTuiApp(App[int]):
 
     def _engine_notice(self, text: str, level: str) -> None:
         severity = {"information": "information", "warning": "warning"}.get(level, "error")
-        self.notify(self.session.relative(text), severity=severity, timeout=6)  # type: ignore[arg-type]
+        self.notify(self.editing.relative(text), severity=severity, timeout=6)  # type: ignore[arg-type]
 
     def _flush_run(self) -> None:
         batch = self.bridge.take()
@@ -439,7 +440,7 @@ class ClaudeTuiApp(App[int]):
     @work(exclusive=True, group="offer-continue", exit_on_error=False)
     async def _offer_to_continue(self) -> None:
         manager = self.manager
-        if manager is None or self.run_session is None or not self.run_session.resumed:
+        if manager is None or self.open_run is None or not self.open_run.resumed:
             return
         await self._ask_about_plan_file()
         tally = manager.run_view().tally
@@ -469,11 +470,11 @@ class ClaudeTuiApp(App[int]):
 
     async def _ask_about_plan_file(self) -> None:
         """The plan file differs from the run's checkpoint: show how, and let the user pick."""
-        assert self.run_session is not None
-        change = self.run_session.plan_change
+        assert self.open_run is not None
+        change = self.open_run.plan_change
         if change is None:
             return
-        source = self.session.relative(change.source)
+        source = self.editing.relative(change.source)
         choice = await self.push_screen_wait(
             PickerScreen(
                 f"{source} differs from the run",
@@ -485,25 +486,25 @@ class ClaudeTuiApp(App[int]):
             )
         )  # fmt: skip
         if choice != "apply":
-            self.run_session.keep_run_plan()
+            self.open_run.keep_run_plan()
             self.notify(f"Kept the run's plan; {source} is unchanged", title="Plan", timeout=6)
             return
-        notes = self.run_session.apply_plan_change()
+        notes = self.open_run.apply_plan_change()
         assert self.manager is not None
         try:
             # The user's choice is written at once, not left to a write a quit could cut.
             await self.manager.writer.write_now()
         except OSError as exc:
             self.notify(f"Could not write the checkpoint: {exc}", severity="error", timeout=10)
-        plan, _ = reconcile(self.run_session.plan(), self.project.discovery.paths)
+        plan, _ = reconcile(self.open_run.plan(), self.project.discovery.paths)
         # The plan view shows what runs now; the file already says it, so nothing is written.
-        self.session.apply(lambda _: plan)
-        self._saved_plan = self.session.plan
+        self.editing.apply(lambda _: plan)
+        self._saved_plan = self.editing.plan
         self.plan_version += 1
         for view in self._views.values():
             view.plan_changed()
         for note in notes:
-            self.notify(self.session.relative(note), title="Plan", timeout=8)
+            self.notify(self.editing.relative(note), title="Plan", timeout=8)
 
     def ensure_running(self) -> None:
         """Start the run loop when there is work and it is not running."""
@@ -531,12 +532,8 @@ class ClaudeTuiApp(App[int]):
         if target == manager.workers:
             self.notify("1 worker: the fewest there can be", timeout=2)
             return
-        if (
-            delta > 0
-            and manager.runner.backend != "demo"
-            and self.project.config.executor == "local"
-        ):
-            target, warning = growth_cap(target, len(manager.running))
+        if delta > 0:
+            target, warning = grow_within_memory(manager.runner, target, len(manager.running))
             if warning:
                 self.notify(warning, severity="warning", timeout=6)
             if target <= manager.workers:
@@ -576,7 +573,7 @@ class ClaudeTuiApp(App[int]):
         """Run every pending chunk of the plan as it is now (edits since apply to the run)."""
         if not self.opened:
             return
-        if self.manager is None or self.run_session is None:
+        if self.manager is None or self.open_run is None:
             self.notify(
                 "The run engine is not connected: nothing was started",
                 title="Run",
@@ -586,7 +583,7 @@ class ClaudeTuiApp(App[int]):
         if self.manager.running:
             self.notify("The run is going: space resumes a paused chunk", severity="warning")
             return
-        for note in self.run_session.apply_plan(self.session.plan):
+        for note in self.open_run.apply_plan(self.editing.plan):
             self.notify(note, title="Run", timeout=5)
         pending = self.manager.run_view().tally[ChunkStatus.PENDING]
         if not pending:
@@ -632,8 +629,8 @@ class ClaudeTuiApp(App[int]):
                 await self.flush_plan()
             await self._close_runner()
         finally:
-            if self.run_session is not None:
-                self.run_session.close()
+            if self.open_run is not None:
+                self.open_run.close()
             elif self.opening is not None:
                 self.opening.abandon()
             self.leave_now(EXIT_INTERRUPTED)
@@ -673,9 +670,8 @@ class ClaudeTuiApp(App[int]):
 
     async def _close_runner(self) -> None:
         """A remote executor holds a connection (the Dask scheduler's) on this loop."""
-        close = getattr(self.run_session.runner if self.run_session else None, "aclose", None)
-        if close is not None:
-            await close()
+        if self.open_run is not None:
+            await self.open_run.runner.aclose()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Over a dialog the number keys and q belong to the dialog (or do nothing).

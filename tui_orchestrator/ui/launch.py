@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from tui_orchestrator.engine.run_request import RunRequest
 
-def cmd_app(args: argparse.Namespace) -> int:
+
+def run_app(request: RunRequest) -> int:
     """Take the repository's lock, open the app at once, read the repository behind it.
 
     Claude Code missing (without --demo) or another claude-tui on the repository: one line
@@ -14,43 +15,28 @@ def cmd_app(args: argparse.Namespace) -> int:
     (a second or two on 100,000 files); bad input found then (a plan or checkpoint that
     cannot be read, nothing to review) closes the app with the same one line and exit 2.
     """
-    from tui_orchestrator.cli import config_from_args, partition_flags_given
-    from tui_orchestrator.engine.discovery import Progress, resolve_repo
-    from tui_orchestrator.engine.errors import ConfigError
+    from tui_orchestrator.engine.backends import cap_to_memory, check_executor, make_runner
+    from tui_orchestrator.engine.discovery import Progress
+    from tui_orchestrator.engine.open_run import OpenRun
     from tui_orchestrator.engine.project import Project
-    from tui_orchestrator.engine.run_session import RunOptions, RunSession
-    from tui_orchestrator.headless import (
-        cap_to_memory,
-        check_executor,
-        check_report_args,
-        make_runner,
-        write_final_report,
-    )
+    from tui_orchestrator.engine.report_file import check_run_report, write_final_report
     from tui_orchestrator.ui.app import ClaudeTuiApp
     from tui_orchestrator.ui.opening import Opening, open_with_run
 
-    if args.fail_on:
-        raise ConfigError("--fail-on sets the exit code of `claude-tui run`: use it there")
-    # The repository first: a wrong path is the problem to name, not a missing Claude Code.
-    resolve_repo(args.repo)
-    config = config_from_args(args)
+    config = request.config
     check_executor(config)
-    fmt = check_report_args(args)
-    runner = make_runner(config, args.demo)
+    fmt = check_run_report(request)
+    runner = make_runner(config, request.demo)
     config, memory_warning = cap_to_memory(config, runner)
-    flags_given = partition_flags_given(args)
-    options = RunOptions(
-        plan_file=args.plan,
-        checkpoint_path=args.checkpoint,
-        fresh=args.fresh,
-        partition_flags_given=flags_given,
-        headless=False,
-        apply_plan_file=args.apply_plan,
-    )
-    run = RunSession(args.repo, config, runner, options)
+    run = OpenRun(request.repo, config, runner, request.options(headless=False))
 
-    def open_all(progress: Progress) -> tuple[Project, RunSession]:
-        return open_with_run(run, progress, plan_file=args.plan, partition_flags_given=flags_given)
+    def open_all(progress: Progress) -> tuple[Project, OpenRun]:
+        return open_with_run(
+            run,
+            progress,
+            plan_file=request.plan_file,
+            partition_flags_given=request.partition_flags_given,
+        )
 
     run.take_lock()
     try:
@@ -59,7 +45,7 @@ def cmd_app(args: argparse.Namespace) -> int:
                 run.root,
                 config,
                 open_all,
-                demo=args.demo or runner.backend == "demo",
+                demo=request.demo or runner.backend == "demo",
                 abandon=run.close,
             )
         )
@@ -68,13 +54,13 @@ def cmd_app(args: argparse.Namespace) -> int:
         app.run()
         if app.open_error is not None:
             raise app.open_error
-        if args.report and run.manager is not None:
+        if request.report and run.manager is not None:
             # Asked for on the command line: the report of the run as the user left it.
             # One that cannot be written is one line; the app's exit code stands.
             setup = run.setup
             assert setup is not None
             shown, error = write_final_report(
-                setup.checkpoint, args.report, fmt, setup.store.path,
+                setup.checkpoint, request.report, fmt, setup.store.path,
                 saved=not run.manager.save_fault,
             )  # fmt: skip
             if error:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from tui_orchestrator.engine.config import Config
 from tui_orchestrator.engine.discovery import Progress
+from tui_orchestrator.engine.open_run import OpenRun
 from tui_orchestrator.engine.plan import reconcile
 from tui_orchestrator.engine.project import Project, open_project
-from tui_orchestrator.engine.run_session import RunSession
-from tui_orchestrator.ui.session import PlanSession
+from tui_orchestrator.ui.editable_plan import EditablePlan
 
 
 class OpeningStopped(Exception):
@@ -35,7 +35,7 @@ class Opening:
 
     root: Path
     config: Config
-    open: Callable[[Progress], tuple[Project, RunSession | None]]
+    open: Callable[[Progress], tuple[Project, OpenRun | None]]
     demo: bool = False
     abandon: Callable[[], None] = lambda: None
 
@@ -45,21 +45,21 @@ class Opened:
     """What the opening's thread hands to the app: the repository read and indexed."""
 
     project: Project
-    session: PlanSession
-    run: RunSession | None
+    editing: EditablePlan
+    run: OpenRun | None
 
 
 def open_with_run(
-    run: RunSession,
+    run: OpenRun,
     progress: Progress,
     *,
     plan_file: Path | None = None,
     partition_flags_given: bool = False,
-) -> tuple[Project, RunSession]:
+) -> tuple[Project, OpenRun]:
     """Read the repository and open its run (in the opening's thread).
 
     A resumed run's chunks are the plan on screen (docs/plan-and-checkpoint.md); what the
-    plan file says is then the run's question to ask (``RunSession.plan_change``).
+    plan file says is then the run's question to ask (``OpenRun.plan_change``).
     """
     project = open_project(
         run.root,

@@ -14,8 +14,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui_orchestrator.engine.findings import Finding
+from tui_orchestrator.engine.text import printable
 from tui_orchestrator.ui.editor import open_in_editor
-from tui_orchestrator.ui.format import literal, printable
+from tui_orchestrator.ui.format import literal
 from tui_orchestrator.ui.widgets.footer import Footer
 
 CONTEXT_LINES = 8

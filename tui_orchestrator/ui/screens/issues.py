@@ -15,13 +15,13 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import DataTable, Input, Static
 
-from tui_orchestrator.cli import check_report_target
 from tui_orchestrator.engine.errors import ClaudeTuiError
 from tui_orchestrator.engine.findings import Finding, Severity
-from tui_orchestrator.engine.report_file import write_report_file
+from tui_orchestrator.engine.report_file import check_report_target, write_report
+from tui_orchestrator.engine.text import printable
 from tui_orchestrator.ui.bridge import Batch
 from tui_orchestrator.ui.editor import open_in_editor
-from tui_orchestrator.ui.format import literal, printable
+from tui_orchestrator.ui.format import literal
 from tui_orchestrator.ui.screens.finding import FindingScreen
 from tui_orchestrator.ui.screens.modals import Choice, NameScreen, PickerScreen
 from tui_orchestrator.ui.screens.view import ViewScreen
@@ -278,12 +278,12 @@ class IssuesScreen(ViewScreen):
     def action_details(self) -> None:
         finding = self._current()
         if finding is not None:
-            self.app.push_screen(FindingScreen(finding, self.tui.session.root))
+            self.app.push_screen(FindingScreen(finding, self.tui.editing.root))
 
     def action_open_editor(self) -> None:
         finding = self._current()
         if finding is not None:
-            open_in_editor(self.app, self.tui.session.root, finding.file, finding.line)
+            open_in_editor(self.app, self.tui.editing.root, finding.file, finding.line)
 
     @work(exclusive=True, group="export", exit_on_error=False)
     async def action_export(self) -> None:
@@ -326,23 +326,19 @@ class IssuesScreen(ViewScreen):
             return
         path = Path(where).expanduser()
         if not path.is_absolute():
-            path = self.tui.session.root / path
+            path = self.tui.editing.root / path
         text = manager.report(fmt, keep)
         try:
             protected = [manager.store.path, self.tui.project.plan_path]
             check_report_target(path, protected, make_folders=True)
-            await asyncio.to_thread(_write_report, path, text)
+            # A file is written atomically and fsynced: not on the loop.
+            await asyncio.to_thread(write_report, path, text)
         except (OSError, ClaudeTuiError) as exc:
             self.notify(f"Could not write {where}: {exc}", severity="error", timeout=10)
             return
         count = len(manager.findings(keep))
         self.notify(
-            f"Wrote {count} findings to {self.tui.session.relative(str(path))}",
+            f"Wrote {count} findings to {self.tui.editing.relative(str(path))}",
             title="Export",
             timeout=6,
         )
-
-
-def _write_report(path: Path, text: str) -> None:
-    # The command line's writer: a device is written in place, our folder gets its .gitignore.
-    write_report_file(path, text)

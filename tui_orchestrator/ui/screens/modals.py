@@ -16,7 +16,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui_orchestrator.ui.format import literal, printable
+from tui_orchestrator.engine.text import printable
+from tui_orchestrator.ui.format import literal
 
 
 @dataclass(slots=True, frozen=True)

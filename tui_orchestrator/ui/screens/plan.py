@@ -20,7 +20,8 @@ from textual.widgets import Static, Tree
 from tui_orchestrator.engine import edits
 from tui_orchestrator.engine.partition import STRATEGIES
 from tui_orchestrator.engine.plan import Plan, slug, unique_name
-from tui_orchestrator.ui.format import format_seconds, literal, plural
+from tui_orchestrator.engine.wording import format_seconds, plural
+from tui_orchestrator.ui.format import literal
 from tui_orchestrator.ui.screens.modals import Choice, NameScreen, PickerScreen
 from tui_orchestrator.ui.screens.view import ViewScreen
 from tui_orchestrator.ui.tree_model import Entry, Kind, TagKind
@@ -69,10 +70,10 @@ class PlanPanes(Horizontal):
                     id="opening-chunks",
                 )
             return
-        session = app.session
+        editing = app.editing
         with Vertical(id="tree-pane") as pane:
             pane.border_title = "Repository"
-            yield RepoTree(session.index, lambda: app.session.tags, session.repo_name, id="tree")
+            yield RepoTree(editing.index, lambda: app.editing.tags, editing.repo_name, id="tree")
         with Vertical(id="chunk-pane") as pane:
             pane.border_title = "Chunks"
             yield ChunkTable(id="chunks")
@@ -226,8 +227,8 @@ class PlanScreen(ViewScreen):
         super().plan_changed(select)
         if not self.tui.opened:
             return
-        session = self.tui.session
-        figures = session.figures
+        editing = self.tui.editing
+        figures = editing.figures
         self.table.show(figures, select)
         self.tree.restyle()
         self.query_one("#chunk-pane").border_title = f"Chunks ({len(figures.chunks)})"
@@ -236,8 +237,8 @@ class PlanScreen(ViewScreen):
         self.refresh_bindings()
 
     def _makespan_line(self) -> Content:
-        session = self.tui.session
-        figures = session.figures
+        editing = self.tui.editing
+        figures = editing.figures
         ratio = figures.makespan_s / figures.lower_bound_s if figures.lower_bound_s else 1.0
         parts: list[str | tuple[str, str]] = [
             ("Predicted ", "$text-muted"),
@@ -249,21 +250,21 @@ class PlanScreen(ViewScreen):
             (" · one worker ", "$text-muted"),
             format_seconds(figures.sequential_s),
         ]
-        if not session.lines_ready:
+        if not editing.lines_ready:
             parts.append((" · counting lines…", "$text-muted italic"))
         return Content.assemble(*parts)
 
     def _show_selection(self) -> None:
         entry = self._cursor_entry()
-        session = self.tui.session
+        editing = self.tui.editing
         pane = self.query_one("#tree-pane")
-        name = f"{session.repo_name}/" if entry.path == "" else self._label_of(entry)
+        name = f"{editing.repo_name}/" if entry.path == "" else self._label_of(entry)
         # A file's name is the repository's: never markup ("x[/y].py" raised MarkupError).
         if entry.skipped:
             pane.border_subtitle = literal(f"{name} · skipped")
             return
-        tag = session.tags.of(entry)
-        count = 1 if entry.kind == Kind.FILE else session.index.file_count(entry.path)
+        tag = editing.tags.of(entry)
+        count = 1 if entry.kind == Kind.FILE else editing.index.file_count(entry.path)
         what = "no file" if tag is None else tag.text
         pane.border_subtitle = literal(f"{name} · {count:,} files · {what}")
 
@@ -271,7 +272,7 @@ class PlanScreen(ViewScreen):
     def _tree_moved(self, event: Tree.NodeHighlighted[Entry]) -> None:
         entry = event.node.data
         if entry is not None and not entry.skipped:
-            tag = self.tui.session.tags.of(entry)
+            tag = self.tui.editing.tags.of(entry)
             if tag is not None and tag.kind == TagKind.CHUNK:
                 self.table.select_chunk(tag.chunk)
         self._show_selection()
@@ -280,7 +281,7 @@ class PlanScreen(ViewScreen):
     def _chunk_chosen(self, event: ChunkTable.Selected) -> None:
         # Show where the chosen chunk's files are.
         name = event.name
-        plan = self.tui.session.plan
+        plan = self.tui.editing.plan
         if name and plan.has_chunk(name):
             self.tree.reveal(plan.chunk(name).files[0])
 
@@ -292,7 +293,7 @@ class PlanScreen(ViewScreen):
 
     def _label_of(self, entry: Entry) -> str:
         if entry.path == "":
-            return f"{self.tui.session.repo_name}/ (the whole repository)"
+            return f"{self.tui.editing.repo_name}/ (the whole repository)"
         return entry.path + ("/" if entry.kind in (Kind.FOLDER, Kind.SKIPPED_FOLDER) else "")
 
     def _tree_selection(self) -> Selection | None:
@@ -305,7 +306,7 @@ class PlanScreen(ViewScreen):
                 severity="warning",
             )
             return None
-        tag = self.tui.session.tags.of(entry)
+        tag = self.tui.editing.tags.of(entry)
         chunk = tag.chunk if tag is not None and tag.kind == TagKind.CHUNK else None
         return Selection((entry.path,), self._label_of(entry), chunk)
 
@@ -315,7 +316,7 @@ class PlanScreen(ViewScreen):
             name = self._selected_chunk()
             if name is None:
                 return None
-            files = self.tui.session.plan.chunk(name).files
+            files = self.tui.editing.plan.chunk(name).files
             return Selection(files, f"chunk {name} ({plural(len(files), 'file')})", name)
         return self._tree_selection()
 
@@ -328,7 +329,7 @@ class PlanScreen(ViewScreen):
         return name
 
     def _file_count(self, paths: tuple[str, ...]) -> int:
-        return len(edits.expand(self.tui.session.plan, paths))
+        return len(edits.expand(self.tui.editing.plan, paths))
 
     # Edits ---------------------------------------------------------------------------
 
@@ -336,7 +337,7 @@ class PlanScreen(ViewScreen):
         selection = self._move_selection()
         if selection is None:
             return
-        plan = self.tui.session.plan
+        plan = self.tui.editing.plan
         choices = [
             Choice(c.name, c.name, plural(len(c.files), "file"))
             for c in plan.chunks
@@ -360,7 +361,7 @@ class PlanScreen(ViewScreen):
         name = self._selected_chunk()
         if name is None:
             return
-        files = self.tui.session.plan.chunk(name).files
+        files = self.tui.editing.plan.chunk(name).files
         if len(files) < 2:
             self.notify(f"{name} has one file: nothing to split", severity="warning")
             return
@@ -378,7 +379,7 @@ class PlanScreen(ViewScreen):
                 return edits.split(plan, name, None if at == IN_HALF else at)
 
             if self.tui.apply_edit(split, "", select=name):
-                names = self.tui.session.plan.names
+                names = self.tui.editing.plan.names
                 second = names[names.index(name) + 1]
                 where = "" if at == IN_HALF else f" at {at}"
                 self.notify(f"Split {name}{where} into {name} and {second}", title="Plan")
@@ -391,7 +392,7 @@ class PlanScreen(ViewScreen):
         name = self._selected_chunk()
         if name is None:
             return
-        current = self.tui.session.plan.chunk(name).priority
+        current = self.tui.editing.plan.chunk(name).priority
 
         def entered(text: str | None) -> None:
             if text is None:
@@ -420,7 +421,7 @@ class PlanScreen(ViewScreen):
         name = self._selected_chunk()
         if name is None:
             return
-        plan = self.tui.session.plan
+        plan = self.tui.editing.plan
         choices = [
             Choice(c.name, c.name, plural(len(c.files), "file"))
             for c in plan.chunks
@@ -444,12 +445,12 @@ class PlanScreen(ViewScreen):
         selection = self._tree_selection()
         if selection is None:
             return
-        plan = self.tui.session.plan
+        plan = self.tui.editing.plan
         count = self._file_count(selection.paths)
         if not count:
             self.notify(f"No file of the plan under {selection.label}", severity="warning")
             return
-        base = slug(selection.paths[0] or self.tui.session.repo_name)
+        base = slug(selection.paths[0] or self.tui.editing.repo_name)
         default = unique_name(base, set(plan.names))
 
         def created(name: str | None) -> None:
@@ -486,9 +487,9 @@ class PlanScreen(ViewScreen):
         selection = self._tree_selection()
         if selection is None:
             return
-        before = len(self.tui.session.plan.excluded)
+        before = len(self.tui.editing.plan.excluded)
         if self.tui.apply_edit(lambda p: edits.toggle_exclude(p, selection.paths), ""):
-            after = len(self.tui.session.plan.excluded)
+            after = len(self.tui.editing.plan.excluded)
             if after > before:
                 message = f"Excluded {selection.label} ({after - before:,} files)"
             else:
@@ -499,7 +500,7 @@ class PlanScreen(ViewScreen):
         name = self._selected_chunk()
         if name is None:
             return
-        count = len(self.tui.session.plan.chunk(name).files)
+        count = len(self.tui.editing.plan.chunk(name).files)
         self.tui.apply_edit(
             lambda p: edits.delete(p, name),
             f"Deleted chunk {name}: its {count:,} files are unassigned (ctrl+z undoes)",
@@ -509,17 +510,17 @@ class PlanScreen(ViewScreen):
         entry = self._cursor_entry()
         folder = entry.path if entry.kind == Kind.FOLDER else entry.path.rpartition("/")[0]
         where = "the whole repository" if folder == "" else f"{folder}/"
-        session = self.tui.session
+        editing = self.tui.editing
         choices = [Choice(name, name, STRATEGY_NOTES.get(name, "")) for name in STRATEGIES]
 
         def rebalanced(strategy: str | None) -> None:
             if not strategy:
                 return
-            before = set(session.plan.names)
+            before = set(editing.plan.names)
             if self.tui.apply_edit(
-                lambda p: edits.rebalance(p, session.sizes, strategy, session.limits, folder), ""
+                lambda p: edits.rebalance(p, editing.sizes, strategy, editing.limits, folder), ""
             ):
-                fresh = [n for n in session.plan.names if n not in before]
+                fresh = [n for n in editing.plan.names if n not in before]
                 self.notify(
                     f"Re-balanced {where} with {strategy}: {len(fresh)} new chunk(s)",
                     title="Plan",
@@ -528,7 +529,7 @@ class PlanScreen(ViewScreen):
                     self.table.select_chunk(fresh[0])
 
         self.app.push_screen(
-            PickerScreen(f"Re-balance {where} with", choices, highlight=session.plan.strategy),
+            PickerScreen(f"Re-balance {where} with", choices, highlight=editing.plan.strategy),
             rebalanced,
         )
 
@@ -542,7 +543,7 @@ class PlanScreen(ViewScreen):
         if not self.tui.opened:
             return False  # no plan to edit yet: the footer shows none of its keys
         # Shown dimmed in the footer when there is nothing to undo or redo.
-        history = self.tui.session.history
+        history = self.tui.editing.history
         if action == "undo":
             return True if history.can_undo else None
         if action == "redo":

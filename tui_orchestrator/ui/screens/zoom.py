@@ -13,7 +13,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Log, Static
 
 from tui_orchestrator.engine.stream_facts import stored_lines
-from tui_orchestrator.ui.format import log_prefix, plural, printable
+from tui_orchestrator.engine.text import printable
+from tui_orchestrator.engine.wording import plural
+from tui_orchestrator.ui.format import log_prefix
 from tui_orchestrator.ui.widgets.footer import Footer
 
 if TYPE_CHECKING:

@@ -22,7 +22,7 @@ from textual.strip import Strip
 
 from tui_orchestrator.engine.estimate import ChunkFigures, PlanFigures
 from tui_orchestrator.engine.text import printable
-from tui_orchestrator.ui.format import format_bytes, format_cost, format_count
+from tui_orchestrator.engine.wording import format_bytes, format_cost, format_count
 from tui_orchestrator.ui.widgets.repo_tree import (
     CHUNK_CLASSES,
     CHUNK_COLOUR_CSS,

@@ -3,7 +3,7 @@
 Textual's Footer (8.2) rebuilds its keys whenever the active bindings change (a focus move,
 a view switch), and each new key binds to the footer's ``compact`` reactive. The footer
 keeps a watcher per key it ever built, and only drops those of removed keys when
-``compact`` itself changes, which it never does here: in a session of switching views and
+``compact`` itself changes, which it never does here: in a stretch of switching views and
 moving focus, that is thousands of dead keys and hundreds of megabytes (measured by
 ``benchmarks/bench_ui_stream.py``: 536 MB after 10 minutes). Nudging the reactive after each
 rebuild lets Textual prune them.

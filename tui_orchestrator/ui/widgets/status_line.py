@@ -8,14 +8,9 @@ from textual.content import Content
 from textual.widgets import Static
 
 from tui_orchestrator.engine.checkpoint import ChunkStatus
-from tui_orchestrator.ui.format import (
-    format_cost,
-    format_count,
-    format_seconds,
-    plural,
-    printable,
-)
-from tui_orchestrator.ui.session import PlanSession
+from tui_orchestrator.engine.text import printable
+from tui_orchestrator.engine.wording import format_cost, format_count, format_seconds, plural
+from tui_orchestrator.ui.editable_plan import EditablePlan
 
 if TYPE_CHECKING:
     from tui_orchestrator.ui.app import ClaudeTuiApp
@@ -23,13 +18,13 @@ if TYPE_CHECKING:
 SEP = (" · ", "$text-muted")
 
 
-def totals_content(session: PlanSession, demo: bool = False) -> Content:
+def totals_content(editing: EditablePlan, demo: bool = False) -> Content:
     """One line: repository, chunks, files, tokens, cost, predicted time, what is left out."""
-    figures = session.figures
-    plan = session.plan
-    skipped = len(session.project.discovery.skipped)
+    figures = editing.figures
+    plan = editing.plan
+    skipped = len(editing.project.discovery.skipped)
     sep = (" · ", "$text-muted")
-    parts: list[str | tuple[str, str]] = [(session.repo_name, "bold $text-primary"), "  "]
+    parts: list[str | tuple[str, str]] = [(editing.repo_name, "bold $text-primary"), "  "]
     if demo:
         # Right after the name: on a narrow terminal the line's tail is cut off.
         parts += [(" DEMO ", "bold reverse $text-warning"), "  "]
@@ -59,7 +54,7 @@ def run_totals_content(app: ClaudeTuiApp) -> Content:
     assert manager is not None
     run = manager.run_view()
     pool = run.pool
-    parts: list[str | tuple[str, str]] = [(app.session.repo_name, "bold $text-primary"), "  "]
+    parts: list[str | tuple[str, str]] = [(app.editing.repo_name, "bold $text-primary"), "  "]
     if app.demo:
         parts += [(" DEMO ", "bold reverse $text-warning"), "  "]
     parts += [(f"{run.tally[ChunkStatus.DONE]}/{run.tally.total} done", "bold")]
@@ -124,7 +119,7 @@ class StatusLine(Static):
         elif app.manager is not None and app.run_started:
             content = run_totals_content(app)
         else:
-            content = totals_content(app.session, demo=app.demo)
+            content = totals_content(app.editing, demo=app.demo)
         # (Content's == compares the text alone: a change of style must show too.)
         shown = (content.plain, tuple(content.spans))
         if shown == self._shown:

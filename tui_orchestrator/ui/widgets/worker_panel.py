@@ -24,15 +24,10 @@ from textual.message import Message
 from textual.widget import Widget
 
 from tui_orchestrator.engine.checkpoint import ChunkStatus
+from tui_orchestrator.engine.text import printable
 from tui_orchestrator.engine.views import ChunkView, Waiting
-from tui_orchestrator.ui.format import (
-    format_cost,
-    format_count,
-    format_seconds,
-    literal,
-    plural,
-    printable,
-)
+from tui_orchestrator.engine.wording import format_cost, format_count, format_seconds, plural
+from tui_orchestrator.ui.format import literal
 
 # The log lines a panel keeps (the zoomed view reads the whole stream from disk).
 LOG_LINES = 300

@@ -21,7 +21,7 @@ from tui_orchestrator.engine.text import printable
 from tui_orchestrator.ui.tree_model import PlanTags, RepoIndex
 
 
-class PlanSession:
+class EditablePlan:
     """One project's plan under edit, with everything the plan view shows about it."""
 
     def __init__(self, project: Project) -> None:

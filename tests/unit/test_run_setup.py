@@ -8,7 +8,7 @@ from pathlib import Path
 from tui_orchestrator.engine.checkpoint import Checkpoint, ChunkState, ChunkStatus
 from tui_orchestrator.engine.findings import Finding, Severity
 from tui_orchestrator.engine.plan import Chunk
-from tui_orchestrator.engine.workspace import apply_plan, plan_of
+from tui_orchestrator.engine.run_setup import apply_plan, plan_of
 
 
 def _done(name: str, files: list[str]) -> ChunkState:

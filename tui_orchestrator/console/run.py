@@ -1,38 +1,24 @@
 """``claude-tui run``: the engine without the screen, for CI and scripts.
 
-Progress goes to stderr (rich bars, one per active worker, on a terminal; plain lines
-otherwise); stdout carries nothing but ``--report -``. Exit codes are SPEC §5's.
+Progress goes to stderr (rich bars, one per running worker, on a terminal; plain lines
+otherwise); stdout carries nothing but ``--report -`` (docs/contracts.md §6). Exit codes:
+docs/contracts.md §2.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import shlex
 import signal
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from tui_orchestrator.cli import (
-    EXIT_FAIL_ON,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_UNFINISHED,
-    check_report_target,
-    config_from_args,
-    partition_flags_given,
-    stop_signals,
-)
+from tui_orchestrator.engine.backends import cap_to_memory, check_executor, make_runner
 from tui_orchestrator.engine.checkpoint import Checkpoint, ChunkStatus
-from tui_orchestrator.engine.config import Config
-from tui_orchestrator.engine.discovery import resolve_repo
-from tui_orchestrator.engine.errors import ConfigError, ExecutorError, WriteError
 from tui_orchestrator.engine.events import (
     ActivityChanged,
     ChunkFinished,
@@ -44,92 +30,23 @@ from tui_orchestrator.engine.events import (
     ProgressChanged,
     RunStarted,
 )
+from tui_orchestrator.engine.exit_codes import (
+    EXIT_FAIL_ON,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_UNFINISHED,
+)
 from tui_orchestrator.engine.findings import Severity
 from tui_orchestrator.engine.manager import Manager
-from tui_orchestrator.engine.report_file import (
-    check_stdout,
-    write_report_file,
-    write_report_stdout,
-)
-from tui_orchestrator.engine.reports import render, report_findings, resolve_format
-from tui_orchestrator.engine.resources import memory_cap
-from tui_orchestrator.engine.run_session import RunOptions, RunSession
-from tui_orchestrator.engine.runner import ClaudeRunner, Runner, find_claude
-from tui_orchestrator.engine.statedir import (
-    default_checkpoint_path,
-    default_plan_path,
-    default_report_path,
-)
+from tui_orchestrator.engine.open_run import OpenRun
+from tui_orchestrator.engine.report_file import check_run_report, write_final_report
+from tui_orchestrator.engine.reports import report_findings
+from tui_orchestrator.engine.run_request import RunRequest
+from tui_orchestrator.engine.signals import stop_signals
+from tui_orchestrator.engine.statedir import default_report_path
 from tui_orchestrator.engine.text import printable
 from tui_orchestrator.engine.views import RunSummary
-from tui_orchestrator.plan_table import format_seconds
-
-
-def make_runner(config: Config, demo: bool) -> Runner:
-    """The demo backend only when asked for; else the real CLI, here or on a Dask cluster.
-
-    A Dask scheduler that cannot be reached, or Claude Code missing here for the local
-    executor, is one line and exit 2 (``ClaudeTuiError``).
-    """
-    if demo:
-        if config.executor != "local":
-            # Saying nothing would let a user believe the cluster was used.
-            raise ConfigError(
-                f"--demo simulates the agents here: it cannot run on --executor {config.executor}"
-            )
-        from tui_orchestrator.engine.demo import DemoRunner
-
-        return DemoRunner()
-    if config.executor != "local":
-        check_executor(config)
-        from tui_orchestrator.engine.dask_runner import DaskRunner
-
-        runner = DaskRunner(
-            config.executor,
-            # Resolved on each worker: Claude Code must be on the workers' PATH.
-            claude_bin=config.claude_bin,
-            model=config.model,
-            max_turns=config.max_turns,
-            bare=config.bare,
-            shared_root=config.shared_root or None,
-            context=config.context,
-        )
-        runner.check()
-        return runner
-    return ClaudeRunner(
-        find_claude(config.claude_bin),
-        model=config.model,
-        max_turns=config.max_turns,
-        bare=config.bare,
-    )
-
-
-def check_executor(config: Config) -> None:
-    """``--executor dask://…`` needs the ``[dask]`` extra (exit 2 without it, SPEC §5)."""
-    if config.executor == "local":
-        return
-    try:
-        import distributed  # noqa: F401
-    except ImportError:
-        raise ExecutorError(
-            f"--executor {config.executor} needs the optional Dask extra: "
-            "pip install 'claude-tui[dask]'"
-        ) from None
-    from tui_orchestrator.engine.dask_runner import scheduler_address
-
-    scheduler_address(config.executor)
-
-
-def cap_to_memory(config: Config, runner: Runner) -> tuple[Config, str]:
-    """The config with no more workers than free memory holds, and the warning if it cut.
-
-    Only local Claude Code processes count: the demo backend runs none, and workers on
-    Dask machines use those machines' memory.
-    """
-    if runner.backend == "demo" or config.executor != "local":
-        return config, ""
-    workers, warning = memory_cap(config.workers)
-    return (config.replace(workers=workers) if warning else config), warning
+from tui_orchestrator.engine.wording import format_seconds
 
 
 class QuietWhenGone:
@@ -300,92 +217,44 @@ def summary_lines(cp: Checkpoint, summary: RunSummary, report_path: str, demo: b
     return [printable(line) for line in lines]
 
 
-def check_report_args(args: argparse.Namespace) -> str:
-    """The report's format, once its path is known to be writable (before any work)."""
-    fmt = resolve_format(args.format, args.report)
-    if args.report == "-":
-        check_stdout()
-    elif args.report:
-        repo = Path(args.repo)
-        keep = [args.checkpoint or default_checkpoint_path(repo), default_plan_path(repo)]
-        check_report_target(Path(args.report), keep, make_folders=True)
-    return fmt
+def run_headless(request: RunRequest) -> int:
+    """Run every pending chunk of ``request.repo``, showing progress on stderr; the exit code.
 
-
-def write_report(cp: Checkpoint, target: str, fmt: str) -> str:
-    """Write the report to ``target`` ('-' for stdout); returns where it went, for the user.
-
-    WriteError when it cannot be written (a disk that filled up during the run).
+    Everything is checked before anything runs: the executor, the report's path, the
+    runner (Claude Code, a Dask scheduler), the repository and its checkpoint.
     """
-    text = render(cp, fmt)
-    if target == "-":
-        write_report_stdout(text)
-        return "stdout"
-    out = Path(target)
-    write_report_file(out, text)
-    return str(out)
-
-
-def write_final_report(
-    cp: Checkpoint, target: str, fmt: str, checkpoint: Path, *, saved: bool = True
-) -> tuple[str, str]:
-    """The report at the end of a run: where it went (for the summary), and the one line
-    to print when it could not be written. The run's exit code stands: the checkpoint
-    (``saved``: it could be written) holds every finding, and ``claude-tui report`` writes
-    the report from it again."""
-    try:
-        return write_report(cp, target, fmt), ""
-    except WriteError as exc:
-        out = "" if target == "-" else f" --out {shlex.quote(target)}"
-        again = f"claude-tui report {shlex.quote(str(checkpoint))} --format {fmt}{out}"
-        if saved:
-            return "not written", f"{exc}; the checkpoint holds every finding: `{again}`"
-        return "not written", f"{exc}; the checkpoint could not be saved either (see above)"
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    # The repository first: a wrong path is the problem to name, not a missing Claude Code.
-    resolve_repo(Path(args.repo))
-    config = config_from_args(args)
+    config = request.config
     check_executor(config)
-    fmt = check_report_args(args)
-    # SPEC §5: stderr that is not a terminal gets plain lines, even where FORCE_COLOR asks
-    # rich for colour (CI logs are read as text, and cursor codes garble them).
+    fmt = check_run_report(request)
+    # stderr that is not a terminal gets plain lines, even where FORCE_COLOR asks rich for
+    # colour (CI logs are read as text, and cursor codes garble them; docs/contracts.md §6).
     err = Console(
         file=QuietWhenGone(sys.stderr),  # type: ignore[arg-type]
         highlight=False,
         force_terminal=sys.stderr.isatty(),
     )
-    runner = make_runner(config, args.demo)
+    runner = make_runner(config, request.demo)
     config, warning = cap_to_memory(config, runner)
     if warning:
         err.print(f"warning: {warning}", markup=False, soft_wrap=True)
-    options = RunOptions(
-        plan_file=args.plan,
-        checkpoint_path=args.checkpoint,
-        fresh=args.fresh,
-        partition_flags_given=partition_flags_given(args),
-        headless=True,
-        apply_plan_file=args.apply_plan,
-    )
-    display = Display(err, args.demo)
-    with RunSession(Path(args.repo), config, runner, options, on_event=display.handle) as run:
+    display = Display(err, request.demo)
+    options = request.options(headless=True)
+    with OpenRun(request.repo, config, runner, options, on_event=display.handle) as run:
         # Said once the run is open: a repository it refuses is one line and exit 2.
-        cluster = getattr(runner, "cluster", "")
-        if cluster:
-            err.print(f"note: {cluster}", markup=False, soft_wrap=True)
+        if runner.cluster:
+            err.print(f"note: {runner.cluster}", markup=False, soft_wrap=True)
         for note in run.notes:
             err.print(f"note: {note}", markup=False, soft_wrap=True)
         assert run.manager is not None and run.setup is not None
         with display:
             summary, interrupted = asyncio.run(_run_with_signals(run.manager))
         setup = run.setup
-        cp = setup.checkpoint
-        report_target = args.report or str(default_report_path(setup.root))
+        checkpoint = setup.checkpoint
+        report_target = request.report or str(default_report_path(setup.root))
         report_shown, report_error = write_final_report(
-            cp, report_target, fmt, setup.store.path, saved=not run.manager.save_fault
+            checkpoint, report_target, fmt, setup.store.path, saved=not run.manager.save_fault
         )
-        for line in summary_lines(cp, summary, report_shown, args.demo):
+        for line in summary_lines(checkpoint, summary, report_shown, request.demo):
             err.print(line, markup=False, soft_wrap=True)
         if report_error:
             err.print(f"claude-tui: {report_error}", markup=False, soft_wrap=True)
@@ -393,10 +262,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     if summary.unfinished:
         return EXIT_UNFINISHED
-    if args.fail_on:
-        threshold = Severity(args.fail_on).rank
-        if any(f.severity.rank <= threshold for f in report_findings(cp)):
-            err.print(f"Findings at or above {args.fail_on}: exit 3 (--fail-on)", markup=False)
+    if request.fail_on:
+        threshold = Severity(request.fail_on).rank
+        if any(f.severity.rank <= threshold for f in report_findings(checkpoint)):
+            err.print(f"Findings at or above {request.fail_on}: exit 3 (--fail-on)", markup=False)
             return EXIT_FAIL_ON
     return EXIT_OK
 
@@ -429,13 +298,11 @@ async def _run_with_signals(manager: Manager) -> tuple[RunSummary, bool]:
         for sig in handled:
             loop.remove_signal_handler(sig)
         # remove_signal_handler leaves SIGTERM and SIGHUP at their default (death): give
-        # back the handlers from before the run (cli.stop_signals_interrupt: a Ctrl+C,
+        # back the handlers from before the run (``cli.stop_signals_interrupt``: a Ctrl+C,
         # exit 130).
         for sig, handler in before.items():
             if sig != signal.SIGINT and handler is not None:
                 signal.signal(sig, handler)
         # A remote executor holds a connection (the Dask scheduler's) until the loop ends.
-        close = getattr(manager.runner, "aclose", None)
-        if close is not None:
-            await close()
+        await manager.runner.aclose()
     return summary, interrupted

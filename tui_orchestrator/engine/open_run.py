@@ -2,7 +2,7 @@
 
 The headless command and the app both go through this, so "open a run" means one thing:
 take the repository's lock (a second claude-tui refuses, SPEC §4), load or create the
-checkpoint (``workspace.prepare_run``), and build the manager that runs it.
+checkpoint (``run_setup.prepare_run``), and build the manager that runs it.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from tui_orchestrator.engine.manager import Manager
 from tui_orchestrator.engine.plan import Plan
 from tui_orchestrator.engine.plan_diff import PlanChange
 from tui_orchestrator.engine.project import Project
+from tui_orchestrator.engine.run_setup import RunSetup, apply_plan, plan_of, prepare_run
 from tui_orchestrator.engine.runner import Runner
 from tui_orchestrator.engine.statedir import logs_dir, remove_if_unused, state_dir
-from tui_orchestrator.engine.workspace import RunSetup, apply_plan, plan_of, prepare_run
 
 
 @dataclass(slots=True, frozen=True)
@@ -37,8 +37,8 @@ class RunOptions:
     apply_plan_file: bool = False
 
 
-class RunSession:
-    """``with RunSession(...) as run:`` holds the lock; ``run.manager`` runs the chunks."""
+class OpenRun:
+    """``with OpenRun(...) as run:`` holds the lock; ``run.manager`` runs the chunks."""
 
     def __init__(
         self,
@@ -71,8 +71,7 @@ class RunSession:
         try:
             # A remote executor may need the repository made ready first (--context repo:
             # its archive, once a run; ConfigError outside a git checkout).
-            prepare = getattr(self.runner, "prepare", None)
-            note = prepare(self.root) if prepare is not None else ""
+            note = self.runner.prepare(self.root)
             options = self.options
             self.setup = prepare_run(
                 self.root,
@@ -160,7 +159,7 @@ class RunSession:
         if self._created_state_dir:
             remove_if_unused(self.lock.path.parent)
 
-    def __enter__(self) -> RunSession:
+    def __enter__(self) -> OpenRun:
         self.open()
         return self
 
