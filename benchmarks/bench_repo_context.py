@@ -4,7 +4,7 @@ A real repository: the installed ``textual`` package copied into a temporary fol
 committed (or ``--repo PATH``, a git checkout). Through the executor's own code it times
 ``DaskRunner.prepare`` (``git archive`` of the commit), ``DaskRunner._archive`` (one
 ``scatter(..., broadcast=True)`` to a ``LocalCluster`` of N worker processes on 127.0.0.1)
-and, on a worker, the first ``Workspace`` to enter (unpacking under the lock) against a
+and, on a worker, the first ``HostFolder`` to enter (unpacking under the lock) against a
 second one (finds it there). Medians of ``--rounds``.
 
     .venv/bin/python benchmarks/bench_repo_context.py [--workers 2] [--rounds 3] [--repo PATH]
@@ -48,13 +48,13 @@ def textual_repo(folder: Path) -> Path:
 def unpack_on_worker(spec: dict, archive: bytes, work: str) -> tuple[float, float, int]:
     """On a worker: (first attempt's entry, second attempt's entry, files) in seconds."""
     os.environ["CLAUDE_TUI_WORKDIR"] = work
-    from tui_orchestrator.engine.dask_task import Workspace
+    from tui_orchestrator.engine.dask_task import HostFolder
 
     started = time.perf_counter()
-    with Workspace(spec, archive, held=lambda: False) as first:
+    with HostFolder(spec, archive, held=lambda: False) as first:
         first_s = time.perf_counter() - started
         started = time.perf_counter()
-        with Workspace(spec, archive, held=lambda: False) as second:
+        with HostFolder(spec, archive, held=lambda: False) as second:
             second_s = time.perf_counter() - started
             assert first.unpacked and not second.unpacked
             files = sum(1 for p in second.root.rglob("*") if p.is_file())

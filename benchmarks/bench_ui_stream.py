@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 from benchmarks._readme import write_block  # noqa: E402
 from tests.support.review_repo import make_review_repo  # noqa: E402
 from tui_orchestrator.engine.config import Config  # noqa: E402
+from tui_orchestrator.engine.open_run import OpenRun, RunOptions  # noqa: E402
 from tui_orchestrator.engine.project import open_project  # noqa: E402
-from tui_orchestrator.engine.run_session import RunOptions, RunSession  # noqa: E402
 from tui_orchestrator.engine.runner import Emit, Job, Outcome  # noqa: E402
 from tui_orchestrator.engine.stream import AssistantText, Init, ToolResult, ToolUse  # noqa: E402
 
@@ -121,7 +121,7 @@ async def measure(minutes: float, workers: int, interval: float) -> dict[str, st
     config = Config(workers=workers, max_files_per_chunk=4)
     project = open_project(repo, config)
     runner = ChattyRunner(interval)
-    run = RunSession(repo, config, runner, RunOptions(headless=False))
+    run = OpenRun(repo, config, runner, RunOptions(headless=False))
     run.open()
     latencies: list[float] = []
     by_key: dict[str, list[float]] = {}
