@@ -176,7 +176,7 @@ class Display:
 
 
 def summary_lines(cp: Checkpoint, summary: RunSummary, report_path: str, demo: bool) -> list[str]:
-    """The closing summary (the reference design's picture, SPEC §5)."""
+    """The closing summary (docs/contracts.md §6)."""
     findings = report_findings(cp)
     counts = Counter(f.severity for f in findings)
     by_sev = ", ".join(f"{counts[s]} {s.value}" for s in Severity if counts[s])

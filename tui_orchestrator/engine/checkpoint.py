@@ -1,6 +1,6 @@
 """The checkpoint: every chunk's state and findings, in TOML, written atomically.
 
-This module is the one place the checkpoint is read and written. The schema is SPEC §5
+This module is the one place the checkpoint is read and written. The schema is docs/plan-and-checkpoint.md §6
 (every key always present; "" or 0 means none). Writes go through a temp file in the same
 folder (flush, fsync, rename), so a crash never leaves a torn file. ``CheckpointWriter``
 coalesces progress-only changes into one write and writes urgent ones at once.

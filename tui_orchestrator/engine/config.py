@@ -1,6 +1,6 @@
 """Settings, and where each one comes from.
 
-Precedence for every setting (SPEC §5): command-line flag > environment > ``--config FILE``
+Precedence for every setting (docs/contracts.md §3): command-line flag > environment > ``--config FILE``
 > the user config file > defaults. The environment names only the Claude binary
 (``CLAUDE_TUI_CLAUDE_BIN``); ``CLAUDE_TUI_CONFIG_DIR`` moves the user config folder (tests
 and people with several set-ups use it).
@@ -55,7 +55,7 @@ class Config:
     chunk_timeout_s: float = 900.0
     max_turns: int = 0
     max_attempts: int = 3
-    # How long a rate limit or an outage may last before the run gives up (SPEC §4).
+    # How long a rate limit or an outage may last before the run gives up (docs/engine.md §3).
     patience_s: float = 900.0
     bare: bool = False
     executor: str = "local"

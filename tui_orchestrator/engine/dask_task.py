@@ -87,7 +87,7 @@ class ClientGone(Exception):
 
 
 def project_key(cwd: str | Path) -> str:
-    """The folder under ``projects/`` that holds the sessions run in ``cwd`` (SPEC §6)."""
+    """The folder under ``projects/`` that holds the sessions run in ``cwd`` (docs/claude-code.md §1)."""
     return re.sub(r"[^A-Za-z0-9]", "-", str(cwd))
 
 

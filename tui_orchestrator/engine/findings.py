@@ -1,7 +1,7 @@
 """Findings: what an agent reports, parsed from its result and normalised.
 
 Structured output (``--json-schema``) is the first source; a JSON block in the result text
-is the fallback; anything else is a parse error (the chunk keeps its log, SPEC §4).
+is the fallback; anything else is a parse error (the chunk keeps its log, docs/engine.md §4).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """A repository opened for running: the lock, the checkpoint, the runner and the manager.
 
 The headless command and the app both go through this, so "open a run" means one thing:
-take the repository's lock (a second claude-tui refuses, SPEC §4), load or create the
+take the repository's lock (a second claude-tui refuses: docs/contracts.md §2), load or create the
 checkpoint (``run_setup.prepare_run``), and build the manager that runs it.
 """
 

@@ -2,7 +2,7 @@
 
 A plan is immutable data; edits (``edits.py``) return new plans, which makes undo a stack.
 Invariant: every discovered file is in exactly one chunk, unassigned, or excluded.
-It is saved as ``.claude-tui/plan.toml`` (SPEC §5) so hand-tuned boundaries survive.
+It is saved as ``.claude-tui/plan.toml`` (docs/plan-and-checkpoint.md §5) so hand-tuned boundaries survive.
 """
 
 from __future__ import annotations
@@ -216,7 +216,7 @@ def reconcile(plan: Plan, discovered: Sequence[str]) -> tuple[Plan, list[str]]:
 
 
 def plan_to_toml(plan: Plan) -> str:
-    """The plan file's text (SPEC §5): version, strategy, max_files_per_chunk, chunks, excluded."""
+    """The plan file's text (docs/plan-and-checkpoint.md §5)."""
     from tui_orchestrator.engine.tomlout import toml_array, toml_str
 
     lines = [

@@ -59,7 +59,7 @@ def open_project(
     partition_flags_given: bool = False,
     progress: Progress | None = None,
 ) -> Project:
-    """Discover the repository and pick its plan (SPEC §4 "Which plan a run uses").
+    """Discover the repository and pick its plan (docs/plan-and-checkpoint.md §1).
 
     ``--plan FILE`` if given; else ``.claude-tui/plan.toml`` when it exists and no partition
     flag was given; else a plan computed from the config. (A checkpoint, which wins over

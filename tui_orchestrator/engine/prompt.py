@@ -44,7 +44,7 @@ def load_instructions(prompt_file: str) -> str:
 
 
 def fingerprint(instructions: str) -> str:
-    """Changing the instructions makes every finished chunk stale (SPEC §4)."""
+    """Changing the instructions makes every finished chunk stale (docs/decisions.md §3)."""
     return hashlib.blake2b(instructions.encode("utf-8"), digest_size=8).hexdigest()
 
 

@@ -1,4 +1,4 @@
-"""Reports from a checkpoint: JSON (SPEC §5), SARIF 2.1.0, and Markdown.
+"""Reports from a checkpoint: JSON, SARIF 2.1.0 and Markdown (docs/contracts.md §5).
 
 Findings reported by several chunks (same file, line and title) appear once, attributed to
 the first chunk in plan order.
@@ -67,7 +67,7 @@ def sorted_findings(findings: list[Finding]) -> list[Finding]:
 
 
 def report_data(cp: Checkpoint, keep: Keep = None) -> dict[str, Any]:
-    """The JSON report as a dict (SPEC §5); extra keys are additions, never renames."""
+    """The JSON report as a dict (docs/contracts.md §5); extra keys are additions, never renames."""
     findings = report_findings(cp, keep)
     unfinished = [c.name for c in cp.chunks if c.status is not ChunkStatus.DONE]
     by_severity = Counter(f.severity.value for f in findings)

@@ -1,4 +1,4 @@
-"""How many Claude Code processes this machine can hold (about 300 MB each, SPEC §6)."""
+"""How many Claude Code processes this machine can hold (about 300 MB each, docs/claude-code.md §2)."""
 
 from __future__ import annotations
 

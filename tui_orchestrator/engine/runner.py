@@ -139,7 +139,7 @@ def find_claude(claude_bin: str) -> str:
 
 
 def classify(result: Result | None, exit_code: int | None, stderr: str) -> OutcomeKind:
-    """What a finished process means for its chunk (SPEC §4 failure matrix, §6 facts)."""
+    """What a finished process means for its chunk (docs/engine.md §4, docs/claude-code.md §4)."""
     if result is None:
         if "No conversation found" in stderr:
             return OutcomeKind.SESSION_MISSING

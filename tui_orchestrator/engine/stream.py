@@ -1,7 +1,7 @@
 """Claude Code's ``--output-format stream-json`` lines, parsed into typed events.
 
 Every stdout line becomes one event. Unknown event types and lines that are not JSON become
-``Unknown`` and ``NonJson`` events: logged, never fatal (SPEC §6).
+``Unknown`` and ``NonJson`` events: logged, never fatal (docs/claude-code.md §3).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from tui_orchestrator.engine.text import finite_number
 
-# Tools whose calls count as reading a file of the chunk (progress, SPEC §3).
+# Tools whose calls count as reading a file of the chunk (progress; docs/decisions.md §3).
 READ_TOOLS = frozenset({"Read", "Grep", "Glob"})
 
 
@@ -54,7 +54,7 @@ class ToolResult:
 
 @dataclass(slots=True, frozen=True)
 class Result:
-    """The last line of a run: the truth about how it went (SPEC §6)."""
+    """The last line of a run: the truth about how it went (docs/claude-code.md §4)."""
 
     subtype: str
     is_error: bool
