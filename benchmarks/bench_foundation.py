@@ -167,7 +167,7 @@ def bench_scale(tree: Path, count: int, profile: bool) -> dict[str, float | int]
 
 def makespan_ratio(files: list[SourceFile], strategy: str, workers: int) -> float:
     tokens = {f.path: f.tokens for f in files}
-    chunks = partition(files, strategy, Limits(workers=workers))
+    chunks = partition(files, strategy, Limits(chunk_workers=workers))
     works = [sum(tokens[p] for p in c.files) for c in chunks]
     return estimate.makespan(works, workers) / estimate.lower_bound(list(tokens.values()), workers)
 

@@ -94,7 +94,7 @@ class FrameClock:
                 renderable.render_segments(app.console)  # what a terminal driver writes
             manager = app.manager
             self.frames.append(
-                (time.perf_counter(), app.current_mode, manager.workers if manager else 0)
+                (time.perf_counter(), app.current_mode, manager.chunk_workers if manager else 0)
             )
 
         app._display = stamped
@@ -146,7 +146,7 @@ async def measure(minutes: float, workers: int, interval: float) -> dict[str, st
             while time.monotonic() - start < minutes * 60:
                 key, char, view, step = KEYS[i % len(KEYS)]
                 i += 1
-                expected_workers = app.manager.workers + step
+                expected_workers = app.manager.chunk_workers + step
                 since = len(clock.frames)
                 t0 = time.perf_counter()
                 app._driver.send_message(events.Key(key, char))

@@ -379,7 +379,7 @@ async def test_pause_through_dask_stops_the_remote_process_and_resume_and_ask_co
     events: list = []
     manager = _manager(setup, runner, cfg, on_event=events.append)
     task = manager.start()
-    name = manager.cp.chunks[0].name
+    name = manager.checkpoint.chunks[0].name
     files = set(manager.state(name).files)
     deadline = time.monotonic() + 30
     # Pause after the first turn: the session holds it, the second turn is in flight.
@@ -415,7 +415,7 @@ async def test_pause_through_dask_stops_the_remote_process_and_resume_and_ask_co
     assert manager.state(name).status is ChunkStatus.DONE
     assert manager.state(name).session_id == session
     assert any(r.session_id == session and r.resumed for r in dask.srv.requests())
-    found = {(f.file, f.line, f.title) for c in manager.cp.chunks for f in c.issues}
+    found = {(f.file, f.line, f.title) for c in manager.checkpoint.chunks for f in c.issues}
     assert found == {(f, line, title) for f, line, _, title in _expected(4)}
 
 
@@ -432,7 +432,7 @@ async def test_cancel_and_budget_reach_the_remote_process(dask: Cluster, tmp_pat
     runner = DaskRunner(dask.executor)
     manager = _manager(setup, runner, cfg)
     task = manager.start()
-    first, second = (c.name for c in manager.cp.chunks)
+    first, second = (c.name for c in manager.checkpoint.chunks)
     deadline = time.monotonic() + 30
     while True:  # the ids are given as the chunks start
         sessions = {manager.state(first).session_id, manager.state(second).session_id} - {""}

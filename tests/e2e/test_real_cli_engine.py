@@ -102,7 +102,7 @@ async def test_real_cli_pause_and_resume_of_one_chunk(tmp_path: Path, monkeypatc
         while not srv.requests() or not any(isinstance(e, ChunkStarted) for e in events):
             assert time.monotonic() < deadline
             await asyncio.sleep(0.05)
-        name = manager.cp.chunks[0].name
+        name = manager.checkpoint.chunks[0].name
         # Let its first turn complete (the session is on disk), then pause it mid-review.
         while not any(
             r.status == 200 and r.reply == "read" and set(r.files) <= set(manager.state(name).files)
@@ -115,7 +115,7 @@ async def test_real_cli_pause_and_resume_of_one_chunk(tmp_path: Path, monkeypatc
         await asyncio.wait_for(task, 30)
         assert manager.state(name).status is ChunkStatus.PAUSED
         assert manager.state(name).session_id == session
-        other = manager.cp.chunks[1]
+        other = manager.checkpoint.chunks[1]
         assert other.status is ChunkStatus.DONE
         manager.resume(name)
         await asyncio.wait_for(manager.start(), 60)
@@ -123,7 +123,7 @@ async def test_real_cli_pause_and_resume_of_one_chunk(tmp_path: Path, monkeypatc
         assert manager.state(name).session_id == session
         resumed = [r for r in srv.requests() if r.session_id == session and r.resumed]
         assert resumed, "the resumed process did not continue the same session"
-        found = {(f.file, f.line) for c in manager.cp.chunks for f in c.issues}
+        found = {(f.file, f.line) for c in manager.checkpoint.chunks for f in c.issues}
         assert found == {(e[0], e[1]) for e in EXPECTED}
 
 

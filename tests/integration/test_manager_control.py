@@ -63,7 +63,7 @@ async def test_pause_stops_process_within_one_second_and_resume_continues_the_se
     events: list = []
     manager = _manager(repo, fake_env, monkeypatch, events, max_files_per_chunk=4)
     task = manager.start()
-    name = manager.cp.chunks[0].name
+    name = manager.checkpoint.chunks[0].name
     await _until(lambda: any(isinstance(e, ProgressChanged) and e.read >= 2 for e in events))
     pid = fake_env.invocations()[0]["pid"]
     session = manager.state(name).session_id
@@ -98,7 +98,7 @@ async def test_cancel_ends_the_process_and_marks_the_chunk(tmp_path, fake_env, m
     task = manager.start()
     await _until(lambda: any(isinstance(e, ChunkStarted) for e in events))
     await _until(lambda: bool(fake_env.invocations()))
-    name = manager.cp.chunks[0].name
+    name = manager.checkpoint.chunks[0].name
     manager.cancel(name)
     await asyncio.wait_for(task, 10)
     assert manager.state(name).status is ChunkStatus.CANCELLED
@@ -114,7 +114,7 @@ async def test_retry_requeues_a_failed_chunk_resuming_its_session(
     events: list = []
     manager = _manager(repo, fake_env, monkeypatch, events)
     await asyncio.wait_for(manager.start(), 30)
-    name = manager.cp.chunks[0].name
+    name = manager.checkpoint.chunks[0].name
     assert manager.state(name).status is ChunkStatus.FAILED
     session = manager.state(name).session_id
     manager.retry(name)
@@ -128,7 +128,7 @@ async def test_ask_sends_a_follow_up_in_the_chunks_session(tmp_path, fake_env, m
     events: list = []
     manager = _manager(repo, fake_env, monkeypatch, events)
     await asyncio.wait_for(manager.start(), 30)
-    name = manager.cp.chunks[0].name
+    name = manager.checkpoint.chunks[0].name
     answer = await asyncio.wait_for(manager.ask(name, "Which finding is worst?"), 30)
     assert answer
     call = fake_env.invocations()[-1]
@@ -145,7 +145,7 @@ async def test_a_question_gets_the_budget_that_is_left_like_every_process(
     await asyncio.wait_for(manager.start(), 30)
     spent = manager.spent_usd
     assert 0 < spent < 5.0
-    name = manager.cp.chunks[0].name
+    name = manager.checkpoint.chunks[0].name
     await asyncio.wait_for(manager.ask(name, "Which finding is worst?"), 30)
     review, question = fake_env.invocations()[0], fake_env.invocations()[-1]
     assert "--json-schema" not in question["argv"]  # (it is the question)
@@ -171,11 +171,11 @@ async def test_workers_change_live_and_cap_concurrency(tmp_path, fake_env, monke
     task = manager.start()
     await _until(lambda: any(isinstance(e, ChunkStarted) for e in events))
     assert len(manager.running) == 1
-    manager.set_workers(3)
+    manager.set_chunk_workers(3)
     await _until(lambda: len(manager.running) == 3)
     await asyncio.wait_for(task, 60)
     assert peak == 3
-    assert all(c.status is ChunkStatus.DONE for c in manager.cp.chunks)
+    assert all(c.status is ChunkStatus.DONE for c in manager.checkpoint.chunks)
 
 
 async def test_queue_runs_priority_first_then_longest_chunk_first(
@@ -189,7 +189,7 @@ async def test_queue_runs_priority_first_then_longest_chunk_first(
     )
     events: list = []
     manager = _manager(repo, fake_env, monkeypatch, events, workers=1, max_files_per_chunk=1)
-    manager.cp.chunk("a").priority = 5
+    manager.checkpoint.chunk("a").priority = 5
     await asyncio.wait_for(manager.start(), 30)
     order = [c["files"][0] for c in fake_env.invocations()]
     assert order == ["a/small.py", "b/big.py", "c/mid.py"]
@@ -202,7 +202,7 @@ async def test_one_rate_limit_slows_the_whole_pool(tmp_path, fake_env, monkeypat
     events: list = []
     manager = _manager(repo, fake_env, monkeypatch, events, workers=3, max_files_per_chunk=1)
     # The limit comes first, so the rest of the run shows the pool growing back.
-    next(c for c in manager.cp.chunks if "pkg0/mod_000.py" in c.files).priority = 10
+    next(c for c in manager.checkpoint.chunks if "pkg0/mod_000.py" in c.files).priority = 10
     await asyncio.wait_for(manager.start(), 60)
     from tui_orchestrator.engine.events import PoolChanged
 
@@ -210,5 +210,5 @@ async def test_one_rate_limit_slows_the_whole_pool(tmp_path, fake_env, monkeypat
     assert min(caps) < 3  # cut on the limit
     assert max(caps) <= 3  # never above the user's workers
     assert 3 in caps[caps.index(min(caps)) :]  # and grown back on success
-    assert all(c.status is ChunkStatus.DONE for c in manager.cp.chunks)
+    assert all(c.status is ChunkStatus.DONE for c in manager.checkpoint.chunks)
     assert os.path.exists(manager.store.path)

@@ -78,7 +78,7 @@ async def test_pause_and_cancel_end_the_cli_within_a_second_and_everything_it_st
     repo = many_files_repo(tmp_path / "r", 3)
     env = tag.env(fake_env.env, FAKE_CLAUDE_LEAVE=LEAVE, **SLOW)
     manager = _manager(repo, env, max_files_per_chunk=3)
-    name = manager.cp.chunks[0].name
+    name = manager.checkpoint.chunks[0].name
     run = manager.start()
     await asyncio.to_thread(tag.wait_for_left_behind, 2)
     cli = _cli_pid(fake_env)
@@ -98,7 +98,7 @@ async def test_a_timed_out_chunk_leaves_nothing_behind(
     repo = many_files_repo(tmp_path / "r", 2)
     env = tag.env(fake_env.env, FAKE_CLAUDE_LEAVE=LEAVE, FAKE_CLAUDE_MODE="hang")
     manager = _manager(repo, env, max_files_per_chunk=2, chunk_timeout_s=1.0)
-    name = manager.cp.chunks[0].name
+    name = manager.checkpoint.chunks[0].name
     await asyncio.wait_for(manager.start(), 30)
     # A second time-out fails the chunk; each attempt left its two processes.
     assert len(fake_env.invocations()) == 2

@@ -8,6 +8,7 @@ real one.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import shutil
 from collections.abc import Callable, Iterator
@@ -183,3 +184,17 @@ def same_plan(a: Plan, b: Plan) -> bool:
 @pytest.fixture
 def plans_equal() -> Callable[[Plan, Plan], bool]:
     return same_plan
+
+
+def drive_the_app(monkeypatch, journey) -> None:
+    """`claude-tui REPO` as the command line starts it, with ``journey`` as the user."""
+    def run(self: ClaudeTuiApp) -> None:
+        async def go() -> None:
+            async with self.run_test(size=(120, 40)) as pilot:
+                # The repository is read behind the first frame; the plan keys wait for it.
+                await until(pilot, lambda: self.opened)
+                await journey(self, pilot)
+
+        asyncio.run(go())
+
+    monkeypatch.setattr(ClaudeTuiApp, "run", run)

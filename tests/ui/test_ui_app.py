@@ -16,7 +16,7 @@ from tui_orchestrator.ui.screens.plan import PlanScreen
 from tui_orchestrator.ui.screens.workers import WorkersScreen
 from tui_orchestrator.ui.tree_model import TagKind
 
-from .conftest import palette_titles, until
+from .conftest import drive_the_app, palette_titles
 
 SIZE = (120, 40)
 
@@ -313,22 +313,6 @@ async def test_switching_views_does_not_pile_up_footer_keys(make_app):
         assert footer_keys() <= before + 20  # one footer's worth of slack, not 18 rebuilds
 
 
-def _drive_the_app(monkeypatch, journey) -> None:
-    """`claude-tui REPO` as the command line starts it, with ``journey`` as the user."""
-    import asyncio
-
-    def run(self: ClaudeTuiApp) -> None:
-        async def go() -> None:
-            async with self.run_test(size=(120, 40)) as pilot:
-                # The repository is read behind the first frame; the plan keys wait for it.
-                await until(pilot, lambda: self.opened)
-                await journey(self, pilot)
-
-        asyncio.run(go())
-
-    monkeypatch.setattr(ClaudeTuiApp, "run", run)
-
-
 def test_the_app_writes_the_report_asked_for_when_the_user_quits(
     shopfront: Path, tmp_path: Path, monkeypatch
 ) -> None:
@@ -347,7 +331,7 @@ def test_the_app_writes_the_report_asked_for_when_the_user_quits(
             await pilot.pause(0.05)
         await pilot.press("q")
 
-    _drive_the_app(monkeypatch, review_then_quit)
+    drive_the_app(monkeypatch, review_then_quit)
     out = tmp_path / "reports" / "review.sarif"
     assert main(["--demo", str(shopfront), "--report", str(out)]) == 0
     sarif = json.loads(out.read_text())
@@ -389,7 +373,7 @@ def test_opening_the_app_walks_the_repository_once(shopfront: Path, monkeypatch)
                 await pilot.pause(0.05)
         await pilot.press("q")
 
-    _drive_the_app(monkeypatch, run_one_then_quit)
+    drive_the_app(monkeypatch, run_one_then_quit)
     checkpoint = shopfront / ".claude-tui" / "checkpoint.toml"
     assert main(["--demo", str(shopfront)]) == 0
     assert len(walks) == 1 and checkpoint.is_file()

@@ -193,7 +193,7 @@ async def test_every_view_shows_hostile_text_as_text(hostile_app: ClaudeTuiApp) 
         await pilot.pause(0.3)  # the bridge's flush
         text = _assert_clean(app, "Searching [/x]", "fail failed: API Error: Bad [/] title")
         assert "[bold]x" in text and "$nan" not in text
-        assert all(c.cost_usd == 0 for c in manager.cp.chunks)
+        assert all(c.cost_usd == 0 for c in manager.checkpoint.chunks)
         # The panel shows its log's tail; all of it is text.
         panel = next(p for p in app.screen.query(WorkerPanel) if p.chunk == "hang")
         log = "\n".join(panel.log_lines())

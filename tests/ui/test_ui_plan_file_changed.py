@@ -91,9 +91,9 @@ async def test_following_a_renamed_chunk_keeps_its_findings_and_leaves_the_file_
         async with app.run_test(size=(120, 40)) as pilot:
             body = await answer(pilot, app, "Follow")
             assert "lib renamed to library" in body
-            names = [c.name for c in app.manager.cp.chunks]
+            names = [c.name for c in app.manager.checkpoint.chunks]
             assert "library" in names and "lib" not in names
-            library = app.manager.cp.chunk("library")
+            library = app.manager.checkpoint.chunk("library")
             assert library.status is ChunkStatus.DONE
             assert [i.title for i in library.issues] == ["Cache race"]
             assert {i.chunk for i in library.issues} == {"library"}
@@ -114,7 +114,7 @@ async def test_keeping_the_runs_plan_leaves_the_plan_file_as_the_user_wrote_it(
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             await answer(pilot, app, "Keep")
-            assert "lib" in [c.name for c in app.manager.cp.chunks]
+            assert "lib" in [c.name for c in app.manager.checkpoint.chunks]
             await pilot.press("q")
     finally:
         run.close()

@@ -48,11 +48,11 @@ async def test_R_runs_every_pending_chunk_and_the_issues_table_fills(
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("R")
         await until(pilot, lambda: not app.manager.active and app.run_started)
-        assert all(c.status is ChunkStatus.DONE for c in app.manager.cp.chunks)
+        assert all(c.status is ChunkStatus.DONE for c in app.manager.checkpoint.chunks)
         assert app.current_mode == "workers"
         await pilot.pause(0.2)
         assert {p.chunk for p in app.screen.query(WorkerPanel)} == {
-            c.name for c in app.manager.cp.chunks
+            c.name for c in app.manager.checkpoint.chunks
         }
         await pilot.press("3")
         table = app.screen.query_one("#issues-table")
@@ -92,7 +92,7 @@ async def test_finished_chunks_fold_into_full_width_lines_below_the_ones_at_work
     app = make_run_app(ScriptedRunner(hang={"web"}))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("R")
-        await until(pilot, lambda: sum(c.status.finished for c in app.manager.cp.chunks) == 4)
+        await until(pilot, lambda: sum(c.status.finished for c in app.manager.checkpoint.chunks) == 4)
         await pilot.pause(0.5)
         web = await _panel_of(pilot, "web")
         finished = [p for p in app.screen.ordered_panels() if p.chunk != "web"]
@@ -221,19 +221,19 @@ async def test_enter_zooms_to_the_whole_log_and_P_and_plus_minus(make_run_app) -
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, ZoomScreen))
         await pilot.press("plus")
-        assert app.manager.workers == 3
+        assert app.manager.chunk_workers == 3
         await pilot.press("minus", "minus")
-        assert app.manager.workers == 1
+        assert app.manager.chunk_workers == 1
         await pilot.press("P")
         await until(pilot, lambda: not app.manager.running)
         assert all(
-            c.status in (ChunkStatus.PAUSED, ChunkStatus.DONE) for c in app.manager.cp.chunks
+            c.status in (ChunkStatus.PAUSED, ChunkStatus.DONE) for c in app.manager.checkpoint.chunks
         )
         runner.hang.clear()
         await pilot.press("P")
         await until(
             pilot,
-            lambda: all(c.status is ChunkStatus.DONE for c in app.manager.cp.chunks),
+            lambda: all(c.status is ChunkStatus.DONE for c in app.manager.checkpoint.chunks),
             tries=400,
         )
 
@@ -290,15 +290,15 @@ async def test_plus_grows_the_pool_only_as_far_as_free_memory_holds(
         # Room for one more Claude Code process (about 300 MB), not two.
         monkeypatch.setattr(resources, "available_memory", lambda: resources.PER_WORKER_BYTES + 1)
         await pilot.press("plus")
-        assert app.manager.workers == 3
+        assert app.manager.chunk_workers == 3
         await until(pilot, lambda: len(app.manager.running) == 3)
         monkeypatch.setattr(resources, "available_memory", lambda: 1)
         await pilot.press("plus")
-        assert app.manager.workers == 3
+        assert app.manager.chunk_workers == 3
         await pilot.pause(0.1)
         assert any("capped at 3" in n.message for n in app._notifications)
         await pilot.press("minus", "minus", "minus")
-        assert app.manager.workers == 1
+        assert app.manager.chunk_workers == 1
         await pilot.pause(0.1)
         assert any("the fewest" in n.message for n in app._notifications)
         await pilot.press("P")
@@ -334,7 +334,7 @@ async def test_quit_pauses_running_workers_and_the_next_start_offers_to_continue
         await pilot.press("enter")
         await until(
             pilot,
-            lambda: all(c.status is ChunkStatus.DONE for c in again.manager.cp.chunks),
+            lambda: all(c.status is ChunkStatus.DONE for c in again.manager.checkpoint.chunks),
             tries=400,
         )
         resumed = [job for job in runner2.calls if job.resume]
@@ -450,7 +450,7 @@ def test_snapshot_workers_grid_mid_run(make_run_app, snap_compare, monkeypatch, 
         await until(
             pilot,
             lambda: (
-                sum(c.status.finished for c in app.manager.cp.chunks) == 3
+                sum(c.status.finished for c in app.manager.checkpoint.chunks) == 3
                 and len(app.manager.state("src-api").files_read) == 2
                 and len(app.manager.state("web").files_read) == 1
             ),

@@ -233,7 +233,7 @@ async def test_a_full_disk_mid_run_pauses_new_starts_and_the_run_goes_on_when_sp
 ) -> None:
     runner, events = GatedRunner(), []
     manager = gated_manager(repo, runner, events)
-    names = [c.name for c in manager.cp.chunks]
+    names = [c.name for c in manager.checkpoint.chunks]
     assert len(names) >= 3
     task = manager.start()
     await until(lambda: len(runner.started) == 1)

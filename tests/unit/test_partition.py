@@ -51,7 +51,7 @@ _limits = st.builds(
     Limits,
     max_files=st.integers(min_value=1, max_value=12),
     max_tokens=st.integers(min_value=200, max_value=8_000),
-    workers=st.integers(min_value=1, max_value=16),
+    chunk_workers=st.integers(min_value=1, max_value=16),
 )
 
 
@@ -99,7 +99,7 @@ def test_default_limit_of_ten_files_per_chunk(strategy: str) -> None:
 def test_balanced_never_fills_a_chunk_past_the_token_cap() -> None:
     # Two chunks would do by the totals, but no two of these files fit one chunk.
     files = files_in("a", 3, size=240)
-    limits = Limits(max_files=10, max_tokens=100, workers=1)
+    limits = Limits(max_files=10, max_tokens=100, chunk_workers=1)
     chunks = partition(files, "balanced", limits)
     assert_valid(chunks, files, limits)
     assert [len(c.files) for c in chunks] == [1, 1, 1]
@@ -154,7 +154,7 @@ def test_equal_fills_chunks_to_the_fixed_count_in_path_order() -> None:
 def test_balanced_makes_a_multiple_of_the_worker_count_when_it_can() -> None:
     files = [SourceFile(f"m{i % 7}/f{i}.py", 1000 + 37 * i) for i in range(50)]
     for workers in (2, 4, 8):
-        chunks = partition(files, "balanced", Limits(max_files=10, workers=workers))
+        chunks = partition(files, "balanced", Limits(max_files=10, chunk_workers=workers))
         assert len(chunks) % workers == 0
 
 
@@ -213,7 +213,7 @@ def test_balanced_makespan_is_within_5_percent_of_the_lower_bound(
     files = skewed_files(count, seed)
     sizes = [f.size for f in files]
     assert max(sizes) >= 9 * min(sizes)
-    chunks = partition(files, "balanced", Limits(max_files=10, max_tokens=60_000, workers=workers))
+    chunks = partition(files, "balanced", Limits(max_files=10, max_tokens=60_000, chunk_workers=workers))
     works = [chunk_tokens(c, files) for c in chunks]
     bound = estimate.lower_bound([f.tokens for f in files], workers)
     assert estimate.makespan(works, workers) <= 1.05 * bound
@@ -221,7 +221,7 @@ def test_balanced_makespan_is_within_5_percent_of_the_lower_bound(
 
 def test_balanced_beats_directory_on_the_skewed_files() -> None:
     files = skewed_files(200, 1)
-    limits = Limits(workers=16)
+    limits = Limits(chunk_workers=16)
 
     def ratio(strategy: str) -> float:
         works = [chunk_tokens(c, files) for c in partition(files, strategy, limits)]
@@ -252,13 +252,13 @@ def test_plan_figures_add_up_over_the_chunks() -> None:
         )
     )
     sizes = {f.path: f.size for f in files}
-    figures = estimate.plan_figures(plan, sizes, workers=2, count_lines=lambda p: 10)
+    figures = estimate.plan_figures(plan, sizes, chunk_workers=2, count_lines=lambda p: 10)
     assert figures.files == 7 and figures.bytes == 4 * 4_000 + 3 * 800
     assert figures.tokens == 4 * 1_000 + 3 * 200
     assert [c.lines for c in figures.chunks] == [40, 30]
     assert figures.cost_usd == pytest.approx(sum(c.cost_usd for c in figures.chunks))
     assert figures.lower_bound_s <= figures.makespan_s <= figures.sequential_s
-    assert estimate.plan_figures(plan, sizes, workers=2).chunks[0].lines is None
+    assert estimate.plan_figures(plan, sizes, chunk_workers=2).chunks[0].lines is None
 
 
 def test_estimated_cost_grows_with_tokens_and_files() -> None:

@@ -30,7 +30,7 @@ SIZES = {path: 200 + 131 * i for i, path in enumerate(FILES)}
 
 def base_plan(strategy: str = "directory", max_files: int = 4) -> Plan:
     files = [SourceFile(p, SIZES[p]) for p in FILES]
-    return make_plan(files, strategy, Limits(max_files=max_files, max_tokens=2_000, workers=3))
+    return make_plan(files, strategy, Limits(max_files=max_files, max_tokens=2_000, chunk_workers=3))
 
 
 def assert_invariant(plan: Plan, universe: list[str] = FILES) -> None:
@@ -100,7 +100,7 @@ def _edit(draw: st.DrawFn, plan: Plan) -> tuple[str, Callable[[Plan], Plan]]:
         subtree = draw(st.sampled_from(["", *FOLDERS, "nope"]))
         limits = Limits(
             max_files=draw(st.integers(1, 6)), max_tokens=draw(st.sampled_from([500, 3_000])),
-            workers=draw(st.integers(1, 4)),
+            chunk_workers=draw(st.integers(1, 4)),
         )  # fmt: skip
         return (
             f"rebalance {subtree!r} with {strategy} {limits}",
@@ -283,7 +283,7 @@ def test_rebalance_everything_assigns_unassigned_files_and_records_the_strategy(
     plan: Plan,
 ) -> None:
     sizes = dict.fromkeys(ALL, 400)
-    result = edits.rebalance(plan, sizes, "balanced", Limits(max_files=3, workers=2))
+    result = edits.rebalance(plan, sizes, "balanced", Limits(max_files=3, chunk_workers=2))
     assert result.unassigned == ()
     assert result.excluded == plan.excluded
     assert result.strategy == "balanced" and result.max_files_per_chunk == 3

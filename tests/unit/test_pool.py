@@ -106,13 +106,13 @@ def test_fewer_workers_lower_the_cap_and_more_lift_it_unless_limits_hold_it(
     time: FakeTime,
 ) -> None:
     pool = governor(time, 4)
-    pool.set_workers(2)
+    pool.set_chunk_workers(2)
     assert pool.admit(running=2) is Admit.NO
-    pool.set_workers(6)
+    pool.set_chunk_workers(6)
     assert pool.state().concurrency == 6
     pool.on_limit(started_at=90.0, retry_after=None, running=6)
-    pool.set_workers(8)  # still limited: the cap stays where the limit put it
-    assert pool.state().concurrency == 3 and pool.state().workers == 8
+    pool.set_chunk_workers(8)  # still limited: the cap stays where the limit put it
+    assert pool.state().concurrency == 3 and pool.state().chunk_workers == 8
 
 
 def test_the_breaker_opens_probes_once_half_open_and_closes_on_an_answer(

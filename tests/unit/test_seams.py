@@ -14,7 +14,7 @@ UI = Path(tui_orchestrator.__file__).parent / "ui"
 # its checkpoint object, its private members, and engine prose tested as data.
 FORBIDDEN = {
     "Runtime": re.compile(r"\bRuntime\b"),
-    "manager.cp": re.compile(r"manager\.cp\b"),
+    "manager.checkpoint": re.compile(r"manager\.checkpoint\b"),
     "runtime(": re.compile(r"\bruntime\("),
     ".runtime": re.compile(r"manager\.runtime\b|\.book\.runtime\b"),
     "a private manager member": re.compile(r"manager\._[a-z]"),
@@ -38,7 +38,7 @@ def test_no_screen_reads_the_engines_working_state_or_parses_its_words() -> None
 def test_the_guard_sees_what_it_forbids() -> None:
     samples = [
         "from tui_orchestrator.engine.manager import Runtime",
-        "chunks = manager.cp.chunks",
+        "chunks = manager.checkpoint.chunks",
         "rt = manager.runtime[name]",
         "manager._fatal",
         'if event.detail.startswith("backing off"):',

@@ -68,7 +68,7 @@ def print_plan(
     console.print(table)
     ratio = figures.makespan_s / figures.lower_bound_s if figures.lower_bound_s else 1.0
     console.print(
-        f"Predicted wall time with {figures.workers} workers: {format_seconds(figures.makespan_s)} "
+        f"Predicted wall time with {figures.chunk_workers} workers: {format_seconds(figures.makespan_s)} "
         f"(lower bound {format_seconds(figures.lower_bound_s)}, ratio {ratio:.2f}; "
         f"sequential {format_seconds(figures.sequential_s)})"
     )

@@ -127,7 +127,7 @@ class Display:
         if isinstance(event, RunStarted):
             label = " [DEMO backend: simulated agents, no model is called]" if self.demo else ""
             self.line(
-                f"Starting {event.pending} of {event.chunks} chunks with {event.workers} "
+                f"Starting {event.pending} of {event.chunks} chunks with {event.chunk_workers} "
                 f"workers{label}"
             )
         elif isinstance(event, ChunkStarted):
@@ -175,13 +175,15 @@ class Display:
             self.progress.remove_task(task)
 
 
-def summary_lines(cp: Checkpoint, summary: RunSummary, report_path: str, demo: bool) -> list[str]:
+def summary_lines(
+    checkpoint: Checkpoint, summary: RunSummary, report_path: str, demo: bool
+) -> list[str]:
     """The closing summary (docs/contracts.md §6)."""
-    findings = report_findings(cp)
+    findings = report_findings(checkpoint)
     counts = Counter(f.severity for f in findings)
     by_sev = ", ".join(f"{counts[s]} {s.value}" for s in Severity if counts[s])
-    sequential = sum(c.elapsed_s for c in cp.chunks)
-    files = sum(len(c.files) for c in cp.chunks)
+    sequential = sum(c.elapsed_s for c in checkpoint.chunks)
+    files = sum(len(c.files) for c in checkpoint.chunks)
     head = "Analysis complete" if summary.unfinished == 0 else (
         f"Run ended ({summary.reason}): {summary.unfinished} chunk(s) unfinished"
     )  # fmt: skip
@@ -189,16 +191,16 @@ def summary_lines(cp: Checkpoint, summary: RunSummary, report_path: str, demo: b
         head + (" [DEMO backend: findings are simulated]" if demo else ""),
         "-" * 30,
         f"- Total files: {files}",
-        f"- Chunks: {summary.done}/{len(cp.chunks)} done"
+        f"- Chunks: {summary.done}/{len(checkpoint.chunks)} done"
         + (f", {summary.failed} failed" if summary.failed else ""),
-        f"- Time: {format_seconds(summary.run_s)} this run, {format_seconds(cp.wall_s)} in all "
+        f"- Time: {format_seconds(summary.run_s)} this run, {format_seconds(checkpoint.wall_s)} in all "
         f"(vs {format_seconds(sequential)} sequential)",
-        f"- Sessions used: {sum(1 for c in cp.chunks if c.session_id)}",
+        f"- Sessions used: {sum(1 for c in checkpoint.chunks if c.session_id)}",
         f"- Issues found: {len(findings)}" + (f" ({by_sev})" if by_sev else ""),
-        f"- Cost: ${cp.cost_usd:.2f}"
-        + (f" of a ${cp.max_budget_usd:.2f} budget" if cp.max_budget_usd else ""),
+        f"- Cost: ${checkpoint.cost_usd:.2f}"
+        + (f" of a ${checkpoint.max_budget_usd:.2f} budget" if checkpoint.max_budget_usd else ""),
     ]
-    unfinished = [c for c in cp.chunks if c.status is not ChunkStatus.DONE]
+    unfinished = [c for c in checkpoint.chunks if c.status is not ChunkStatus.DONE]
     for state in unfinished[:20]:
         lines.append(
             f"  unfinished: {state.name} ({state.status.value}{': ' + state.error if state.error else ''})"

@@ -64,7 +64,7 @@ class ChunkBook:
         sizes: Mapping[str, int] | None = None,
         logs_dir: Path | None = None,
     ) -> None:
-        self.cp = checkpoint
+        self.checkpoint = checkpoint
         self.root = root
         self.writer = writer
         self._emit = emit
@@ -79,26 +79,26 @@ class ChunkBook:
     # ---------------------------------------------------------------------- reading
 
     def state(self, name: str) -> ChunkState:
-        return self.cp.chunk(name)
+        return self.checkpoint.chunk(name)
 
     def view(self, name: str) -> ChunkView:
         """The chunk as the screens show it now (KeyError: no such chunk)."""
-        state = self.cp.chunk(name)
-        rt = self.runtime.setdefault(name, Runtime())
-        return chunk_view(state, rt, self._now(), self.max_attempts)
+        state = self.checkpoint.chunk(name)
+        runtime = self.runtime.setdefault(name, Runtime())
+        return chunk_view(state, runtime, self._now(), self.max_attempts)
 
     @property
     def names(self) -> list[str]:
-        return [c.name for c in self.cp.chunks]
+        return [c.name for c in self.checkpoint.chunks]
 
     @property
     def running(self) -> list[str]:
-        return [n for n, rt in self.runtime.items() if rt.task is not None]
+        return [n for n, runtime in self.runtime.items() if runtime.task is not None]
 
     def queue(self) -> list[Task]:
         """The tasks waiting to start, in the order they start: priority, then size."""
         pending = [
-            c for c in self.cp.chunks
+            c for c in self.checkpoint.chunks
             if c.status is ChunkStatus.PENDING and self.runtime[c.name].task is None
         ]  # fmt: skip
         pending.sort(key=self._weight)
@@ -113,7 +113,7 @@ class ChunkBook:
 
     def sync(self) -> None:
         """Follow a change of the checkpoint's chunk list (an edited plan was applied)."""
-        for state in self.cp.chunks:
+        for state in self.checkpoint.chunks:
             self.runtime.setdefault(state.name, Runtime())
         self.writer.changed()
 
@@ -132,7 +132,7 @@ class ChunkBook:
     def begin(self, state: ChunkState, instructions: str) -> tuple[str, list[str], bool]:
         """A new attempt at the chunk: its session (new or resumed), the prompt, the files
         it reviews, and whether it resumes."""
-        rt = self.runtime[state.name]
+        runtime = self.runtime[state.name]
         resume = bool(state.session_id)
         if not resume:
             state.session_id = str(uuid.uuid4())
@@ -149,10 +149,10 @@ class ChunkBook:
             state.files_read = [f for f in state.files if f not in set(scope)]
             left = list(scope)
             prompt = first_prompt(instructions, self.root, scope)
-        rt.stop_reason = ""
-        rt.activity = "starting"
-        rt.started_at = self._now()
-        rt.resumed = resume
+        runtime.stop_reason = ""
+        runtime.activity = "starting"
+        runtime.started_at = self._now()
+        runtime.resumed = resume
         self.set_status(state, ChunkStatus.RUNNING)
         return prompt, left, resume
 
@@ -183,10 +183,10 @@ class ChunkBook:
 
     def ended(self, state: ChunkState) -> None:
         """The chunk's process is over (whatever its outcome): its time counts."""
-        rt = self.runtime[state.name]
-        state.elapsed_s += self._now() - rt.started_at
-        rt.task = None
-        rt.activity = ""
+        runtime = self.runtime[state.name]
+        state.elapsed_s += self._now() - runtime.started_at
+        runtime.task = None
+        runtime.activity = ""
 
     def account(self, state: ChunkState, outcome: Outcome) -> None:
         """What the process spent, and the session it ended in."""
@@ -198,7 +198,7 @@ class ChunkBook:
         state.output_tokens += result.output_tokens
         if result.session_id and outcome.kind is not OutcomeKind.SESSION_MISSING:
             state.session_id = result.session_id
-        self._emit(UsageChanged(state.name, state.cost_usd, state.tokens, self.cp.cost_usd))
+        self._emit(UsageChanged(state.name, state.cost_usd, state.tokens, self.checkpoint.cost_usd))
 
     def done(self, state: ChunkState, findings: list[Finding]) -> None:
         """Reviewed: its findings replace those of the files it reviewed."""
@@ -311,9 +311,9 @@ class ChunkBook:
             state.todo = []
             state.session_id = ""
             state.files_read = []
-        rt = self.runtime[state.name]
-        rt.failures = rt.timeouts = rt.fresh_restarts = 0
-        rt.not_before = 0.0
+        runtime = self.runtime[state.name]
+        runtime.failures = runtime.timeouts = runtime.fresh_restarts = 0
+        runtime.not_before = 0.0
         state.error = ""
         self.set_status(state, ChunkStatus.PENDING, Waiting.QUEUED)
         self.writer.changed()

@@ -40,8 +40,8 @@ class TaskSpec(TypedDict):
 
 class StartMessage(TypedDict):
     k: Literal["start"]
-    host: str  # the worker's host:port, shown to the user
-    worker: str  # the worker's Dask address
+    host: str  # the host's host:port, shown to the user
+    address: str  # the Dask address of the worker process on that host
     root: str  # where the chunk's files are on the worker
     unpacked: bool  # this attempt unpacked the repository (``--context repo``)
 
@@ -84,8 +84,8 @@ def queue_names(token: str) -> tuple[str, str, str]:
     return f"{prefix}-stream", f"{prefix}-stop", f"{prefix}-claimed"
 
 
-def start_message(host: str, worker: str, root: str, unpacked: bool) -> StartMessage:
-    return {"k": "start", "host": host, "worker": worker, "root": root, "unpacked": unpacked}
+def start_message(host: str, address: str, root: str, unpacked: bool) -> StartMessage:
+    return {"k": "start", "host": host, "address": address, "root": root, "unpacked": unpacked}
 
 
 def lines_message(lines: list[str]) -> LinesMessage:

@@ -79,7 +79,7 @@ POLL_S = 1.0
 RPC_GRACE_S = 15.0
 # After a stop request: how long to wait for the last session growth and the end message.
 ABORT_WAIT_S = 3.0
-WORKERS_TTL_S = 1.0
+HOSTS_TTL_S = 1.0
 # The worker enforces the chunk's time limit; the client gives up this much later.
 CLIENT_TIMEOUT_SLACK_S = 60.0
 _SESSION_ID = re.compile(r"[A-Za-z0-9-]{1,100}")
@@ -90,7 +90,7 @@ class SchedulerUnavailable(Exception):
     """The Dask scheduler cannot be reached, or the connection to it was lost."""
 
 
-class WorkerLost(Exception):
+class HostLost(Exception):
     """The Dask worker that ran the attempt died (or the task failed there)."""
 
 
@@ -165,7 +165,7 @@ class _Attempt:
     sessions: Path
     key: str
     host: str = ""
-    worker: str = ""
+    address: str = ""  # the Dask address of the host that runs it
     root: str = ""
     result: Result | None = None
     end: EndMessage | None = None
@@ -224,8 +224,8 @@ class DaskRunner(Runner):
         self._client: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock: asyncio.Lock | None = None
-        self._workers: set[str] = set()
-        self._workers_at = float("-inf")
+        self._hosts: set[str] = set()
+        self._hosts_at = float("-inf")
 
     # ------------------------------------------------------------------ connection
 
@@ -304,7 +304,7 @@ class DaskRunner(Runner):
                     f"the Dask scheduler at {self.executor} cannot be reached ({exc})"
                 ) from None
             self._client = client
-            self._workers_at = float("-inf")
+            self._hosts_at = float("-inf")
             return client
 
     async def aclose(self) -> None:
@@ -319,12 +319,12 @@ class DaskRunner(Runner):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.close(), 5)
 
-    async def _live_workers(self, client: Any) -> set[str]:
+    async def _live_hosts(self, client: Any) -> set[str]:
         now = asyncio.get_running_loop().time()
-        if now - self._workers_at > WORKERS_TTL_S:
-            self._workers = set(await asyncio.wait_for(client.nthreads(), RPC_GRACE_S))
-            self._workers_at = now
-        return self._workers
+        if now - self._hosts_at > HOSTS_TTL_S:
+            self._hosts = set(await asyncio.wait_for(client.nthreads(), RPC_GRACE_S))
+            self._hosts_at = now
+        return self._hosts
 
     # ------------------------------------------------------------------ the repository
 
@@ -437,7 +437,7 @@ class DaskRunner(Runner):
                 raise
             except SchedulerUnavailable as exc:
                 outcome = Outcome(OutcomeKind.OUTAGE, stderr_tail=str(exc))
-            except WorkerLost as exc:
+            except HostLost as exc:
                 outcome = Outcome(OutcomeKind.CRASH, stderr_tail=str(exc))
             except (OSError, TimeoutError) as exc:
                 outcome = Outcome(
@@ -532,15 +532,15 @@ class DaskRunner(Runner):
                 )
             exc = await future.exception()
             if type(exc).__name__ == "KilledWorker":
-                raise WorkerLost(f"Dask workers kept dying while running this chunk ({exc})")
-            raise WorkerLost(f"the Dask task failed on the worker: {exc!r}")
-        if attempt.worker and attempt.worker not in await self._live_workers(client):
-            raise WorkerLost(
+                raise HostLost(f"Dask workers kept dying while running this chunk ({exc})")
+            raise HostLost(f"the Dask task failed on the worker: {exc!r}")
+        if attempt.address and attempt.address not in await self._live_hosts(client):
+            raise HostLost(
                 f"the Dask worker {attempt.host} died mid-chunk; resuming from the last session"
             )
         loop_time = asyncio.get_running_loop().time()
         if attempt.deadline is not None and loop_time > attempt.deadline:
-            raise WorkerLost(f"the Dask worker {attempt.host} stopped reporting")
+            raise HostLost(f"the Dask worker {attempt.host} stopped reporting")
 
     def _handle(self, attempt: _Attempt, message: Message) -> None:
         if message["k"] == "lines":
@@ -549,7 +549,7 @@ class DaskRunner(Runner):
             self._store_session(attempt, message)
         elif message["k"] == "start":
             attempt.host = str(message["host"])
-            attempt.worker = str(message["worker"])
+            attempt.address = str(message["address"])
             attempt.root = str(message["root"])
             loop_time = asyncio.get_running_loop().time()
             attempt.deadline = loop_time + attempt.job.timeout_s + CLIENT_TIMEOUT_SLACK_S
@@ -564,7 +564,7 @@ class DaskRunner(Runner):
         elif message["k"] == "end":
             attempt.end = message
         elif message["k"] == "lost":
-            raise WorkerLost(
+            raise HostLost(
                 "the Dask worker that ran this attempt died; resuming from the last session"
             )
 

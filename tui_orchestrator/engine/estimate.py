@@ -38,8 +38,8 @@ def chunk_seconds(tokens: int) -> float:
     return SECONDS_PER_CHUNK + tokens / TOKENS_PER_SECOND
 
 
-def makespan(works: Iterable[float], workers: int) -> float:
-    """Finish time of the works on ``workers`` machines, dispatched longest first.
+def makespan(works: Iterable[float], chunk_workers: int) -> float:
+    """Finish time of the works on ``chunk_workers`` workers at once, dispatched longest first.
 
     This is what the manager does (longest chunk first, a free worker takes the next),
     so it is the plan's predicted makespan.
@@ -47,18 +47,18 @@ def makespan(works: Iterable[float], workers: int) -> float:
     ordered = sorted(works, reverse=True)
     if not ordered:
         return 0.0
-    loads = [0.0] * min(workers, len(ordered))
+    loads = [0.0] * min(chunk_workers, len(ordered))
     heapq.heapify(loads)
     for work in ordered:
         heapq.heappush(loads, heapq.heappop(loads) + work)
     return max(loads)
 
 
-def lower_bound(file_works: Sequence[float], workers: int) -> float:
-    """No schedule can beat max(total / workers, largest single file)."""
+def lower_bound(file_works: Sequence[float], chunk_workers: int) -> float:
+    """No schedule can beat max(total / chunk_workers, largest single file)."""
     if not file_works:
         return 0.0
-    return max(sum(file_works) / workers, max(file_works))
+    return max(sum(file_works) / chunk_workers, max(file_works))
 
 
 @dataclass(slots=True, frozen=True)
@@ -78,12 +78,12 @@ class ChunkFigures:
 @dataclass(slots=True, frozen=True)
 class PlanFigures:
     chunks: list[ChunkFigures]
-    workers: int
+    chunk_workers: int
     files: int
     bytes: int
     tokens: int
     cost_usd: float
-    # Predicted wall time (longest chunk first on ``workers``) and the bound no plan beats.
+    # Predicted wall time (longest chunk first on ``chunk_workers``) and the bound no plan beats.
     makespan_s: float
     lower_bound_s: float
     sequential_s: float
@@ -92,7 +92,7 @@ class PlanFigures:
 def plan_figures(
     plan: Plan,
     sizes: Mapping[str, int],
-    workers: int,
+    chunk_workers: int,
     count_lines: Callable[[str], int] | None = None,
 ) -> PlanFigures:
     """Figures for each chunk and the whole plan; lines only when a counter is given."""
@@ -116,17 +116,19 @@ def plan_figures(
         )
     seconds = [r.seconds for r in rows]
     # No plan beats the work spread evenly, plus the start-ups of the fewest chunks the
-    # file limit allows, spread over the workers.
+    # file limit allows, spread over the chunk workers.
     fewest = -(-len(file_seconds) // max(1, plan.max_files_per_chunk))
-    bound = lower_bound(file_seconds, workers) + SECONDS_PER_CHUNK * max(1, -(-fewest // workers))
+    bound = lower_bound(file_seconds, chunk_workers) + SECONDS_PER_CHUNK * max(
+        1, -(-fewest // chunk_workers)
+    )
     return PlanFigures(
         chunks=rows,
-        workers=workers,
+        chunk_workers=chunk_workers,
         files=sum(r.files for r in rows),
         bytes=sum(r.bytes for r in rows),
         tokens=sum(r.tokens for r in rows),
         cost_usd=sum(r.cost_usd for r in rows),
-        makespan_s=makespan(seconds, workers),
+        makespan_s=makespan(seconds, chunk_workers),
         lower_bound_s=bound if rows else 0.0,
         sequential_s=sum(seconds),
     )

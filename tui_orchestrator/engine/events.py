@@ -29,7 +29,7 @@ class Topic(StrEnum):
 class RunStarted:
     chunks: int
     pending: int
-    workers: int
+    chunk_workers: int
     backend: str
 
 

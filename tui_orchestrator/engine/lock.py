@@ -76,13 +76,13 @@ class RepoLock:
         created = not self.path.parent.exists()
         ensure_state_dir(self.path.parent)
         try:
-            self._take()
+            self._create_or_take_over()
         except WriteError:
             if created:
                 remove_if_unused(self.path.parent)  # a start that failed leaves no trace
             raise
 
-    def _take(self) -> None:
+    def _create_or_take_over(self) -> None:
         pid = os.getpid()
         me = json.dumps({"pid": pid, "host": socket.gethostname(), "started": process_start(pid)})
         deadline = time.monotonic() + TORN_LOCK_AGE_S + 1.0

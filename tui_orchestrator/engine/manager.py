@@ -71,7 +71,7 @@ class Manager:
         write_delay: float = 0.5,
     ) -> None:
         self.root = root
-        self.cp = checkpoint
+        self.checkpoint = checkpoint
         self.store = store
         self.runner = runner
         self.config = config
@@ -100,8 +100,8 @@ class Manager:
         self._stopping = False
         self._loop_task: asyncio.Task[RunSummary] | None = None
         self._fatal: Exception | None = None
-        self.cp.max_budget_usd = config.max_budget_usd
-        self.cp.backend = runner.backend
+        self.checkpoint.max_budget_usd = config.max_budget_usd
+        self.checkpoint.backend = runner.backend
 
     # ------------------------------------------------------------------ reading it
 
@@ -109,7 +109,7 @@ class Manager:
         return self.pool.clock.monotonic()
 
     def state(self, name: str) -> ChunkState:
-        return self.cp.chunk(name)
+        return self.checkpoint.chunk(name)
 
     def chunk_view(self, name: str) -> ChunkView:
         """The chunk as the screens show it now (KeyError: no such chunk)."""
@@ -122,7 +122,7 @@ class Manager:
     def run_view(self) -> RunView:
         pool = self.pool.state()
         return RunView(
-            tally=tally(self.cp.chunks),
+            tally=tally(self.checkpoint.chunks),
             pool=pool,
             running=len(self.running),
             active=self.active,
@@ -130,16 +130,16 @@ class Manager:
             budget_usd=self.budget.limit_usd,
             budget_reached=self.budget.reached,
             save_fault=self.save_fault,
-            eta_s=eta(self.cp.chunks, pool, self.active),
+            eta_s=eta(self.checkpoint.chunks, pool, self.active),
             error=str(self._fatal) if self._fatal is not None else "",
         )
 
     def findings(self, keep: Keep = None) -> list[Finding]:
         """Every finding of the run once, in plan order (those ``keep`` accepts)."""
-        return report_findings(self.cp, keep)
+        return report_findings(self.checkpoint, keep)
 
     def report(self, fmt: str, keep: Keep = None) -> str:
-        return render(self.cp, fmt, keep)
+        return render(self.checkpoint, fmt, keep)
 
     @property
     def names(self) -> list[str]:
@@ -150,12 +150,12 @@ class Manager:
         return self.book.running
 
     @property
-    def workers(self) -> int:
-        return self.pool.workers
+    def chunk_workers(self) -> int:
+        return self.pool.chunk_workers
 
     @property
     def spent_usd(self) -> float:
-        return self.cp.cost_usd
+        return self.checkpoint.cost_usd
 
     @property
     def save_fault(self) -> str:
@@ -205,15 +205,19 @@ class Manager:
         self.book.changed.clear()
         self._fatal = None  # a new start tries again (the disk may have room now)
         self.throttle.gave_up = None
-        for state in self.cp.chunks:
+        for state in self.checkpoint.chunks:
             if state.status is ChunkStatus.RUNNING:
                 state.status = ChunkStatus.PENDING  # left running by a process that died
-        pending = sum(c.status is ChunkStatus.PENDING for c in self.cp.chunks)
+        pending = sum(c.status is ChunkStatus.PENDING for c in self.checkpoint.chunks)
         # Written before the run is announced: a first write that fails (a full disk, a
         # read-only one) ends the start with one line, as any bad environment does.
         self._fatal = await self.saving.begin()
         if self._fatal is None:
-            self._emit(RunStarted(len(self.cp.chunks), pending, self.workers, self.runner.backend))
+            self._emit(
+                RunStarted(
+                    len(self.checkpoint.chunks), pending, self.chunk_workers, self.runner.backend
+                )
+            )
         try:
             reason = await self._loop()
         except Exception as exc:  # a bug: the run still ends as one, saved and told
@@ -221,7 +225,9 @@ class Manager:
         finally:
             await self._end_run()
         error = str(self._fatal) if reason is RunEnd.ERROR and self._fatal else ""
-        summary = summarize(self.cp, reason, self._now() - started, self.book.changed, error)
+        summary = summarize(
+            self.checkpoint, reason, self._now() - started, self.book.changed, error
+        )
         self._emit(
             RunFinished(reason, summary.done, summary.failed, summary.unfinished, summary.error)
         )
@@ -246,7 +252,7 @@ class Manager:
             return RunEnd.STOPPED
         if self.budget.reached and self.book.queue():
             return RunEnd.BUDGET
-        if any(c.status is ChunkStatus.PAUSED for c in self.cp.chunks):
+        if any(c.status is ChunkStatus.PAUSED for c in self.checkpoint.chunks):
             return RunEnd.IDLE
         return RunEnd.DONE
 
@@ -300,8 +306,8 @@ class Manager:
         """Where a chunk's worker is started: a new or resumed session, on the runner."""
         prompt, todo, resume = self.book.begin(state, self.instructions)
         job = self._job(state, prompt, resume=resume, todo=todo)
-        rt = self.book.runtime[state.name]
-        rt.task = asyncio.get_running_loop().create_task(self._work(state, job))
+        runtime = self.book.runtime[state.name]
+        runtime.task = asyncio.get_running_loop().create_task(self._work(state, job))
         self.throttle.changed()
 
     def _job(self, state: ChunkState, prompt: str, *, resume: bool, **kw: object) -> Job:
@@ -369,23 +375,23 @@ class Manager:
 
     # -------------------------------------------------------------- a process's end
 
-    def _ended(self, state: ChunkState, rt: Runtime, outcome: Outcome) -> None:
+    def _ended(self, state: ChunkState, runtime: Runtime, outcome: Outcome) -> None:
         """Carry out the verdict on a process's end (outcomes.py); the pool hears of it."""
         self.throttle.ended(outcome)
-        verdict = judge(state.name, outcome, rt, self.config.max_attempts)
+        verdict = judge(state.name, outcome, runtime, self.config.max_attempts)
         if verdict.action is Action.LIMITED:
-            self.throttle.limited(state, rt, outcome)
+            self.throttle.limited(state, runtime, outcome)
         else:
             self.book.settle(state, verdict, outcome)
 
     # --------------------------------------------------------------- user commands
 
     def _stop_task(self, name: str, reason: str) -> bool:
-        rt = self.book.runtime[name]
-        if rt.task is None:
+        runtime = self.book.runtime[name]
+        if runtime.task is None:
             return False
-        rt.stop_reason = reason
-        rt.task.cancel()
+        runtime.stop_reason = reason
+        runtime.task.cancel()
         return True
 
     def pause(self, name: str) -> None:
@@ -421,18 +427,18 @@ class Manager:
         self._wake.set()
 
     def pause_all(self) -> None:
-        for state in self.cp.chunks:
+        for state in self.checkpoint.chunks:
             if state.status in (ChunkStatus.RUNNING, ChunkStatus.PENDING):
                 self.pause(state.name)
 
     def resume_all(self) -> None:
-        for state in self.cp.chunks:
+        for state in self.checkpoint.chunks:
             if state.status is ChunkStatus.PAUSED:
                 self.resume(state.name)
 
-    def set_workers(self, n: int) -> None:
+    def set_chunk_workers(self, n: int) -> None:
         """Change the number of workers live; running chunks are never killed for it."""
-        self.pool.set_workers(n)
+        self.pool.set_chunk_workers(n)
         self.throttle.changed()
         self._wake.set()
 
@@ -455,11 +461,11 @@ class Manager:
         """Pause every running worker (sessions kept), end the loop, write the checkpoint."""
         self._stopping = True
         tasks = []
-        for rt in self.book.runtime.values():
-            if rt.task is not None:
-                rt.stop_reason = rt.stop_reason or "shutdown"
-                rt.task.cancel()
-                tasks.append(rt.task)
+        for runtime in self.book.runtime.values():
+            if runtime.task is not None:
+                runtime.stop_reason = runtime.stop_reason or "shutdown"
+                runtime.task.cancel()
+                tasks.append(runtime.task)
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         self._wake.set()

@@ -115,7 +115,7 @@ class OpenRun:
     def plan(self) -> Plan:
         """The run's chunks as a plan, for the plan view."""
         assert self.manager is not None
-        return plan_of(self.manager.cp)
+        return plan_of(self.manager.checkpoint)
 
     @property
     def plan_change(self) -> PlanChange | None:
@@ -127,7 +127,7 @@ class OpenRun:
         assert self.manager is not None
         if self.manager.running:
             raise RuntimeError("the plan cannot change while chunks run")
-        notes = apply_plan(self.manager.cp, plan)
+        notes = apply_plan(self.manager.checkpoint, plan)
         self.manager.sync_chunks()
         return notes
 

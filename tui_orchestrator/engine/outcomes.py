@@ -42,9 +42,9 @@ class Verdict:
     notice: str = ""  # a warning for the user
 
 
-def judge(name: str, outcome: Outcome, rt: Runtime, max_attempts: int) -> Verdict:
+def judge(name: str, outcome: Outcome, runtime: Runtime, max_attempts: int) -> Verdict:
     """What ``outcome`` does to chunk ``name``; counts its crashes, timeouts and restarts
-    in ``rt`` (a retry by the user resets them)."""
+    in ``runtime`` (a retry by the user resets them)."""
     kind = outcome.kind
     if kind is OutcomeKind.OK:
         return Verdict(Action.DONE)
@@ -53,24 +53,24 @@ def judge(name: str, outcome: Outcome, rt: Runtime, max_attempts: int) -> Verdic
     if kind is OutcomeKind.OUTAGE:
         return Verdict(Action.OUTAGE, Waiting.OUTAGE)
     if kind in (OutcomeKind.SESSION_MISSING, OutcomeKind.SESSION_IN_USE):
-        rt.fresh_restarts += 1
-        if rt.fresh_restarts > FRESH_RESTARTS:
+        runtime.fresh_restarts += 1
+        if runtime.fresh_restarts > FRESH_RESTARTS:
             return Verdict(Action.FAIL, error=outcome.message)
         # The session was never written (or its id is taken): start afresh, new id.
         log = Said(LogKind.NOTE, f"{kind.value}: starting a fresh session")
         return Verdict(Action.REQUEUE, Waiting.RESTART, fresh_session=True, log=log)
     if kind is OutcomeKind.TIMEOUT:
-        rt.timeouts += 1
-        if rt.timeouts > 1:
+        runtime.timeouts += 1
+        if runtime.timeouts > 1:
             return Verdict(Action.FAIL, error="timeout")
         notice = f"{name}: timed out; retrying once (resuming)"
         return Verdict(Action.REQUEUE, Waiting.TIMEOUT, notice=notice)
     if kind in (OutcomeKind.CRASH, OutcomeKind.TRANSIENT):
-        rt.failures += 1
-        if rt.failures >= max_attempts:
+        runtime.failures += 1
+        if runtime.failures >= max_attempts:
             return Verdict(Action.FAIL, error=f"{kind.value}: {outcome.message}")
-        delay = min(RETRY_MAX_S, RETRY_BASE_S * 2 ** (rt.failures - 1))
-        text = f"{kind.value}: {outcome.message}; retrying {rt.failures + 1}/{max_attempts}"
+        delay = min(RETRY_MAX_S, RETRY_BASE_S * 2 ** (runtime.failures - 1))
+        text = f"{kind.value}: {outcome.message}; retrying {runtime.failures + 1}/{max_attempts}"
         log = Said(LogKind.ERROR, text)
         return Verdict(Action.REQUEUE, Waiting.RETRY, delay_s=delay, log=log)
     if kind is OutcomeKind.PARSE_ERROR:

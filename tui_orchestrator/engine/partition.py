@@ -23,7 +23,7 @@ class Limits:
 
     max_files: int = 10
     max_tokens: int = 60_000
-    workers: int = 4
+    chunk_workers: int = 4
 
 
 @dataclass(slots=True)
@@ -212,7 +212,7 @@ def _balanced(files: list[SourceFile], limits: Limits) -> list[_Group]:
         return []
     total = sum(f.tokens for f in files)
     k = max(math.ceil(len(files) / limits.max_files), math.ceil(total / limits.max_tokens), 1)
-    k = min(len(files), math.ceil(k / limits.workers) * limits.workers)
+    k = min(len(files), math.ceil(k / limits.chunk_workers) * limits.chunk_workers)
     bins: list[list[SourceFile]] = [[] for _ in range(k)]
     heap = [(0, i) for i in range(k)]
     for f in sorted(files, key=lambda f: (-f.tokens, f.path)):

@@ -7,7 +7,7 @@ alone with a fake clock (docs/engine.md):
   and pauses new starts (the API's retry-after, else 1 s doubling per limit in a row); a
   limit met by a process that was already in flight when the pool slowed down is the same
   storm, not a new one; at one worker, starts are paced; every success eases the pacing,
-  then adds a worker back after a round of successes, never above ``workers``.
+  then adds a worker back after a round of successes, never above ``chunk_workers``.
 - **An unreachable API opens a circuit breaker**: no starts until a probe is due, then one
   chunk at a time (half-open) until an answer closes it; after ``patience_s`` of outage
   the run gives up.
@@ -86,8 +86,8 @@ class Slowdown:
 class PoolState:
     """The pool as the screens show it."""
 
-    workers: int
-    concurrency: int  # the adaptive cap (below ``workers`` while recovering from limits)
+    chunk_workers: int  # the user's number
+    concurrency: int  # the adaptive cap (below ``chunk_workers`` while recovering from limits)
     backoff_s: float  # seconds left of the rate-limit pause
     circuit: Circuit
     start_gap_s: float  # seconds between starts while paced at one worker
@@ -95,7 +95,7 @@ class PoolState:
 
     @property
     def limited(self) -> bool:
-        return self.concurrency < self.workers
+        return self.concurrency < self.chunk_workers
 
 
 class PoolGovernor:
@@ -103,7 +103,7 @@ class PoolGovernor:
 
     def __init__(
         self,
-        workers: int,
+        chunk_workers: int,
         patience_s: float,
         clock: Clock | None = None,
         jitter: Callable[[float, float], float] = random.uniform,
@@ -112,8 +112,8 @@ class PoolGovernor:
         self.patience_s = patience_s
         # A random factor on every pause, so workers of several runs do not retry in step.
         self._jitter = jitter
-        self.workers = max(1, workers)
-        self.concurrency = self.workers
+        self.chunk_workers = max(1, chunk_workers)
+        self.concurrency = self.chunk_workers
         self._pause_until = 0.0
         self._limit_level = 0
         self._limited_since: float | None = None
@@ -143,11 +143,11 @@ class PoolGovernor:
             return Admit.PROBE if running == 0 else Admit.NO
         if self.circuit is Circuit.HALF_OPEN:
             return Admit.NO if running >= 1 else Admit.YES
-        return Admit.YES if running < min(self.concurrency, self.workers) else Admit.NO
+        return Admit.YES if running < min(self.concurrency, self.chunk_workers) else Admit.NO
 
     def started(self) -> None:
         """A chunk started: the next waits a little (more while the pool recovers)."""
-        gap = RECOVERY_STAGGER_S if self.concurrency < self.workers else STAGGER_S
+        gap = RECOVERY_STAGGER_S if self.concurrency < self.chunk_workers else STAGGER_S
         self._next_start_at = self._now() + max(gap, self._start_gap)
 
     def next_wakeup(self) -> float | None:
@@ -159,11 +159,11 @@ class PoolGovernor:
         future = [t for t in times if t > now]
         return min(future) if future else None
 
-    def set_workers(self, n: int) -> None:
+    def set_chunk_workers(self, n: int) -> None:
         """The user's number of workers; growing it lifts the cap unless limits hold it."""
         n = max(1, n)
-        grow = n > self.workers
-        self.workers = n
+        grow = n > self.chunk_workers
+        self.chunk_workers = n
         if grow and self._limited_since is None:
             self.concurrency = n
         elif not grow:
@@ -238,7 +238,7 @@ class PoolGovernor:
             if self._start_gap < 0.2:
                 self._start_gap = 0.0
             return False
-        if self.concurrency >= self.workers:
+        if self.concurrency >= self.chunk_workers:
             return False
         self._successes += 1
         if self._successes < self.concurrency:
@@ -265,7 +265,7 @@ class PoolGovernor:
     def state(self) -> PoolState:
         now = self._now()
         return PoolState(
-            workers=self.workers,
+            chunk_workers=self.chunk_workers,
             concurrency=self.concurrency,
             backoff_s=max(0.0, self._pause_until - now),
             circuit=self.circuit,

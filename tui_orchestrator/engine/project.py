@@ -48,7 +48,7 @@ def limits_of(config: Config) -> Limits:
     return Limits(
         max_files=config.max_files_per_chunk,
         max_tokens=config.max_tokens_per_chunk,
-        workers=config.workers,
+        chunk_workers=config.workers,
     )
 
 

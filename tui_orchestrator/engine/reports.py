@@ -52,13 +52,13 @@ def resolve_format(fmt: str | None, out: str | None) -> str:
 Keep = Callable[[Finding], bool] | None
 
 
-def report_findings(cp: Checkpoint, keep: Keep = None) -> list[Finding]:
+def report_findings(checkpoint: Checkpoint, keep: Keep = None) -> list[Finding]:
     """Every finding once, in plan order (only those ``keep`` accepts, when given).
 
     A finding about a file outside the repository is never reported, even from a
     checkpoint written before such findings were dropped as they came in.
     """
-    found = dedupe(f for f in cp.findings() if inside_repo(f.file))
+    found = dedupe(f for f in checkpoint.findings() if inside_repo(f.file))
     return found if keep is None else [f for f in found if keep(f)]
 
 
@@ -66,15 +66,15 @@ def sorted_findings(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (f.severity.rank, f.file, f.line, f.title))
 
 
-def report_data(cp: Checkpoint, keep: Keep = None) -> dict[str, Any]:
+def report_data(checkpoint: Checkpoint, keep: Keep = None) -> dict[str, Any]:
     """The JSON report as a dict (docs/contracts.md §5); extra keys are additions, never renames."""
-    findings = report_findings(cp, keep)
-    unfinished = [c.name for c in cp.chunks if c.status is not ChunkStatus.DONE]
+    findings = report_findings(checkpoint, keep)
+    unfinished = [c.name for c in checkpoint.chunks if c.status is not ChunkStatus.DONE]
     by_severity = Counter(f.severity.value for f in findings)
     return {
         "version": 1,
-        "repo": cp.repo,
-        "backend": cp.backend,
+        "repo": checkpoint.repo,
+        "backend": checkpoint.backend,
         "issues": [
             {
                 "file": f.file,
@@ -97,17 +97,17 @@ def report_data(cp: Checkpoint, keep: Keep = None) -> dict[str, Any]:
                 "error": c.error,
                 "tokens": c.tokens,
             }
-            for c in cp.chunks
+            for c in checkpoint.chunks
         ],
         "totals": {
-            "files": sum(len(c.files) for c in cp.chunks),
-            "chunks": len(cp.chunks),
+            "files": sum(len(c.files) for c in checkpoint.chunks),
+            "chunks": len(checkpoint.chunks),
             "issues": len(findings),
-            "cost_usd": round(cp.cost_usd, 6),
-            "wall_s": round(cp.wall_s, 3),
-            "done": sum(c.status is ChunkStatus.DONE for c in cp.chunks),
+            "cost_usd": round(checkpoint.cost_usd, 6),
+            "wall_s": round(checkpoint.wall_s, 3),
+            "done": sum(c.status is ChunkStatus.DONE for c in checkpoint.chunks),
             "by_severity": {s.value: by_severity.get(s.value, 0) for s in Severity},
-            "max_budget_usd": cp.max_budget_usd,
+            "max_budget_usd": checkpoint.max_budget_usd,
         },
         "unfinished": unfinished,
     }
@@ -127,12 +127,12 @@ def _dumps(data: object) -> str:
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
 
 
-def render_json(cp: Checkpoint, keep: Keep = None) -> str:
-    return _dumps(report_data(cp, keep))
+def render_json(checkpoint: Checkpoint, keep: Keep = None) -> str:
+    return _dumps(report_data(checkpoint, keep))
 
 
-def render_sarif(cp: Checkpoint, keep: Keep = None) -> str:
-    findings = report_findings(cp, keep)
+def render_sarif(checkpoint: Checkpoint, keep: Keep = None) -> str:
+    findings = report_findings(checkpoint, keep)
     rules: dict[str, int] = {}
     rule_list = []
     results = []
@@ -183,12 +183,12 @@ def render_sarif(cp: Checkpoint, keep: Keep = None) -> str:
                 },
                 # Only an absolute path has a file URI (a hand-made checkpoint may hold less).
                 "originalUriBaseIds": (
-                    {"%SRCROOT%": {"uri": Path(cp.repo).as_uri() + "/"}}
-                    if Path(cp.repo).is_absolute()
+                    {"%SRCROOT%": {"uri": Path(checkpoint.repo).as_uri() + "/"}}
+                    if Path(checkpoint.repo).is_absolute()
                     else {}
                 ),
                 "results": results,
-                "properties": {"backend": cp.backend},
+                "properties": {"backend": checkpoint.backend},
             }
         ],
     }
@@ -199,14 +199,14 @@ def _md_cell(text: str) -> str:
     return printable(text).replace("|", "\\|")
 
 
-def render_markdown(cp: Checkpoint, keep: Keep = None) -> str:
-    findings = sorted_findings(report_findings(cp, keep))
-    data = report_data(cp, keep)
+def render_markdown(checkpoint: Checkpoint, keep: Keep = None) -> str:
+    findings = sorted_findings(report_findings(checkpoint, keep))
+    data = report_data(checkpoint, keep)
     totals = data["totals"]
     lines = [
-        f"# claude-tui report: {printable(Path(cp.repo).name)}",
+        f"# claude-tui report: {printable(Path(checkpoint.repo).name)}",
         "",
-        f"- Backend: {'DEMO (simulated agents)' if cp.backend == 'demo' else printable(cp.backend)}",
+        f"- Backend: {'DEMO (simulated agents)' if checkpoint.backend == 'demo' else printable(checkpoint.backend)}",
         f"- Chunks: {totals['done']}/{totals['chunks']} done, {totals['files']} files",
         f"- Issues: {totals['issues']}",
         f"- Cost: ${totals['cost_usd']:.2f}",
@@ -234,7 +234,7 @@ def render_markdown(cp: Checkpoint, keep: Keep = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(cp: Checkpoint, fmt: str, keep: Keep = None) -> str:
+def render(checkpoint: Checkpoint, fmt: str, keep: Keep = None) -> str:
     """The report in ``fmt``; ``keep`` narrows its findings (the chunks are all there)."""
     renderers = {"json": render_json, "sarif": render_sarif, "markdown": render_markdown}
-    return renderers[fmt](cp, keep)
+    return renderers[fmt](checkpoint, keep)

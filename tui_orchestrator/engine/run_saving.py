@@ -29,7 +29,7 @@ class RunSaving:
         delay: float = 0.5,
     ) -> None:
         self.store = store
-        self.cp = checkpoint
+        self.checkpoint = checkpoint
         self._emit = emit
         self._now = now
         # Told when saving stops or works again: the pool may start chunks (or not).
@@ -45,14 +45,14 @@ class RunSaving:
 
     def _snapshot(self) -> Checkpoint:
         if self._run_started is not None:
-            self.cp.wall_s = self._wall_base + (self._now() - self._run_started)
-        return self.cp
+            self.checkpoint.wall_s = self._wall_base + (self._now() - self._run_started)
+        return self.checkpoint
 
     async def begin(self) -> WriteError | None:
         """The run starts: its first write must succeed (a full or read-only disk at the
         start ends it with one line), else nothing could be resumed."""
         self._run_started = self._now()
-        self._wall_base = self.cp.wall_s
+        self._wall_base = self.checkpoint.wall_s
         await self.writer.write_now()
         if self.writer.fault and not self.writer.saved_at:
             return WriteError(f"cannot write the checkpoint {self.store.path}: {self.fault}")

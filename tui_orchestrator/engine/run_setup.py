@@ -79,27 +79,27 @@ def prepare_run(
     root = resolve_repo(repo)
     store = CheckpointStore(checkpoint_path or default_checkpoint_path(root))
     instructions = load_instructions(config.prompt_file)
-    print_ = fingerprint(f"{backend}\n{instructions}")
+    prompt_fingerprint = fingerprint(f"{backend}\n{instructions}")
     existing = _existing_checkpoint(store, root, fresh)
     notes: list[str] = []
     if existing is None or fresh:
         if project is None:
             project = open_project(root, config, plan_file, partition_flags_given)
             notes += project.notes
-        cp = checkpoint_from_plan(project.plan, root, backend)
-        cp.fingerprint = print_
+        checkpoint = checkpoint_from_plan(project.plan, root, backend)
+        checkpoint.fingerprint = prompt_fingerprint
         # Only now, with every input read: the old checkpoint goes aside.
         if fresh:
             backup = store.move_aside()
             if backup is not None:
                 notes.append(f"--fresh: the old checkpoint was moved to {backup}")
         store.remove_stale_temp_files()
-        notes += left_out_notes(cp)
+        notes += left_out_notes(checkpoint)
         return RunSetup(
-            root, cp, store, instructions, project.sizes, False, notes,
+            root, checkpoint, store, instructions, project.sizes, False, notes,
             project.discovery, project.plan,
         )  # fmt: skip
-    cp = existing
+    checkpoint = existing
     if partition_flags_given:
         notes.append(
             "the checkpoint wins: --strategy/--max-files-per-chunk are ignored "
@@ -109,14 +109,14 @@ def prepare_run(
     if not discovery.files:
         raise nothing_to_review(root, discovery)
     sizes = {f.path: f.size for f in discovery.files}
-    _refuse_losing_findings(cp, root, sizes)
-    notes += refresh(cp, root, sizes, print_, headless, config)
-    change = plan_file_change(cp, root, plan_file, set(sizes))
-    setup = RunSetup(root, cp, store, instructions, sizes, True, notes, discovery)
+    _refuse_losing_findings(checkpoint, root, sizes)
+    notes += refresh(checkpoint, root, sizes, prompt_fingerprint, headless, config)
+    change = plan_file_change(checkpoint, root, plan_file, set(sizes))
+    setup = RunSetup(root, checkpoint, store, instructions, sizes, True, notes, discovery)
     if change is not None:
         if apply_plan_file:
             notes.append(f"applied {change.source}: {change.diff.summary()}")
-            notes += apply_plan(cp, change.target)
+            notes += apply_plan(checkpoint, change.target)
         elif headless:
             raise PlanMismatchError(
                 f"{change.source} differs from the run's checkpoint ({change.diff.summary()}): "
@@ -126,7 +126,7 @@ def prepare_run(
         else:
             setup.plan_change = change  # the app shows it and asks
     store.remove_stale_temp_files()
-    notes += left_out_notes(cp)
+    notes += left_out_notes(checkpoint)
     return setup
 
 
@@ -137,7 +137,7 @@ def _existing_checkpoint(store: CheckpointStore, root: Path, fresh: bool) -> Che
     but only when it is this repository's own: another one's is never touched.
     """
     try:
-        cp = store.load()
+        checkpoint = store.load()
     except CheckpointError:
         if not fresh:
             raise
@@ -147,23 +147,23 @@ def _existing_checkpoint(store: CheckpointStore, root: Path, fresh: bool) -> Che
                 "moves aside only a checkpoint it can read, or this repository's own"
             ) from None
         return None
-    if cp is not None:
-        _check_same_repo(cp.repo, root, store.path)
-    return cp
+    if checkpoint is not None:
+        _check_same_repo(checkpoint.repo, root, store.path)
+    return checkpoint
 
 
-def left_out_notes(cp: Checkpoint) -> list[str]:
+def left_out_notes(checkpoint: Checkpoint) -> list[str]:
     """Say how many files the run leaves out, and where to see them."""
-    if not cp.unassigned:
+    if not checkpoint.unassigned:
         return []
     return [
-        f"{len(cp.unassigned)} file(s) are in no chunk and are not reviewed: see them "
+        f"{len(checkpoint.unassigned)} file(s) are in no chunk and are not reviewed: see them "
         "(unassigned) in the app's plan view or with `claude-tui plan REPO --skipped`"
     ]
 
 
 def plan_file_change(
-    cp: Checkpoint, root: Path, plan_file: Path | None, present: set[str]
+    checkpoint: Checkpoint, root: Path, plan_file: Path | None, present: set[str]
 ) -> PlanChange | None:
     """How the plan file (``--plan``, else ``.claude-tui/plan.toml``) differs from the run.
 
@@ -176,7 +176,7 @@ def plan_file_change(
             raise PlanError(f"{path} is not a file: move it away, claude-tui keeps the plan there")
         return None
     wanted = load_plan_file(path)
-    run = plan_of(cp)
+    run = plan_of(checkpoint)
     diff = diff_plans(run, wanted, present)
     if not diff:
         return None
@@ -198,7 +198,7 @@ def _check_same_repo(recorded: str, root: Path, path: Path) -> None:
         )
 
 
-def _refuse_losing_findings(cp: Checkpoint, root: Path, sizes: dict[str, int]) -> None:
+def _refuse_losing_findings(checkpoint: Checkpoint, root: Path, sizes: dict[str, int]) -> None:
     """Settings that would drop files of chunks holding findings are refused.
 
     A file gone from the repository takes its findings with it; a file still there that
@@ -207,7 +207,7 @@ def _refuse_losing_findings(cp: Checkpoint, root: Path, sizes: dict[str, int]) -
     holds because of one.
     """
     losing: dict[str, int] = {}
-    for state in cp.chunks:
+    for state in checkpoint.chunks:
         if not state.issues:
             continue
         skipped = [f for f in state.files if f not in sizes and (root / f).exists()]
@@ -224,10 +224,10 @@ def _refuse_losing_findings(cp: Checkpoint, root: Path, sizes: dict[str, int]) -
 
 
 def refresh(
-    cp: Checkpoint,
+    checkpoint: Checkpoint,
     root: Path,
     sizes: dict[str, int],
-    print_: str,
+    prompt_fingerprint: str,
     headless: bool,
     config: Config | None = None,
 ) -> list[str]:
@@ -237,19 +237,19 @@ def refresh(
     new, and joins the chunk of its folder (chunks of their own when no chunk is left).
     """
     notes: list[str] = []
-    if cp.fingerprint and cp.fingerprint != print_:
-        redo = [c for c in cp.chunks if c.status is not ChunkStatus.PENDING or c.issues]
-        for state in cp.chunks:
+    if checkpoint.fingerprint and checkpoint.fingerprint != prompt_fingerprint:
+        redo = [c for c in checkpoint.chunks if c.status is not ChunkStatus.PENDING or c.issues]
+        for state in checkpoint.chunks:
             _requeue(state, list(state.files), fresh_session=True)
             state.issues = []
         if redo:
             notes.append(
-                f"the prompt or backend changed: all {len(cp.chunks)} chunks will be reviewed again"
+                f"the prompt or backend changed: all {len(checkpoint.chunks)} chunks will be reviewed again"
             )
-    cp.fingerprint = print_
+    checkpoint.fingerprint = prompt_fingerprint
     known: set[str] = set()
     stale = 0
-    for state in cp.chunks:
+    for state in checkpoint.chunks:
         gone = [f for f in state.files if f not in sizes]
         if gone:
             state.files = [f for f in state.files if f in sizes]
@@ -271,21 +271,21 @@ def refresh(
             state.error = ""
         if state.status is ChunkStatus.RUNNING:
             state.status = ChunkStatus.PENDING
-    cp.unassigned = [p for p in cp.unassigned if p in sizes and p not in known]
-    known.update(cp.unassigned)
-    cp.excluded = [p for p in cp.excluded if p in sizes and p not in known]
-    known.update(cp.excluded)
-    empty = [c.name for c in cp.chunks if not c.files]
-    cp.chunks = [c for c in cp.chunks if c.files]
+    checkpoint.unassigned = [p for p in checkpoint.unassigned if p in sizes and p not in known]
+    known.update(checkpoint.unassigned)
+    checkpoint.excluded = [p for p in checkpoint.excluded if p in sizes and p not in known]
+    known.update(checkpoint.excluded)
+    empty = [c.name for c in checkpoint.chunks if not c.files]
+    checkpoint.chunks = [c for c in checkpoint.chunks if c.files]
     added = [p for p in sizes if p not in known]
-    if added and not cp.chunks:
+    if added and not checkpoint.chunks:
         # Every chunk's files are gone: the new files get chunks of their own.
-        cp.chunks = _new_chunks(added, sizes, config)
+        checkpoint.chunks = _new_chunks(added, sizes, config)
     elif added:
-        by_name = {c.name: c for c in cp.chunks}
-        homes = [(c.name, c.files) for c in cp.chunks]
+        by_name = {c.name: c for c in checkpoint.chunks}
+        homes = [(c.name, c.files) for c in checkpoint.chunks]
         for path in added:
-            state = by_name[home_chunk(path, homes) or cp.chunks[0].name]
+            state = by_name[home_chunk(path, homes) or checkpoint.chunks[0].name]
             state.files.append(path)
             if state.status is ChunkStatus.DONE:
                 _requeue(state, [path], fresh_session=True)
@@ -328,16 +328,18 @@ def _requeue(state: ChunkState, files: list[str], fresh_session: bool) -> None:
     state.error = ""
 
 
-def plan_of(cp: Checkpoint) -> Plan:
+def plan_of(checkpoint: Checkpoint) -> Plan:
     """The checkpoint's chunks as a plan (the app edits this when a run exists)."""
     return Plan(
-        chunks=tuple(Chunk(c.name, tuple(c.files), c.priority) for c in cp.chunks if c.files),
-        unassigned=tuple(cp.unassigned),
-        excluded=tuple(cp.excluded),
+        chunks=tuple(
+            Chunk(c.name, tuple(c.files), c.priority) for c in checkpoint.chunks if c.files
+        ),
+        unassigned=tuple(checkpoint.unassigned),
+        excluded=tuple(checkpoint.excluded),
     )
 
 
-def apply_plan(cp: Checkpoint, plan: Plan) -> list[str]:
+def apply_plan(checkpoint: Checkpoint, plan: Plan) -> list[str]:
     """Make the checkpoint's chunks follow an edited plan, keeping the work already done.
 
     A chunk keeps its state when its name stays, or when it was renamed (another name, the
@@ -345,9 +347,9 @@ def apply_plan(cp: Checkpoint, plan: Plan) -> list[str]:
     files taken out of a chunk take their findings with them; a new chunk starts pending;
     a chunk gone from the plan leaves the checkpoint. Call it only while no chunk runs.
     """
-    present = set(plan.all_files()) | {f for c in cp.chunks for f in c.files}
-    renames = diff_plans(plan_of(cp), plan, present).renames
-    old = {c.name: c for c in cp.chunks}
+    present = set(plan.all_files()) | {f for c in checkpoint.chunks for f in c.files}
+    renames = diff_plans(plan_of(checkpoint), plan, present).renames
+    old = {c.name: c for c in checkpoint.chunks}
     chunks: list[ChunkState] = []
     notes: list[str] = []
     for chunk in plan.chunks:
@@ -380,7 +382,7 @@ def apply_plan(cp: Checkpoint, plan: Plan) -> list[str]:
         chunks.append(state)
     if old:
         notes.append(f"chunk(s) no longer in the plan: {', '.join(sorted(old))}")
-    cp.chunks = chunks
-    cp.unassigned = list(plan.unassigned)
-    cp.excluded = list(plan.excluded)
+    checkpoint.chunks = chunks
+    checkpoint.unassigned = list(plan.unassigned)
+    checkpoint.excluded = list(plan.excluded)
     return notes

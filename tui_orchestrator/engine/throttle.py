@@ -61,12 +61,12 @@ class Throttle:
         if changes:
             self.changed()
 
-    def limited(self, state: ChunkState, rt: Runtime, outcome: Outcome) -> None:
+    def limited(self, state: ChunkState, runtime: Runtime, outcome: Outcome) -> None:
         """The chunk's process ended rate limited: it waits for the pool's pause (or
         fails, once limits have lasted longer than the patience)."""
-        retry_after = outcome.retry_after_s or rt.retry_after_s
-        rt.retry_after_s = None
-        slow = self.pool.on_limit(rt.started_at, retry_after, len(self.book.running))
+        retry_after = outcome.retry_after_s or runtime.retry_after_s
+        runtime.retry_after_s = None
+        slow = self.pool.on_limit(runtime.started_at, retry_after, len(self.book.running))
         if slow.gave_up:
             self.book.failed(state, "rate limited")
             return
@@ -75,7 +75,7 @@ class Throttle:
         pool = self.pool.state()
         text = (
             f"rate limited ({outcome.message[:80]}): pool paused {slow.delay_s:.0f}s, "
-            f"{pool.concurrency} of {pool.workers} workers"
+            f"{pool.concurrency} of {pool.chunk_workers} workers"
         )
         self._notice("warning", text, Topic.RATE_LIMIT)
         self.changed()
@@ -83,18 +83,20 @@ class Throttle:
     def throttled(self, state: ChunkState, fact: Throttled) -> None:
         """The CLI met a 429/529 mid-chunk and retries it itself: the chunk runs on, but
         the pool slows down as for a limit, before the other workers meet it too."""
-        rt = self.book.runtime[state.name]
+        runtime = self.book.runtime[state.name]
         event = fact.notice
         if event.retry_after_s is not None:
-            rt.retry_after_s = event.retry_after_s
+            runtime.retry_after_s = event.retry_after_s
         if not event.limited:
             return
-        slow = self.pool.on_throttle(rt.started_at, event.retry_after_s, len(self.book.running))
+        slow = self.pool.on_throttle(
+            runtime.started_at, event.retry_after_s, len(self.book.running)
+        )
         if slow.new_storm:  # (the CLI says so at each of its retries: one notice is enough)
             pool = self.pool.state()
             text = (
                 f"rate limited ({state.name}, its CLI retries): new starts wait "
-                f"{slow.delay_s:.0f}s, {pool.concurrency} of {pool.workers} workers"
+                f"{slow.delay_s:.0f}s, {pool.concurrency} of {pool.chunk_workers} workers"
             )
             self._notice("warning", text, Topic.RATE_LIMIT)
         self.changed()

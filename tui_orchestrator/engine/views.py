@@ -110,12 +110,12 @@ class ChunkView:
         return ""
 
 
-def chunk_view(state: ChunkState, rt: Runtime, now: float, retries: int) -> ChunkView:
+def chunk_view(state: ChunkState, runtime: Runtime, now: float, retries: int) -> ChunkView:
     """``state`` and its runtime at monotonic time ``now`` (``retries``: the tries a
     crashing chunk gets)."""
     elapsed = state.elapsed_s
-    if rt.task is not None:
-        elapsed += max(0.0, now - rt.started_at)
+    if runtime.task is not None:
+        elapsed += max(0.0, now - runtime.started_at)
     done = state.status is ChunkStatus.DONE
     files = set(state.files)
     return ChunkView(
@@ -131,13 +131,13 @@ def chunk_view(state: ChunkState, rt: Runtime, now: float, retries: int) -> Chun
         session_id=state.session_id,
         host=state.host,
         error=state.error,
-        activity=rt.activity,
-        waiting=rt.waiting if state.status is ChunkStatus.PENDING else Waiting.NONE,
-        wait_s=max(0.0, rt.not_before - now),
-        retry=rt.failures + 1,
+        activity=runtime.activity,
+        waiting=runtime.waiting if state.status is ChunkStatus.PENDING else Waiting.NONE,
+        wait_s=max(0.0, runtime.not_before - now),
+        retry=runtime.failures + 1,
         retries=retries,
-        resumed=rt.resumed and state.status is ChunkStatus.RUNNING,
-        at_work=rt.task is not None,
+        resumed=runtime.resumed and state.status is ChunkStatus.RUNNING,
+        at_work=runtime.task is not None,
     )
 
 
@@ -180,16 +180,16 @@ class RunSummary:
 
 
 def summarize(
-    cp: Checkpoint, reason: RunEnd, run_s: float, changed: dict[str, list[str]], error: str
+    checkpoint: Checkpoint, reason: RunEnd, run_s: float, changed: dict[str, list[str]], error: str
 ) -> RunSummary:
-    counts = tally(cp.chunks)
+    counts = tally(checkpoint.chunks)
     return RunSummary(
         reason=reason,
         done=counts[ChunkStatus.DONE],
         failed=counts[ChunkStatus.FAILED],
         unfinished=counts.unfinished,
-        cost_usd=cp.cost_usd,
-        wall_s=cp.wall_s,
+        cost_usd=checkpoint.cost_usd,
+        wall_s=checkpoint.wall_s,
         run_s=run_s,
         changed=dict(changed),
         error=error,
@@ -227,5 +227,5 @@ def eta(chunks: list[ChunkState], pool: PoolState, active: bool) -> float | None
     if not left or not done or not active:
         return None
     per_chunk = sum(c.elapsed_s for c in done) / len(done)
-    width = max(1, min(pool.concurrency, pool.workers, left))
+    width = max(1, min(pool.concurrency, pool.chunk_workers, left))
     return per_chunk * left / width

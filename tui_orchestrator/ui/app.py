@@ -179,10 +179,10 @@ class ClaudeTuiApp(App[int]):
             )
         self._persisted_theme = self.theme
         if project is not None:
-            self._take(project, EditablePlan(project), run)
+            self._hold_opened(project, EditablePlan(project), run)
             self.opened = True
 
-    def _take(self, project: Project, editing: EditablePlan, run: OpenRun | None) -> None:
+    def _hold_opened(self, project: Project, editing: EditablePlan, run: OpenRun | None) -> None:
         """The repository is read: hold its project, editable plan and open run."""
         self.project = project
         self.editing = editing
@@ -278,7 +278,7 @@ class ClaudeTuiApp(App[int]):
     async def _opened_now(self, opened: Opened) -> None:
         """The repository is read: rebuild what waited for it, then let the keys in."""
         self._opening_timer.stop()
-        self._take(opened.project, opened.editing, opened.run)
+        self._hold_opened(opened.project, opened.editing, opened.run)
         views = list(self._views.values())
         for view in views:
             await view.rebuild()
@@ -528,18 +528,18 @@ class ClaudeTuiApp(App[int]):
         manager = self.manager
         if manager is None:
             return
-        target = max(1, manager.workers + delta)
-        if target == manager.workers:
+        target = max(1, manager.chunk_workers + delta)
+        if target == manager.chunk_workers:
             self.notify("1 worker: the fewest there can be", timeout=2)
             return
         if delta > 0:
             target, warning = grow_within_memory(manager.runner, target, len(manager.running))
             if warning:
                 self.notify(warning, severity="warning", timeout=6)
-            if target <= manager.workers:
+            if target <= manager.chunk_workers:
                 return
-        manager.set_workers(target)
-        self.notify(plural(manager.workers, "worker"), timeout=2)
+        manager.set_chunk_workers(target)
+        self.notify(plural(manager.chunk_workers, "worker"), timeout=2)
         # The totals in sight show it at once; the rest follows the pool's event like any
         # other (redrawing every view here made `-` the slowest key under 64 workers).
         screen = self.screen

@@ -28,7 +28,7 @@ class EditablePlan:
         self.project = project
         self.history = PlanHistory(project.plan)
         self.sizes: dict[str, int] = project.sizes
-        self.workers = project.config.workers
+        self.chunk_workers = project.config.workers
         self.limits: Limits = limits_of(project.config)
         self.index = RepoIndex(project.discovery)
         self._lines = LineCounter(project.root)
@@ -88,7 +88,7 @@ class EditablePlan:
         cached = self._figures
         if cached is None or cached[0] is not plan or cached[1] != ready:
             counter = self._lines.lines if ready else None
-            figures = plan_figures(plan, self.sizes, self.workers, counter)
+            figures = plan_figures(plan, self.sizes, self.chunk_workers, counter)
             self._figures = cached = (plan, ready, figures)
         return cached[2]
 

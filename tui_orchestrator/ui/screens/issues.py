@@ -15,9 +15,9 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import DataTable, Input, Static
 
+from tui_orchestrator.engine import report_file
 from tui_orchestrator.engine.errors import ClaudeTuiError
 from tui_orchestrator.engine.findings import Finding, Severity
-from tui_orchestrator.engine.report_file import check_report_target, write_report
 from tui_orchestrator.engine.text import printable
 from tui_orchestrator.ui.bridge import Batch
 from tui_orchestrator.ui.editor import open_in_editor
@@ -330,9 +330,9 @@ class IssuesScreen(ViewScreen):
         text = manager.report(fmt, keep)
         try:
             protected = [manager.store.path, self.tui.project.plan_path]
-            check_report_target(path, protected, make_folders=True)
+            report_file.check_report_target(path, protected, make_folders=True)
             # A file is written atomically and fsynced: not on the loop.
-            await asyncio.to_thread(write_report, path, text)
+            await asyncio.to_thread(report_file.write_report, path, text)
         except (OSError, ClaudeTuiError) as exc:
             self.notify(f"Could not write {where}: {exc}", severity="error", timeout=10)
             return

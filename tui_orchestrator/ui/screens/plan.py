@@ -243,7 +243,7 @@ class PlanScreen(ViewScreen):
         parts: list[str | tuple[str, str]] = [
             ("Predicted ", "$text-muted"),
             (format_seconds(figures.makespan_s), "bold $text-primary"),
-            (f" with {figures.workers} workers", "$text-muted"),
+            (f" with {figures.chunk_workers} workers", "$text-muted"),
             (" · lower bound ", "$text-muted"),
             format_seconds(figures.lower_bound_s),
             (f" (×{ratio:.2f})", "$text-muted"),

@@ -37,7 +37,7 @@ def totals_content(editing: EditablePlan, demo: bool = False) -> Content:
         sep,
         f"~{format_cost(figures.cost_usd)}",
         sep,
-        f"~{format_seconds(figures.makespan_s)} on {plural(figures.workers, 'worker')}",
+        f"~{format_seconds(figures.makespan_s)} on {plural(figures.chunk_workers, 'worker')}",
     ]
     if plan.unassigned:
         parts += [sep, (f"{len(plan.unassigned):,} unassigned", "$text-warning")]
@@ -70,7 +70,7 @@ def run_totals_content(app: ClaudeTuiApp) -> Content:
     elif pool.backoff_s > 0:
         parts += [SEP, (f"rate limited: pool paused {pool.backoff_s:.0f}s", "bold $text-warning")]
     elif pool.limited:
-        limit = f"rate limit: {pool.concurrency} of {pool.workers} workers allowed"
+        limit = f"rate limit: {pool.concurrency} of {pool.chunk_workers} workers allowed"
         parts += [SEP, (limit, "$text-warning")]
     if run.save_fault:
         # The run goes on in memory; the header says why nothing new starts.
@@ -85,7 +85,7 @@ def run_totals_content(app: ClaudeTuiApp) -> Content:
         parts += [(f" of {format_cost(run.budget_usd)} budget", style)]
     if run.eta_s is not None:
         parts += [SEP, f"ETA {format_seconds(run.eta_s)}"]
-    parts += [SEP, f"{run.running} running · {plural(pool.workers, 'worker')}"]
+    parts += [SEP, f"{run.running} running · {plural(pool.chunk_workers, 'worker')}"]
     return Content.assemble(*parts)
 
 
