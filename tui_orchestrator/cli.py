@@ -23,6 +23,7 @@ from tui_orchestrator.engine.config import CONTEXTS, STRATEGIES, Config, load_co
 from tui_orchestrator.engine.errors import ClaudeTuiError, ConfigError
 from tui_orchestrator.engine.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from tui_orchestrator.engine.signals import stop_signals
+from tui_orchestrator.engine.wording import plural
 
 if TYPE_CHECKING:
     from tui_orchestrator.engine.run_request import RunRequest
@@ -76,8 +77,16 @@ def _add_partition_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, metavar="CONFIG.toml", help="a config file")
 
 
-def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("repo", type=_repo_path, help="the repository folder")
+def _add_run_options(parser: argparse.ArgumentParser, *, repo_optional: bool = False) -> None:
+    if repo_optional:
+        parser.add_argument(
+            "repo",
+            type=_repo_path,
+            nargs="?",
+            help="the repository folder (default: the git repository you are in)",
+        )
+    else:
+        parser.add_argument("repo", type=_repo_path, help="the repository folder")
     _add_partition_options(parser)
     parser.add_argument("--plan", type=Path, metavar="PLAN.toml", help="use this plan file")
     parser.add_argument(
@@ -140,7 +149,11 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         return parser
     if command == "report":
         parser = _Parser(prog="claude-tui report", description="Write a report from a checkpoint.")
-        parser.add_argument("checkpoint", type=Path, help="a checkpoint.toml")
+        parser.add_argument(
+            "checkpoint",
+            type=Path,
+            help="a checkpoint.toml, or a repository folder (its .claude-tui/checkpoint.toml)",
+        )
         parser.add_argument("--format", help="json, sarif or markdown (default: from --out)")
         parser.add_argument("--out", metavar="PATH", help="output file (default: stdout)")
         return parser
@@ -159,7 +172,7 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"claude-tui {__version__}")
-    _add_run_options(parser)
+    _add_run_options(parser, repo_optional=True)
     return parser
 
 
@@ -181,6 +194,17 @@ def config_from_args(args: argparse.Namespace) -> Config:
 
 def partition_flags_given(args: argparse.Namespace) -> bool:
     return args.strategy is not None or args.max_files_per_chunk is not None
+
+
+def repository_here(cwd: Path) -> Path:
+    """`claude-tui` without a path opens the git repository the user is in (its top
+    folder), or a folder claude-tui has run on; anything else is one line, exit 2."""
+    if (cwd / ".claude-tui").is_dir():
+        return cwd
+    for folder in (cwd, *cwd.parents):
+        if (folder / ".git").exists():
+            return folder
+    raise ConfigError(f"{cwd} is in no git repository: give the folder to review (claude-tui PATH)")
 
 
 def run_request(args: argparse.Namespace) -> RunRequest:
@@ -227,6 +251,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if args.fail_on:
             raise ConfigError("--fail-on sets the exit code of `claude-tui run`: use it there")
+        if args.repo is None:
+            args.repo = repository_here(Path.cwd())
         return run_app(run_request(args))
     except ClaudeTuiError as exc:
         sys.stderr.write(f"claude-tui: {exc}\n")
@@ -286,8 +312,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         backup = backup_plan_file(project.plan_path)
         save_plan_file(project.plan, project.plan_path)
         sys.stderr.write(
-            f"claude-tui: wrote {project.plan_path} ({len(project.plan.chunks)} chunks, "
-            f"{project.plan.assigned_count} files)"
+            f"claude-tui: wrote {project.plan_path} ({plural(len(project.plan.chunks), 'chunk')}, "
+            f"{plural(project.plan.assigned_count, 'file')})"
             + (f"; the old plan is in {backup.name}" if backup is not None else "")
             + "\n"
         )
@@ -308,16 +334,25 @@ def cmd_report(args: argparse.Namespace) -> int:
     from tui_orchestrator.engine.checkpoint import CheckpointStore
     from tui_orchestrator.engine.report_file import check_report_target, check_stdout, write_report
     from tui_orchestrator.engine.reports import render, resolve_format
+    from tui_orchestrator.engine.statedir import default_checkpoint_path
 
     fmt = resolve_format(args.format, args.out)
-    if not args.checkpoint.is_file():
+    path = args.checkpoint
+    if path.is_dir():  # a repository: the checkpoint of its last run
+        path = default_checkpoint_path(path)
+        if not path.is_file():
+            raise ConfigError(
+                f"no checkpoint in {args.checkpoint}: run `claude-tui run {args.checkpoint}` "
+                "first (or give the checkpoint file)"
+            )
+    elif not path.is_file():
         raise ConfigError(f"checkpoint not found: {args.checkpoint}")
     to_stdout = args.out is None or args.out == "-"
     if to_stdout:
         check_stdout()
     else:
-        check_report_target(Path(args.out), [args.checkpoint], make_folders=False)
-    checkpoint = CheckpointStore(args.checkpoint).load()
+        check_report_target(Path(args.out), [path], make_folders=False)
+    checkpoint = CheckpointStore(path).load()
     assert checkpoint is not None
     where = write_report("-" if to_stdout else args.out, render(checkpoint, fmt))
     if not to_stdout:

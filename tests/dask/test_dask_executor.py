@@ -148,7 +148,7 @@ def test_a_repository_runs_through_two_dask_workers_with_findings_and_sessions(
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert _keys(load_report(repo)) == _expected(8)
-    assert "2 worker(s), 2 thread(s)" in done.stderr and "running on" in done.stderr
+    assert "2 workers, 2 threads" in done.stderr and "running on" in done.stderr
     chunks = load_checkpoint(repo)["chunks"]
     assert len(chunks) == 4
     for chunk in chunks:

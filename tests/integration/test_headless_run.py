@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -269,6 +270,18 @@ def test_demo_backend_is_labelled_in_output_and_report(repo: Path) -> None:
     assert done.returncode in (0, 1), done.stderr
     assert "DEMO" in done.stderr
     assert load_report(repo)["backend"] == "demo"
+
+
+def test_the_demo_caps_its_workers_by_memory_as_a_real_run_does(repo: Path) -> None:
+    """`--workers 100000` in the demo said "Starting ... with 100000 workers"."""
+    env = dict(os.environ, PATH="/nonexistent")
+    done = run_cli("run", str(repo), "--demo", "--workers", "100000", env=env, timeout=120)
+    assert done.returncode in (0, 1), done.stderr
+    warning = re.search(r"warning: 100000 workers need about .* capped at (\d+)", done.stderr)
+    assert warning is not None, done.stderr
+    capped = int(warning.group(1))
+    assert 1 <= capped < 100000
+    assert re.search(rf"Starting \d+ of \d+ chunks? with {capped} workers", done.stderr)
 
 
 def test_non_tty_progress_is_plain_lines(repo: Path, fake_env) -> None:

@@ -159,7 +159,7 @@ def test_a_stop_signal_pauses_the_run_with_a_summary_and_leaves_nothing_behind(
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 130, err
-    assert "Run ended (stopped): 2 chunk(s) unfinished" in err
+    assert "Run ended (stopped): 2 chunks unfinished" in err
     assert "Run the same command again to resume." in err
     assert [c["status"] for c in load_checkpoint(repo)["chunks"]] == ["paused", "paused"]
     assert tag.none_left() == {}

@@ -215,13 +215,13 @@ def test_files_the_user_left_unassigned_stay_out_and_the_run_says_so(
     plan_path.write_text("\n".join(lines) + "\n")
     first = run_cli("run", str(repo), env=fake_env.env)
     assert first.returncode == 0, first.stderr
-    assert "1 file(s) are in no chunk and are not reviewed" in first.stderr
+    assert "1 file is in no chunk and not reviewed" in first.stderr
     assert "claude-tui plan" in first.stderr
     (repo / "api" / "new.py").write_text("n = 1\n")
     second = run_cli("run", str(repo), env=fake_env.env)
     assert second.returncode == 0, second.stderr
-    assert "1 new file(s) joined the chunks of their folders" in second.stderr
-    assert "1 file(s) are in no chunk" in second.stderr
+    assert "1 new file joined the chunks of their folders" in second.stderr
+    assert "1 file is in no chunk" in second.stderr
     chunks = load_checkpoint(repo)["chunks"]
     reviewed = {f for c in chunks for f in c["files"]}
     assert "docs/e.py" not in reviewed and "api/new.py" in reviewed

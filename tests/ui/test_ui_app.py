@@ -380,3 +380,33 @@ def test_opening_the_app_walks_the_repository_once(shopfront: Path, monkeypatch)
     walks.clear()
     assert main(["--demo", str(shopfront)]) == 0  # resumes the checkpoint
     assert len(walks) == 1
+
+
+def test_without_a_path_the_app_opens_the_git_repository_it_is_started_in(
+    shopfront: Path, monkeypatch
+) -> None:
+    from tui_orchestrator.cli import main
+
+    (shopfront / ".git").mkdir()
+    monkeypatch.chdir(shopfront / "src")
+    opened: list[Path] = []
+
+    async def look_then_quit(app: ClaudeTuiApp, pilot: Pilot) -> None:
+        opened.append(app.project.root)
+        await pilot.press("q")
+
+    drive_the_app(monkeypatch, look_then_quit)
+    assert main(["--demo"]) == 0
+    assert opened == [shopfront.resolve()]
+
+
+def test_without_a_path_outside_a_repository_is_one_line(tmp_path: Path, monkeypatch, capsys) -> None:
+    from tui_orchestrator.cli import main
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    assert main(["--demo"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "in no git repository" in err[0] and "claude-tui PATH" in err[0]
+    assert list(folder.iterdir()) == []

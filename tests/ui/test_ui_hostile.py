@@ -170,7 +170,7 @@ async def test_every_view_shows_hostile_text_as_text(hostile_app: ClaudeTuiApp) 
             tree.reveal(name)  # the subtitle's markup was parsed here
         await pilot.pause()
         _assert_clean(
-            app, "repo[red]x\u241b[2J", "x[/y].py · 1 files · a", "[bold]b.py", "esc\u241b[2J.py"
+            app, "repo[red]x\u241b[2J", "x[/y].py · 1 file · a", "[bold]b.py", "esc\u241b[2J.py"
         )
         await pilot.press("m")
         await until(pilot, lambda: isinstance(app.screen, PickerScreen))

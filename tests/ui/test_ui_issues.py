@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import re
 import tomllib
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from tui_orchestrator.engine.findings import Finding, Severity
 from tui_orchestrator.engine.runner import Emit, Job, Outcome
 from tui_orchestrator.ui.editor import editor_argv
 from tui_orchestrator.ui.screens.finding import FindingScreen, code_around
+from tui_orchestrator.ui.screens.help import binding_sections
 from tui_orchestrator.ui.screens.issues import IssueFilter, IssuesScreen
 from tui_orchestrator.ui.screens.modals import NameScreen, PickerScreen
 
@@ -323,3 +326,39 @@ async def test_E_never_overwrites_the_checkpoint(run_app, shopfront) -> None:
         await until(pilot, lambda: any("would overwrite" in n.message for n in app._notifications))
         # Still the checkpoint (a JSON report there would not parse as TOML).
         assert len(tomllib.loads(checkpoint.read_text())["chunks"]) == 5
+
+
+async def test_o_with_an_editor_that_cannot_start_says_so_and_gives_the_screen_back(
+    run_app, monkeypatch
+) -> None:
+    """Textual resumes a suspended app only when the ``with`` block ends normally: an
+    editor that cannot start must not leave the screen blank with keys echoing raw."""
+    monkeypatch.setenv("EDITOR", "/nonexistent/editor --wait")
+    app = run_app(ScriptedRunner())
+    async with app.run_test(size=SIZE) as pilot:
+        await _finished_run(pilot)
+        screen_given_back: list[bool] = []
+
+        @contextlib.contextmanager
+        def suspend_as_textual_does():  # no ``finally``: an exception skips the resume
+            yield
+            screen_given_back.append(True)
+
+        monkeypatch.setattr(app, "suspend", suspend_as_textual_does)
+        await pilot.press("o")
+        await pilot.pause()
+        assert screen_given_back == [True]
+        messages = [n.message for n in app._notifications]
+        assert "Cannot start /nonexistent/editor: No such file or directory" in messages
+        await pilot.press("1")  # the app still answers keys
+        await until(pilot, lambda: app.current_mode == "plan")
+
+
+async def test_help_names_every_section_as_a_user_would(run_app) -> None:
+    """The issues view's help was headed "FindingsTable", a class name."""
+    app = run_app(ScriptedRunner())
+    async with app.run_test(size=SIZE) as pilot:
+        await _finished_run(pilot)
+        titles = [section.title for section in binding_sections(app.screen)]
+        assert "Issues table" in titles
+        assert not [t for t in titles if re.search(r"[a-z][A-Z]", t)], titles

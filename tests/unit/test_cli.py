@@ -157,6 +157,19 @@ def test_a_missing_checkpoint_for_report(cli: Cli, tmp_path: Path) -> None:
     assert_one_line_error(cli("report", tmp_path / "none.toml"), "checkpoint not found")
 
 
+def test_report_on_a_repository_folder_uses_its_checkpoint(cli: Cli, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    checkpoint_file(repo / ".claude-tui" / "checkpoint.toml")
+    done = cli("report", repo, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert [i["title"] for i in json.loads(done.stdout)["issues"]] == ["Weak login"]
+
+
+def test_report_on_a_repository_that_never_ran_says_how_to_run_it(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "repo").mkdir()
+    assert_one_line_error(cli("report", tmp_path / "repo"), "no checkpoint in", "claude-tui run")
+
+
 @pytest.mark.parametrize(
     "content",
     [

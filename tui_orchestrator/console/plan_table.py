@@ -11,6 +11,7 @@ from rich.text import Text
 from tui_orchestrator.engine.discovery import LineCounter
 from tui_orchestrator.engine.estimate import plan_figures
 from tui_orchestrator.engine.project import Project
+from tui_orchestrator.engine.wording import plural
 
 
 def format_seconds(seconds: float) -> str:
@@ -40,7 +41,7 @@ def print_plan(
     )
     table.add_column(
         "chunk",
-        footer=f"{len(figures.chunks)} chunks",
+        footer=plural(len(figures.chunks), "chunk"),
         no_wrap=True,
         min_width=min(48, max((len(c.name) for c in plan.chunks), default=5)),
     )
@@ -68,7 +69,7 @@ def print_plan(
     console.print(table)
     ratio = figures.makespan_s / figures.lower_bound_s if figures.lower_bound_s else 1.0
     console.print(
-        f"Predicted wall time with {figures.chunk_workers} workers: {format_seconds(figures.makespan_s)} "
+        f"Predicted wall time with {plural(figures.chunk_workers, 'worker')}: {format_seconds(figures.makespan_s)} "
         f"(lower bound {format_seconds(figures.lower_bound_s)}, ratio {ratio:.2f}; "
         f"sequential {format_seconds(figures.sequential_s)})"
     )

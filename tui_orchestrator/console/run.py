@@ -46,7 +46,7 @@ from tui_orchestrator.engine.signals import stop_signals
 from tui_orchestrator.engine.statedir import default_report_path
 from tui_orchestrator.engine.text import printable
 from tui_orchestrator.engine.views import RunSummary
-from tui_orchestrator.engine.wording import format_seconds
+from tui_orchestrator.engine.wording import format_seconds, plural
 
 
 class QuietWhenGone:
@@ -127,7 +127,8 @@ class Display:
         if isinstance(event, RunStarted):
             label = " [DEMO backend: simulated agents, no model is called]" if self.demo else ""
             self.line(
-                f"Starting {event.pending} of {event.chunks} chunks with {event.chunk_workers} "
+                f"Starting {event.pending} of {plural(event.chunks, 'chunk')} with "
+                f"{plural(event.chunk_workers, 'worker')} "
                 f"workers{label}"
             )
         elif isinstance(event, ChunkStarted):
@@ -163,7 +164,7 @@ class Display:
         elif isinstance(event, ChunkFinished):
             self._drop_bar(event.chunk)
             if event.status is ChunkStatus.DONE:
-                self.line(f"{event.chunk}: done, {len(event.findings)} finding(s)")
+                self.line(f"{event.chunk}: done, {plural(len(event.findings), 'finding')}")
             else:
                 self.line(f"{event.chunk}: {event.status.value} ({event.error})")
         elif isinstance(event, Notice):
@@ -185,7 +186,7 @@ def summary_lines(
     sequential = sum(c.elapsed_s for c in checkpoint.chunks)
     files = sum(len(c.files) for c in checkpoint.chunks)
     head = "Analysis complete" if summary.unfinished == 0 else (
-        f"Run ended ({summary.reason}): {summary.unfinished} chunk(s) unfinished"
+        f"Run ended ({summary.reason}): {plural(summary.unfinished, 'chunk')} unfinished"
     )  # fmt: skip
     lines = [
         head + (" [DEMO backend: findings are simulated]" if demo else ""),

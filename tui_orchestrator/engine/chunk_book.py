@@ -47,6 +47,7 @@ from tui_orchestrator.engine.stream_facts import (
 )
 from tui_orchestrator.engine.tasks import Task, TaskKind
 from tui_orchestrator.engine.views import ChunkView, Runtime, Waiting, chunk_view
+from tui_orchestrator.engine.wording import plural
 
 
 class ChunkBook:
@@ -222,7 +223,7 @@ class ChunkBook:
         inside, outside = split_outside(findings)
         if outside:
             files = sorted({f.file for f in outside})
-            text = f"dropped {len(outside)} finding(s) outside the repository: {', '.join(files)}"
+            text = f"dropped {plural(len(outside), 'finding')} outside the repository: {', '.join(files)}"
             self.log(state.name, LogKind.NOTE, text)
             append_meta(self.log_path(state.name), {"outside_repo": len(outside), "files": files})
         return inside

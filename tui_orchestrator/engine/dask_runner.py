@@ -69,6 +69,7 @@ from tui_orchestrator.engine.stream import (
     ToolUse,
     parse_line,
 )
+from tui_orchestrator.engine.wording import plural
 
 DEFAULT_PORT = 8786
 CONNECT_TIMEOUT_S = 10.0
@@ -219,7 +220,7 @@ class DaskRunner(Runner):
         # The machine of each chunk's latest attempt ("" until a worker took it).
         self.hosts: dict[str, str] = {}
         self.host = ""
-        # What ``check`` found: one line for the user ("2 worker(s), 8 thread(s)").
+        # What ``check`` found: one line for the user ("2 workers, 8 threads").
         self.cluster = ""
         self._client: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -266,7 +267,8 @@ class DaskRunner(Runner):
             ) from None
         threads = sum(nthreads.values())
         self.cluster = (
-            f"Dask scheduler {self.address}: {len(nthreads)} worker(s), {threads} thread(s)"
+            f"Dask scheduler {self.address}: {plural(len(nthreads), 'worker')}, "
+            f"{plural(threads, 'thread')}"
         )
         if not threads:
             self.cluster += "; chunks wait until a worker joins (`dask worker ADDRESS`)"

@@ -25,6 +25,7 @@ from tui_orchestrator.engine.stream import (
     ToolResult,
     ToolUse,
 )
+from tui_orchestrator.engine.wording import plural
 
 MARKER = re.compile(r"BUG\((critical|high|medium|low|info)\):\s*(.+?)\s*(?:\*/\}?|-->)?\s*$")
 PATTERNS = (
@@ -57,7 +58,9 @@ class DemoRunner(Runner):
     """Simulates one agent per job; ``speed`` scales every delay (tests use a large one)."""
 
     backend = "demo"
-    local_processes = False  # simulated in-process
+    # It stands for Claude Code processes on this machine: a demo shows what a real run
+    # would do, the memory cap on the worker count included.
+    local_processes = True
 
     def __init__(self, speed: float = 1.0, failure_rate: float = 0.1) -> None:
         self.speed = speed
@@ -108,7 +111,11 @@ class DemoRunner(Runner):
             emit(ToolResult(tool_id, False, f"{text.count(chr(10))} lines"))
             found = scan(text, path, job.chunk)
             if found:
-                emit(AssistantText(f"{path}: {len(found)} finding(s), e.g. {found[0].title}."))
+                emit(
+                    AssistantText(
+                        f"{path}: {plural(len(found), 'finding')}, e.g. {found[0].title}."
+                    )
+                )
             findings.extend(found)
         # A resumed session reports every file of the chunk, the ones read before too.
         for path in job.files:
@@ -125,7 +132,7 @@ class DemoRunner(Runner):
         tokens = sum(os.path.getsize(os.path.join(job.root, p)) // 4 for p in job.files if
                      os.path.exists(os.path.join(job.root, p)))  # fmt: skip
         result = Result(
-            "success", False, f"(demo) {len(findings)} findings", session,
+            "success", False, f"(demo) {plural(len(findings), 'finding')}", session,
             structured_output={"findings": []}, total_cost_usd=round(tokens * 9e-6, 4),
             input_tokens=tokens * 3 + 20_000, output_tokens=300 * len(job.files), num_turns=3,
         )  # fmt: skip

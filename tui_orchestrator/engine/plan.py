@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tui_orchestrator.engine.config import STRATEGIES
 from tui_orchestrator.engine.errors import PlanError
+from tui_orchestrator.engine.wording import agree, plural
 
 PLAN_VERSION = 1
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
@@ -193,7 +194,9 @@ def reconcile(plan: Plan, discovered: Sequence[str]) -> tuple[Plan, list[str]]:
             seen.add(path)
     new = [p for p in discovered if p not in seen]
     if gone:
-        notes.append(f"{gone} file(s) of the plan no longer exist or are skipped; dropped")
+        notes.append(
+            f"{plural(gone, 'file')} of the plan no longer {agree(gone, 'exists or is', 'exist or are')} skipped; dropped"
+        )
     if new and plan.lists_unassigned and any(c.files for c in chunks):
         files_of = {c.name: list(c.files) for c in chunks}
         homes = [(c.name, files_of[c.name]) for c in chunks]
@@ -202,13 +205,17 @@ def reconcile(plan: Plan, discovered: Sequence[str]) -> tuple[Plan, list[str]]:
             if home is not None:
                 files_of[home].append(path)
         chunks = [replace(c, files=tuple(files_of[c.name])) for c in chunks]
-        notes.append(f"{len(new)} new file(s) joined the chunks of their folders")
+        notes.append(f"{plural(len(new), 'new file')} joined the chunks of their folders")
     elif new:
         unassigned += new
-        notes.append(f"{len(new)} file(s) are in no chunk (unassigned)")
+        notes.append(
+            f"{plural(len(new), 'file')} {agree(len(new), 'is', 'are')} in no chunk (unassigned)"
+        )
     emptied = [c.name for c in chunks if not c.files]
     if emptied:
-        notes.append(f"chunk(s) left empty and dropped: {', '.join(emptied)}")
+        notes.append(
+            f"{agree(len(emptied), 'a chunk', 'chunks')} left empty and dropped: {', '.join(emptied)}"
+        )
     fitted = plan.with_chunks(
         chunks, unassigned=tuple(unassigned), excluded=tuple(excluded), lists_unassigned=True
     )

@@ -11,6 +11,7 @@ from tui_orchestrator.engine.errors import PlanError, RepoError
 from tui_orchestrator.engine.partition import Limits, make_plan
 from tui_orchestrator.engine.plan import Plan, load_plan_file, reconcile
 from tui_orchestrator.engine.statedir import default_plan_path
+from tui_orchestrator.engine.wording import plural
 
 
 @dataclass(slots=True)
@@ -40,7 +41,7 @@ def nothing_to_review(root: Path, discovery: Discovery) -> RepoError:
     """The one line for a repository where discovery finds no file to review."""
     return RepoError(
         f"nothing to analyze in {root}: no source files found "
-        f"({len(discovery.skipped)} path(s) skipped; see `claude-tui plan` or file_types)"
+        f"({plural(len(discovery.skipped), 'path')} skipped; see `claude-tui plan` or file_types)"
     )
 
 

@@ -19,6 +19,7 @@ from tui_orchestrator.engine.checkpoint import Checkpoint, ChunkStatus
 from tui_orchestrator.engine.errors import ConfigError
 from tui_orchestrator.engine.findings import Finding, Severity, dedupe, inside_repo
 from tui_orchestrator.engine.text import printable
+from tui_orchestrator.engine.wording import plural
 
 FORMATS = ("json", "sarif", "markdown")
 _EXTENSIONS = {".json": "json", ".sarif": "sarif", ".md": "markdown", ".markdown": "markdown"}
@@ -207,7 +208,7 @@ def render_markdown(checkpoint: Checkpoint, keep: Keep = None) -> str:
         f"# claude-tui report: {printable(Path(checkpoint.repo).name)}",
         "",
         f"- Backend: {'DEMO (simulated agents)' if checkpoint.backend == 'demo' else printable(checkpoint.backend)}",
-        f"- Chunks: {totals['done']}/{totals['chunks']} done, {totals['files']} files",
+        f"- Chunks: {totals['done']}/{totals['chunks']} done, {plural(totals['files'], 'file')}",
         f"- Issues: {totals['issues']}",
         f"- Cost: ${totals['cost_usd']:.2f}",
         f"- Wall time: {totals['wall_s']:.1f} s",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tui_orchestrator.engine.wording import agree, plural
+
 PER_WORKER_BYTES = 300 * 1024 * 1024
 
 
@@ -43,6 +45,6 @@ def growth_cap(target: int, running: int, available: int | None = None) -> tuple
     if target <= fits:
         return target, ""
     return fits, (
-        f"{target - running} more workers need about {(target - running) * 300} MB but "
-        f"{free // 2**20} MB is free: capped at {fits}"
+        f"{plural(target - running, 'more worker')} {agree(target - running, 'needs', 'need')} "
+        f"about {(target - running) * 300} MB but {free // 2**20} MB is free: capped at {fits}"
     )

@@ -28,6 +28,7 @@ from tui_orchestrator.engine.plan_diff import PlanChange, diff_plans, plan_to_ap
 from tui_orchestrator.engine.project import Project, nothing_to_review, open_project
 from tui_orchestrator.engine.prompt import fingerprint, load_instructions
 from tui_orchestrator.engine.statedir import default_checkpoint_path, default_plan_path
+from tui_orchestrator.engine.wording import agree, plural
 
 
 @dataclass(slots=True)
@@ -157,7 +158,7 @@ def left_out_notes(checkpoint: Checkpoint) -> list[str]:
     if not checkpoint.unassigned:
         return []
     return [
-        f"{len(checkpoint.unassigned)} file(s) are in no chunk and are not reviewed: see them "
+        f"{plural(len(checkpoint.unassigned), 'file')} {agree(len(checkpoint.unassigned), 'is', 'are')} in no chunk and not reviewed: see them "
         "(unassigned) in the app's plan view or with `claude-tui plan REPO --skipped`"
     ]
 
@@ -217,7 +218,7 @@ def _refuse_losing_findings(checkpoint: Checkpoint, root: Path, sizes: dict[str,
         names = sorted(losing)
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         raise CheckpointError(
-            f"the settings now skip {sum(losing.values())} file(s) of chunk(s) holding "
+            f"the settings now skip {plural(sum(losing.values()), 'file')} of {agree(len(losing), 'a chunk', 'chunks')} holding "
             f"findings ({shown}): the checkpoint is left as it is; run with the settings "
             "it was made with, or --fresh to start over"
         )
@@ -244,7 +245,7 @@ def refresh(
             state.issues = []
         if redo:
             notes.append(
-                f"the prompt or backend changed: all {len(checkpoint.chunks)} chunks will be reviewed again"
+                f"the prompt or backend changed: all {plural(len(checkpoint.chunks), 'chunk')} will be reviewed again"
             )
     checkpoint.fingerprint = prompt_fingerprint
     known: set[str] = set()
@@ -294,12 +295,14 @@ def refresh(
                 state.todo.append(path)
     if stale:
         notes.append(
-            f"{stale} finished chunk(s) have changed or new files: only those are reviewed again"
+            f"{plural(stale, 'finished chunk')} {agree(stale, 'has', 'have')} changed or new files: only those are reviewed again"
         )
     if added:
-        notes.append(f"{len(added)} new file(s) joined the chunks of their folders")
+        notes.append(f"{plural(len(added), 'new file')} joined the chunks of their folders")
     if empty:
-        notes.append(f"chunk(s) whose files are all gone were dropped: {', '.join(empty)}")
+        notes.append(
+            f"{agree(len(empty), 'a chunk', 'chunks')} whose files are all gone {agree(len(empty), 'was', 'were')} dropped: {', '.join(empty)}"
+        )
     return notes
 
 
@@ -376,12 +379,14 @@ def apply_plan(checkpoint: Checkpoint, plan: Plan) -> list[str]:
         if added:
             if state.status is ChunkStatus.DONE:
                 _requeue(state, added, fresh_session=True)
-                notes.append(f"{chunk.name}: {len(added)} new file(s) to review")
+                notes.append(f"{chunk.name}: {plural(len(added), 'new file')} to review")
             elif state.todo:
                 state.todo = [*state.todo, *added]
         chunks.append(state)
     if old:
-        notes.append(f"chunk(s) no longer in the plan: {', '.join(sorted(old))}")
+        notes.append(
+            f"{agree(len(old), 'a chunk', 'chunks')} no longer in the plan: {', '.join(sorted(old))}"
+        )
     checkpoint.chunks = chunks
     checkpoint.unassigned = list(plan.unassigned)
     checkpoint.excluded = list(plan.excluded)

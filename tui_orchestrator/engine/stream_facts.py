@@ -31,6 +31,7 @@ from tui_orchestrator.engine.stream import (
     Unknown,
     parse_line,
 )
+from tui_orchestrator.engine.wording import plural
 
 
 class Verb(StrEnum):
@@ -172,7 +173,7 @@ def _meta_lines(data: dict[str, object]) -> list[Said]:
     if "outside_repo" in data:
         files = data.get("files")
         named = ", ".join(str(f) for f in files) if isinstance(files, list) else ""
-        text = f"dropped {data['outside_repo']} finding(s) outside the repository: {named}"
+        text = f"dropped {plural(int(data['outside_repo']), 'finding')} outside the repository: {named}"
         return [Said(LogKind.META, text)]
     if "changed_files" in data:
         files = data["changed_files"]

@@ -17,6 +17,7 @@ from tui_orchestrator.engine.pool import PoolGovernor, Transition
 from tui_orchestrator.engine.runner import Outcome
 from tui_orchestrator.engine.stream_facts import Throttled
 from tui_orchestrator.engine.views import Runtime, Waiting
+from tui_orchestrator.engine.wording import plural
 
 
 class Throttle:
@@ -75,7 +76,7 @@ class Throttle:
         pool = self.pool.state()
         text = (
             f"rate limited ({outcome.message[:80]}): pool paused {slow.delay_s:.0f}s, "
-            f"{pool.concurrency} of {pool.chunk_workers} workers"
+            f"{pool.concurrency} of {plural(pool.chunk_workers, 'worker')}"
         )
         self._notice("warning", text, Topic.RATE_LIMIT)
         self.changed()
@@ -96,7 +97,7 @@ class Throttle:
             pool = self.pool.state()
             text = (
                 f"rate limited ({state.name}, its CLI retries): new starts wait "
-                f"{slow.delay_s:.0f}s, {pool.concurrency} of {pool.chunk_workers} workers"
+                f"{slow.delay_s:.0f}s, {pool.concurrency} of {plural(pool.chunk_workers, 'worker')}"
             )
             self._notice("warning", text, Topic.RATE_LIMIT)
         self.changed()

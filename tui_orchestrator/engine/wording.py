@@ -45,3 +45,8 @@ def format_cost(usd: float) -> str:
 def plural(count: int, word: str) -> str:
     """``1 file``, ``2 files``, ``12,000 files``."""
     return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def agree(count: int, one: str, many: str) -> str:
+    """The word that agrees with ``count``: ``agree(n, "is", "are")``."""
+    return one if count == 1 else many

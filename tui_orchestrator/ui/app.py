@@ -36,7 +36,7 @@ from tui_orchestrator.engine.plan import Plan, reconcile, save_plan_file
 from tui_orchestrator.engine.project import Project
 from tui_orchestrator.engine.text import printable
 from tui_orchestrator.engine.views import RunSummary
-from tui_orchestrator.engine.wording import plural
+from tui_orchestrator.engine.wording import agree, plural
 from tui_orchestrator.ui.bridge import FLUSH_S, RunBridge
 from tui_orchestrator.ui.editable_plan import EditablePlan
 from tui_orchestrator.ui.opening import Opened, Opening, OpeningStopped
@@ -449,7 +449,8 @@ class ClaudeTuiApp(App[int]):
         failed = tally[ChunkStatus.FAILED] + tally[ChunkStatus.CANCELLED]
         if failed and not (paused or pending):
             self.notify(
-                f"{failed} chunk(s) failed or were cancelled last time: r on the Workers view "
+                f"{plural(failed, 'chunk')} failed or {agree(failed, 'was', 'were')} cancelled last time: "
+                "r on the Workers view "
                 "runs one again",
                 title="Run",
                 timeout=8,
@@ -458,7 +459,7 @@ class ClaudeTuiApp(App[int]):
             return
         choice = await self.push_screen_wait(
             PickerScreen(
-                f"Continue the run? {tally[ChunkStatus.DONE]}/{tally.total} chunks done",
+                f"Continue the run? {tally[ChunkStatus.DONE]} of {plural(tally.total, 'chunk')} done",
                 [Choice("go", "Continue now", f"resume {paused} paused, run {pending} pending"),
                  Choice("later", "Not now", "paused chunks wait: space resumes one, P all")],
             )
@@ -592,7 +593,7 @@ class ClaudeTuiApp(App[int]):
             )
             return
         label = " (DEMO: simulated agents)" if self.demo else ""
-        self.notify(f"Running {pending} chunk(s){label}", title="Run", timeout=4)
+        self.notify(f"Running {plural(pending, 'chunk')}{label}", title="Run", timeout=4)
         self.ensure_running()
         self.switch_view("workers")
 

@@ -16,6 +16,8 @@ from pathlib import Path
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
+from tui_orchestrator.engine.wording import agree
+
 DEFAULT_THEME = "claude-tui-dark"
 
 # The repository's themes/ folder (ui -> tui_orchestrator -> repository root); an installed
@@ -74,7 +76,9 @@ def theme_from_toml(text: str, source: str) -> Theme:
         raise ValueError(f"{source}: [colors] and [variables] must be tables")
     unknown = sorted(set(colors) - set(_COLOR_KEYS))
     if unknown:
-        raise ValueError(f"{source}: unknown colour(s) {', '.join(unknown)}")
+        raise ValueError(
+            f"{source}: unknown {agree(len(unknown), 'colour', 'colours')} {', '.join(unknown)}"
+        )
     if "primary" not in colors:
         raise ValueError(f"{source}: [colors] needs at least 'primary'")
     for key, value in colors.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from textual.app import ComposeResult
@@ -27,7 +28,12 @@ class KeySection:
 
 
 def _title_of(node: DOMNode) -> str:
-    return node.BINDING_GROUP_TITLE or type(node).__name__
+    """The section's title as a user names the part: "Issues table", never a class name
+    (a widget without a title of its own reads "Findings table", not "FindingsTable")."""
+    if node.BINDING_GROUP_TITLE:
+        return node.BINDING_GROUP_TITLE
+    words = re.findall(r"[A-Z][a-z0-9]*|[a-z0-9]+", type(node).__name__)
+    return " ".join(words).capitalize()
 
 
 def binding_sections(screen: Screen) -> list[KeySection]:

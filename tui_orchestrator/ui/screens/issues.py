@@ -19,6 +19,7 @@ from tui_orchestrator.engine import report_file
 from tui_orchestrator.engine.errors import ClaudeTuiError
 from tui_orchestrator.engine.findings import Finding, Severity
 from tui_orchestrator.engine.text import printable
+from tui_orchestrator.engine.wording import plural
 from tui_orchestrator.ui.bridge import Batch
 from tui_orchestrator.ui.editor import open_in_editor
 from tui_orchestrator.ui.format import literal
@@ -108,6 +109,8 @@ def _identity(finding: Finding) -> tuple[str, int, str]:
 
 class FindingsTable(DataTable[object]):
     """The findings table; its ``enter`` (the table's own, so it wins) says what it does."""
+
+    BINDING_GROUP_TITLE = "Issues table"
 
     BINDINGS = [
         Binding("enter", "select_cursor", "Details", tooltip="Show the finding with the code around it", id="issues.table.details"),
@@ -209,7 +212,7 @@ class IssuesScreen(ViewScreen):
         elif not self.rows:
             empty.update("No findings yet: they appear here as chunks finish.")
         arrow = "↑" if self.sort_reverse else "↓"
-        title = f"{len(self.rows)} findings"
+        title = plural(len(self.rows), "finding")
         if self.query_text:
             title += f" matching {self.query_text!r}"
         table.border_title = literal(title)
@@ -338,7 +341,7 @@ class IssuesScreen(ViewScreen):
             return
         count = len(manager.findings(keep))
         self.notify(
-            f"Wrote {count} findings to {self.tui.editing.relative(str(path))}",
+            f"Wrote {plural(count, 'finding')} to {self.tui.editing.relative(str(path))}",
             title="Export",
             timeout=6,
         )

@@ -179,6 +179,7 @@ class NameScreen(ModalScreen[str | None]):
         value = event.value.strip()
         if not value:
             self.app.bell()
+            self.notify("It cannot be empty: type a name, or esc to cancel", severity="warning")
             return
         self.dismiss(value)
 

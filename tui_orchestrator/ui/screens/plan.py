@@ -20,7 +20,7 @@ from textual.widgets import Static, Tree
 from tui_orchestrator.engine import edits
 from tui_orchestrator.engine.partition import STRATEGIES
 from tui_orchestrator.engine.plan import Plan, slug, unique_name
-from tui_orchestrator.engine.wording import format_seconds, plural
+from tui_orchestrator.engine.wording import agree, format_seconds, plural
 from tui_orchestrator.ui.format import literal
 from tui_orchestrator.ui.screens.modals import Choice, NameScreen, PickerScreen
 from tui_orchestrator.ui.screens.view import ViewScreen
@@ -243,7 +243,7 @@ class PlanScreen(ViewScreen):
         parts: list[str | tuple[str, str]] = [
             ("Predicted ", "$text-muted"),
             (format_seconds(figures.makespan_s), "bold $text-primary"),
-            (f" with {figures.chunk_workers} workers", "$text-muted"),
+            (f" with {plural(figures.chunk_workers, 'worker')}", "$text-muted"),
             (" · lower bound ", "$text-muted"),
             format_seconds(figures.lower_bound_s),
             (f" (×{ratio:.2f})", "$text-muted"),
@@ -266,7 +266,7 @@ class PlanScreen(ViewScreen):
         tag = editing.tags.of(entry)
         count = 1 if entry.kind == Kind.FILE else editing.index.file_count(entry.path)
         what = "no file" if tag is None else tag.text
-        pane.border_subtitle = literal(f"{name} · {count:,} files · {what}")
+        pane.border_subtitle = literal(f"{name} · {plural(count, 'file')} · {what}")
 
     @on(Tree.NodeHighlighted, "#tree")
     def _tree_moved(self, event: Tree.NodeHighlighted[Entry]) -> None:
@@ -366,7 +366,7 @@ class PlanScreen(ViewScreen):
             self.notify(f"{name} has one file: nothing to split", severity="warning")
             return
         half = (len(files) + 1) // 2  # as edits.split does
-        choices = [Choice(IN_HALF, "In half", f"{half} + {len(files) - half} files")] + [
+        choices = [Choice(IN_HALF, "In half", f"{half} + {plural(len(files) - half, 'file')}")] + [
             Choice(path, f"At {path}", f"{index} + {len(files) - index}")
             for index, path in enumerate(files[1:], start=1)
         ]
@@ -457,7 +457,7 @@ class PlanScreen(ViewScreen):
             if name:
                 self.tui.apply_edit(
                     lambda p: edits.create(p, name, selection.paths),
-                    f"New chunk {name} with {count:,} files",
+                    f"New chunk {name} with {plural(count, 'file')}",
                     select=name,
                 )
 
@@ -465,7 +465,7 @@ class PlanScreen(ViewScreen):
             NameScreen(
                 f"New chunk from {selection.label}",
                 default,
-                hint=f"{count:,} files move into it. Letters, digits, '.', '_', '+', '-'.",
+                hint=f"{plural(count, 'file')} {agree(count, 'moves', 'move')} into it. Letters, digits, '.', '_', '+', '-'.",
             ),
             created,
         )
@@ -491,9 +491,9 @@ class PlanScreen(ViewScreen):
         if self.tui.apply_edit(lambda p: edits.toggle_exclude(p, selection.paths), ""):
             after = len(self.tui.editing.plan.excluded)
             if after > before:
-                message = f"Excluded {selection.label} ({after - before:,} files)"
+                message = f"Excluded {selection.label} ({plural(after - before, 'file')})"
             else:
-                message = f"Included {selection.label} again ({before - after:,} files, unassigned)"
+                message = f"Included {selection.label} again ({plural(before - after, 'file')}, unassigned)"
             self.notify(message, title="Plan")
 
     def action_delete(self) -> None:
@@ -503,7 +503,7 @@ class PlanScreen(ViewScreen):
         count = len(self.tui.editing.plan.chunk(name).files)
         self.tui.apply_edit(
             lambda p: edits.delete(p, name),
-            f"Deleted chunk {name}: its {count:,} files are unassigned (ctrl+z undoes)",
+            f"Deleted chunk {name}: its {plural(count, 'file')} {agree(count, 'is', 'are')} unassigned (ctrl+z undoes)",
         )
 
     def action_rebalance(self) -> None:
@@ -522,7 +522,7 @@ class PlanScreen(ViewScreen):
             ):
                 fresh = [n for n in editing.plan.names if n not in before]
                 self.notify(
-                    f"Re-balanced {where} with {strategy}: {len(fresh)} new chunk(s)",
+                    f"Re-balanced {where} with {strategy}: {plural(len(fresh), 'new chunk')}",
                     title="Plan",
                 )
                 if fresh:

@@ -14,6 +14,7 @@ from textual.widgets import Static
 
 from tui_orchestrator.engine.checkpoint import ChunkStatus
 from tui_orchestrator.engine.views import ChunkView, Waiting
+from tui_orchestrator.engine.wording import plural
 from tui_orchestrator.ui.bridge import RECENT_LINES, Batch
 from tui_orchestrator.ui.screens.modals import Choice, NameScreen, PickerScreen
 from tui_orchestrator.ui.screens.view import ViewScreen
@@ -56,7 +57,7 @@ def placeholder_text(chunks: Sequence[ChunkView]) -> str:
     )
     paused = " (paused ones wait for you: P resumes them)"
     return _EARLIER.format(
-        summary=f"{summary} of {len(chunks)} chunks",
+        summary=f"{summary} of {plural(len(chunks), 'chunk')}",
         paused=paused if counts[ChunkStatus.PAUSED] else "",
     )
 

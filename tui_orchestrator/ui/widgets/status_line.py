@@ -70,7 +70,7 @@ def run_totals_content(app: ClaudeTuiApp) -> Content:
     elif pool.backoff_s > 0:
         parts += [SEP, (f"rate limited: pool paused {pool.backoff_s:.0f}s", "bold $text-warning")]
     elif pool.limited:
-        limit = f"rate limit: {pool.concurrency} of {pool.chunk_workers} workers allowed"
+        limit = f"rate limit: {pool.concurrency} of {plural(pool.chunk_workers, 'worker')} allowed"
         parts += [SEP, (limit, "$text-warning")]
     if run.save_fault:
         # The run goes on in memory; the header says why nothing new starts.

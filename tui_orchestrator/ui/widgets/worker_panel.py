@@ -132,6 +132,8 @@ def progress_bar(read: int, files: int, width: int) -> Content:
 class WorkerPanel(Widget, can_focus=True):
     """A chunk at work, or one line once it finished."""
 
+    BINDING_GROUP_TITLE = "Worker panel"
+
     DEFAULT_CSS = """
     WorkerPanel {
         height: 13;  /* border 2 + head 3 + log 8 */
@@ -224,7 +226,7 @@ class WorkerPanel(Widget, can_focus=True):
         return Content("\n").join(rows)
 
     def _head(self, view: PanelView) -> Content:
-        count = Content.styled(f" {view.read}/{view.files} files", "$text-muted")
+        count = Content.styled(f" {view.read}/{plural(view.files, 'file')}", "$text-muted")
         width = max(0, self.content_size.width - count.cell_length)
         label = Content.styled(view.label, view.style).truncate(width, ellipsis=True, pad=True)
         return Content.assemble(label, count)
