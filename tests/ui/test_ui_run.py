@@ -7,6 +7,7 @@ import errno
 import json
 
 import pytest
+from textual.widgets import Log, Static
 
 from tests.ui.scripted import ScriptedRunner
 from tui_orchestrator.engine.checkpoint import CheckpointStore, ChunkStatus
@@ -647,3 +648,39 @@ async def test_a_claude_code_that_goes_missing_mid_run_is_shown_not_swallowed(
         # Nothing is lost: the chunk waits, resumable, for a Claude Code that is back.
         assert app.manager.state("web").status is ChunkStatus.PENDING
         assert app.manager.run_view().error.startswith("Claude Code executable not found")
+
+
+async def test_the_whole_log_follows_a_new_attempt_and_the_end_of_the_chunk(
+    make_run_app,
+) -> None:
+    """The zoomed log lost attempt 2's header and kept saying "running" after the end."""
+    runner = ScriptedRunner(hang={"web"})
+    app = make_run_app(runner, workers=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("R")
+        await until(pilot, lambda: app.manager.running == ["web"])
+        await _focus(pilot, await _panel_of(pilot, "web"))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ZoomScreen) and app.screen._loaded)
+        zoom = app.screen
+        log = zoom.query_one(Log)
+        app.manager.pause("web")
+        await until(pilot, lambda: app.manager.state("web").status is ChunkStatus.PAUSED)
+        app.manager.resume("web")
+        await until(pilot, lambda: any("attempt 2, resuming" in line for line in log.lines))
+        shown = list(log.lines)
+        header = next(i for i, line in enumerate(shown) if "attempt 2, resuming" in line)
+        await until(pilot, lambda: len(log.lines) > header + 2)  # its first lines follow
+        app.manager.cancel("web")
+        await until(pilot, lambda: "── cancelled" in log.lines[header:])
+        title = str(zoom.query_one("#zoom-title", Static).render())
+        assert "web · cancelled" in title
+
+
+def test_live_lines_join_the_file_read_without_a_gap_or_a_repeat() -> None:
+    from tui_orchestrator.ui.screens.zoom import after_overlap
+
+    assert after_overlap(["a", "b", "c"], ["b", "c", "d"]) == ["d"]  # the file had two
+    assert after_overlap(["a", "b"], ["c", "d"]) == ["c", "d"]  # the file had none yet
+    assert after_overlap(["a", "b"], ["a", "b"]) == []
+    assert after_overlap([], ["x"]) == ["x"]

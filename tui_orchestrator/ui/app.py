@@ -409,6 +409,10 @@ class ClaudeTuiApp(App[int]):
         if isinstance(event, ChunkStarted | ChunkFinished):
             self.finished_here.add(event.chunk)
         self.bridge.handle(event)
+        zoomed = self.zoomed
+        if isinstance(event, ChunkFinished) and zoomed is not None and event.chunk == zoomed.chunk:
+            self._flush_run()  # the lines before the end come first
+            zoomed.ended(event)
 
     def _engine_notice(self, text: str, level: str) -> None:
         severity = {"information": "information", "warning": "warning"}.get(level, "error")

@@ -12,7 +12,9 @@ from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.widgets import Log, Static
 
-from tui_orchestrator.engine.stream_facts import stored_lines
+from tui_orchestrator.engine.checkpoint import ChunkStatus
+from tui_orchestrator.engine.events import ChunkFinished
+from tui_orchestrator.engine.stream_facts import LogKind, stored_lines
 from tui_orchestrator.engine.text import printable
 from tui_orchestrator.engine.wording import plural
 from tui_orchestrator.ui.format import log_prefix
@@ -31,6 +33,15 @@ def readable(line: str, root: str = "") -> list[str]:
     worker wrote it), the lines come back as plain text with no control character."""
     said = stored_lines(line, Path(root) if root else None)
     return [printable(log_prefix(s.kind) + s.text) for s in said]
+
+
+def after_overlap(shown: list[str], live: list[str]) -> list[str]:
+    """The ``live`` lines that ``shown`` does not end with already (a file read while the
+    same lines also arrived live)."""
+    for size in range(min(len(shown), len(live)), 0, -1):
+        if shown[-size:] == live[:size]:
+            return live[size:]
+    return live
 
 
 # How much of a log's end is read to seed a panel (a few dozen lines, whatever their size).
@@ -74,6 +85,9 @@ class ZoomScreen(ModalScreen[None]):
         # The panel's lines, shown when the chunk has no log file (a backend without one).
         self.fallback = list(fallback or [])
         self._loaded = False
+        # Live lines that came while the file was being read: kept, never dropped (the file
+        # may not hold them yet), and joined to its end without repeating what it holds.
+        self._pending: list[str] = []
 
     @property
     def tui(self) -> ClaudeTuiApp:
@@ -86,15 +100,23 @@ class ZoomScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.tui.zoomed = self
-        manager = self.tui.manager
-        if manager is not None:
-            view = manager.chunk_view(self.chunk)
-            status = f"failed: {view.error}" if view.error else view.status.value
-            title = f"{self.chunk} · {status} · {plural(view.files, 'file')}"
-            if view.session_id:
-                title += f" · session {view.session_id}"
-            self.query_one("#zoom-title", Static).update(printable(title))
+        self.show_title()
+        # The status moves on while the log is open (backing off, resumed, done).
+        self.set_interval(0.5, self.show_title)
         self._load()
+
+    def show_title(self) -> None:
+        manager = self.tui.manager
+        if manager is None:
+            return
+        view = manager.chunk_view(self.chunk)
+        status = view.status.value
+        if view.error and view.error != status:
+            status += f": {view.error}"
+        title = f"{self.chunk} · {status} · {plural(view.files, 'file')}"
+        if view.session_id:
+            title += f" · session {view.session_id}"
+        self.query_one("#zoom-title", Static).update(printable(title))
 
     def on_unmount(self) -> None:
         if self.tui.zoomed is self:
@@ -118,14 +140,29 @@ class ZoomScreen(ModalScreen[None]):
                         del lines[:-ZOOM_LINES]
         else:
             lines = self.fallback or ["(no log yet)"]
+        lines += after_overlap(lines, self._pending)
+        self._pending = []
         log.write_lines(lines[-ZOOM_LINES:])
         self._loaded = True
 
     def append(self, lines: list[str]) -> None:
         """Live lines from the bridge (the app calls this after each batch)."""
+        shown = [printable(line) for line in lines]
         if not self._loaded:
-            return  # the file being read holds these lines already
-        self.query_one(Log).write_lines(printable(line) for line in lines)
+            self._pending += shown
+            return
+        self.query_one(Log).write_lines(shown)
+
+    def ended(self, event: ChunkFinished) -> None:
+        """The chunk ended: its end line, and the title says so at once."""
+        if event.status is ChunkStatus.DONE:
+            ended = f"done · {plural(len(event.findings), 'finding')}"
+        else:
+            ended = event.status.value
+            if event.error and event.error != ended:
+                ended += f": {event.error}"
+        self.append([log_prefix(LogKind.META) + ended])
+        self.show_title()
 
     def action_follow(self) -> None:
         log = self.query_one(Log)
