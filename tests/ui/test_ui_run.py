@@ -534,9 +534,9 @@ def test_the_empty_workers_view_says_where_earlier_runs_stand() -> None:
 
     assert placeholder_text(chunks(ChunkStatus.PENDING, ChunkStatus.PENDING)) == PLACEHOLDER
     text = placeholder_text(chunks(ChunkStatus.DONE, ChunkStatus.DONE, ChunkStatus.FAILED))
-    assert "2 done, 1 failed of 3 chunks" in text and "P resumes" not in text
+    assert "2 done, 1 failed of 3 chunks" in text and "P continues" not in text
     text = placeholder_text(chunks(ChunkStatus.DONE, ChunkStatus.PAUSED, ChunkStatus.PENDING))
-    assert "1 done, 1 paused, 1 pending of 3 chunks" in text and "P resumes them" in text
+    assert "1 done, 1 paused, 1 pending of 3 chunks" in text and "P continues the run" in text
 
 
 async def test_the_totals_clock_skips_a_view_still_being_composed(make_run_app) -> None:
@@ -684,3 +684,25 @@ def test_live_lines_join_the_file_read_without_a_gap_or_a_repeat() -> None:
     assert after_overlap(["a", "b"], ["c", "d"]) == ["c", "d"]  # the file had none yet
     assert after_overlap(["a", "b"], ["a", "b"]) == []
     assert after_overlap([], ["x"]) == ["x"]
+
+
+async def test_P_after_not_now_continues_the_run_and_P_again_pauses_it(
+    make_run_app, shopfront
+) -> None:
+    """After "Not now", the first P paused every pending chunk too (109 paused, 0 running)."""
+    await _run_and_quit_mid_run(make_run_app)  # 4 paused, 1 pending
+    again = make_run_app(ScriptedRunner(hang={"web", "lib", "src-api", "src-auth", "scripts+src"}))
+    async with again.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(again.screen, PickerScreen))
+        await pilot.press("down", "enter")  # Not now
+        await until(pilot, lambda: not isinstance(again.screen, PickerScreen))
+        await pilot.press("2", "P")
+        await until(pilot, lambda: len(again.manager.running) == 4)
+        assert again.manager.run_view().tally[ChunkStatus.PAUSED] == 0
+        await pilot.press("P")
+        await until(pilot, lambda: not again.manager.running)
+        tally = again.manager.run_view().tally
+        assert tally[ChunkStatus.PAUSED] == 5 and tally[ChunkStatus.PENDING] == 0
+        await pilot.press("P")  # and back: the whole run continues
+        await until(pilot, lambda: len(again.manager.running) == 4)
+    again.open_run.close()

@@ -465,7 +465,7 @@ class ClaudeTuiApp(App[int]):
             PickerScreen(
                 f"Continue the run? {tally[ChunkStatus.DONE]} of {plural(tally.total, 'chunk')} done",
                 [Choice("go", "Continue now", f"resume {paused} paused, run {pending} pending"),
-                 Choice("later", "Not now", "paused chunks wait: space resumes one, P all")],
+                 Choice("later", "Not now", "nothing runs until you say: P continues it all, space one chunk")],
             )
         )  # fmt: skip
         if choice == "go":

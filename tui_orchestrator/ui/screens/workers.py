@@ -55,7 +55,7 @@ def placeholder_text(chunks: Sequence[ChunkView]) -> str:
         )
         if counts[status]
     )
-    paused = " (paused ones wait for you: P resumes them)"
+    paused = " (paused ones wait for you: P continues the run)"
     return _EARLIER.format(
         summary=f"{summary} of {plural(len(chunks), 'chunk')}",
         paused=paused if counts[ChunkStatus.PAUSED] else "",
@@ -86,7 +86,7 @@ class WorkersScreen(ViewScreen):
         Binding("r", "retry_chunk", "Retry", tooltip="Queue the focused chunk again, resuming its session (a done one: review it anew)", id="workers.retry"),
         Binding("a", "ask", "Ask", tooltip="Ask a follow-up question in the focused chunk's session", id="workers.ask"),
         Binding("enter", "zoom", "Zoom", tooltip="Show the focused worker's whole log", id="workers.zoom"),
-        Binding("P", "pause_all", "Pause all", tooltip="Pause every worker, or resume them all", id="workers.pause_all"),
+        Binding("P", "pause_all", "Pause/continue all", tooltip="Pause the whole run; when nothing runs, continue it (resume the paused chunks, run the pending ones)", id="workers.pause_all"),
         Binding("plus,equals_sign", "more_workers", "One more worker", tooltip="Run one more worker at once", id="workers.more", group=WORKER_COUNT),
         Binding("minus", "fewer_workers", "One worker fewer", tooltip="Run one worker fewer at once", id="workers.fewer", group=WORKER_COUNT),
         Binding("R", "app.run_all", "Run", show=False, tooltip="Run every pending chunk of the plan", id="workers.run_all"),
@@ -452,16 +452,25 @@ class WorkersScreen(ViewScreen):
         manager = self.tui.manager
         if manager is None:
             return
+        # While the run goes, P pauses it (the chunks at work and those waiting their
+        # turn); when nothing goes, P continues it: the paused chunks resume and the
+        # pending ones run. The help, the footer and the "Continue?" dialog say the same.
         tally = manager.run_view().tally
-        if manager.running or tally[ChunkStatus.PENDING]:
+        paused, pending = tally[ChunkStatus.PAUSED], tally[ChunkStatus.PENDING]
+        if manager.running or (manager.active and pending):
             manager.pause_all()
-            self.notify("Every worker paused (sessions kept): P resumes them", timeout=3)
-        elif tally[ChunkStatus.PAUSED]:
+            self.notify("Every worker paused (sessions kept): P continues the run", timeout=3)
+        elif paused or pending:
             manager.resume_all()
             self.tui.ensure_running()
-            self.notify("Every paused chunk resumed", timeout=3)
+            said = []
+            if paused:
+                said.append(f"{plural(paused, 'paused chunk')} resumed")
+            if pending:
+                said.append(f"{plural(pending, 'pending chunk')} to run")
+            self.notify("Run continued: " + ", ".join(said), timeout=3)
         else:
-            self.notify("Nothing runs and nothing is paused", severity="warning")
+            self.notify("Nothing runs, nothing waits: r reviews a chunk again", severity="warning")
         self.run_changed(None)
 
     def action_more_workers(self) -> None:
