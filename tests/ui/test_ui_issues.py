@@ -20,7 +20,7 @@ from tui_orchestrator.ui.screens.help import binding_sections
 from tui_orchestrator.ui.screens.issues import IssueFilter, IssuesScreen
 from tui_orchestrator.ui.screens.modals import NameScreen, PickerScreen
 
-from .conftest import until
+from .conftest import palette_titles, until
 
 SIZE = (120, 40)
 
@@ -362,3 +362,24 @@ async def test_help_names_every_section_as_a_user_would(run_app) -> None:
         titles = [section.title for section in binding_sections(app.screen)]
         assert "Issues table" in titles
         assert not [t for t in titles if re.search(r"[a-z][A-Z]", t)], titles
+
+
+async def test_the_palette_finds_any_action_of_any_view_by_name(run_app) -> None:
+    """In Issues, "plan", "help" and "pause" found nothing, and no view switch was offered."""
+    app = run_app(ScriptedRunner())
+    async with app.run_test(size=SIZE) as pilot:
+        await _finished_run(pilot)
+        offered = {}
+        for query in ("plan", "help", "pause", "split", "export"):
+            offered[query] = await palette_titles(pilot, query)
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(app.screen, IssuesScreen))
+        assert "Plan" in offered["plan"]  # the view switch
+        assert "Help" in offered["help"]
+        assert "Pause/continue all · Workers view" in offered["pause"]
+        assert "Split · Plan view" in offered["split"]
+        assert "Export" in offered["export"]  # this view's own: no view named
+        # Chosen, an action of another view shows that view and runs there.
+        await palette_titles(pilot, "pause/continue")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.current_mode == "workers")

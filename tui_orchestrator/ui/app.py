@@ -18,6 +18,7 @@ from pathlib import Path
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen
@@ -679,8 +680,11 @@ class ClaudeTuiApp(App[int]):
             await self.open_run.runner.aclose()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Over a dialog the number keys and q belong to the dialog (or do nothing).
-        over_dialog = isinstance(self.screen, ModalScreen)
+        # Over a dialog the number keys and q belong to the dialog (or do nothing). The
+        # palette is no such dialog: it offers them (its typing box takes the keys).
+        over_dialog = isinstance(self.screen, ModalScreen) and not isinstance(
+            self.screen, CommandPalette
+        )
         if over_dialog and action in ("switch_view", "quit_app", "help"):
             return False
         # Nothing to run before the plan is there.

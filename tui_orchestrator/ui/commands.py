@@ -1,7 +1,10 @@
-"""Command palette providers: the current view's actions, by name.
+"""Command palette providers: every action of every view, by name.
 
-The commands are read from the active bindings, so the palette, the footer and the help
-screen always agree, and a key remapped with ``App.set_keymap`` shows its new key here.
+The current view's and the app's commands are read from the active bindings, so the
+palette, the footer and the help screen always agree, and a key remapped with
+``App.set_keymap`` shows its new key here. The other views' own actions come from their
+bindings too, named with their view ("Export · Issues view"): choosing one shows that view
+and runs it there.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
+from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.dom import DOMNode
 from textual.markup import escape
@@ -53,10 +57,47 @@ class ViewCommands(Provider):
                     partial(self._run, node, binding.action),
                 )
             )
+        commands += self._other_views()
+        return commands
+
+    def _other_views(self) -> list[ViewCommand]:
+        """The own actions of the views the palette was not opened on."""
+        app = self.app
+        here = getattr(self.screen, "VIEW", None)
+        modes = getattr(app, "MODES", {})
+        commands: list[ViewCommand] = []
+        for mode, view in modes.items():
+            if mode == here or not isinstance(view, type):
+                continue
+            name = f"{getattr(view, 'TITLE_TEXT', mode)} view"
+            for binding in view.BINDINGS:
+                if not isinstance(binding, Binding) or binding.id is None or binding.system:
+                    continue
+                if binding.action.startswith("app."):
+                    continue  # the app's own are offered once, above
+                key = app.get_key_display(binding)
+                about = f"{binding.tooltip} · key {key} there" if binding.tooltip else f"key {key}"
+                commands.append(
+                    ViewCommand(
+                        f"{binding.description} · {name}",
+                        escape(about),
+                        partial(self._run_in_view, mode, binding.action),
+                    )
+                )
         return commands
 
     async def _run(self, node: DOMNode, action: str) -> None:
         await self.app.run_action(action, node)
+
+    async def _run_in_view(self, mode: str, action: str) -> None:
+        """Show the view, then run its action there (as its key would)."""
+        app = self.app
+        switch = getattr(app, "switch_view", None)
+        if switch is None:
+            return
+        switch(mode)
+        if app.current_mode == mode:  # (not before the repository is read)
+            await app.run_action(action, app.screen)
 
     async def discover(self) -> Hits:
         for command in self._commands():
