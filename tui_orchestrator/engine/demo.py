@@ -2,8 +2,10 @@
 
 Chosen only by ``--demo`` (or explicitly in the app) and labelled DEMO wherever output
 appears; reports say ``"backend": "demo"``. It reads the chunk's files like an agent would,
-reports ``BUG(severity): title`` markers and a few easy patterns as findings, and now and
-then hits a simulated rate limit, so the failure handling can be seen too.
+reports ``BUG(severity): title`` markers and what a quick look finds in any code (risky
+calls, secrets written into it, broad excepts, notes left in it, very long functions) as
+findings, each saying it is simulated, and now and then hits a simulated rate limit, so the
+failure handling can be seen too.
 """
 
 from __future__ import annotations
@@ -33,13 +35,34 @@ PATTERNS = (
     (re.compile(r"\bpickle\.loads?\("), Severity.HIGH, "pickle can run code from its input"),
     (re.compile(r"shell\s*=\s*True"), Severity.MEDIUM, "subprocess with shell=True"),
     (re.compile(r"except\s*:\s*(pass)?\s*$"), Severity.LOW, "bare except hides failures"),
+    (re.compile(r"except\s+(Base)?Exception\s*(as\s+\w+\s*)?:\s*(pass|continue)?\s*$"),
+     Severity.LOW, "broad except may hide failures"),
+    (re.compile(r"catch\s*(\(\s*\w*\s*\))?\s*\{\s*\}"), Severity.LOW, "empty catch swallows errors"),
+    (re.compile(r"-----BEGIN ([A-Z]+ )?PRIVATE KEY-----"), Severity.CRITICAL, "a private key in the code"),
+    (re.compile(r"\bAKIA[0-9A-Z]{16}\b"), Severity.CRITICAL, "an AWS access key in the code"),
+    (re.compile(r"(?i)\b(password|passwd|secret|api_?key|auth_?token|access_?token)\w*[\"']?\s*[:=]\s*[\"'][^\"'\s]{8,}[\"']"),
+     Severity.HIGH, "a secret written into the code"),
+    (re.compile(r"\bverify\s*=\s*False\b"), Severity.MEDIUM, "TLS certificate check turned off"),
+)  # fmt: skip
+SILENCED = re.compile(
+    r"(#\s*type:\s*ignore|#\s*noqa|@ts-ignore|eslint-disable|#\s*pragma: no cover|nolint)"
 )
+NOTE = re.compile(r"(?:#|//|/\*|<!--|--|;)\s*(TODO|FIXME|XXX|HACK)\b[:\s(]*(.*)")
+FUNCTION = re.compile(r"^(\s*)(?:async\s+)?(?:def|function|func|fn)\s+(\w+)")
+# A function longer than this is hard to review (and a place where bugs hide).
+LONG_FUNCTION = 60
+# Notes and long functions are many in some files: the first few are enough to show.
+MOST_PER_KIND = 3
+LABEL = "(simulated by the demo backend: no model read this file)"
 
 
 def scan(text: str, path: str, chunk: str) -> list[Finding]:
-    """The simulated agent's findings for one file."""
+    """The simulated agent's findings for one file: ``BUG(severity): title`` markers, a few
+    risky patterns, notes left in the code and very long functions (any language)."""
     found = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    notes = silenced_count = 0
+    lines = text.splitlines()
+    for number, line in enumerate(lines, start=1):
         marker = MARKER.search(line)
         if marker:
             found.append(
@@ -50,8 +73,60 @@ def scan(text: str, path: str, chunk: str) -> list[Finding]:
             continue
         for pattern, severity, title in PATTERNS:
             if pattern.search(line):
-                found.append(Finding(path, number, severity, title, line.strip(), chunk))
+                found.append(_finding(path, number, severity, title, line, chunk))
+        silenced = SILENCED.search(line)
+        if silenced and silenced_count < MOST_PER_KIND:
+            silenced_count += 1
+            title = f"a checker is silenced here ({silenced.group(1).lstrip('#/ ')})"
+            found.append(_finding(path, number, Severity.INFO, title, line, chunk))
+        note = NOTE.search(line)
+        if note and notes < MOST_PER_KIND:
+            notes += 1
+            said = note.group(2).strip().rstrip("*/->").strip()[:60] or "no reason given"
+            title = f"{note.group(1)} left in the code: {said}"
+            found.append(_finding(path, number, Severity.INFO, title, line, chunk))
+    found += _long_functions(lines, path, chunk)
     return found
+
+
+def _finding(
+    path: str, line: int, severity: Severity, title: str, text: str, chunk: str
+) -> Finding:
+    return Finding(path, line, severity, title, f"{text.strip()[:200]} {LABEL}", chunk)
+
+
+def _long_functions(lines: list[str], path: str, chunk: str) -> list[Finding]:
+    """Functions of more than LONG_FUNCTION lines: a function runs until the next line as
+    indented as its own start or less (Python), or until its braces close (the others)."""
+    found: list[Finding] = []
+    for start, line in enumerate(lines):
+        match = FUNCTION.match(line)
+        if not match or len(found) >= MOST_PER_KIND:
+            continue
+        indent = len(match.group(1))
+        length = _length(lines, start, indent, braces="{" in line or line.rstrip().endswith(")"))
+        if length > LONG_FUNCTION:
+            title = f"{match.group(2)} is {length} lines long: hard to review and to test"
+            found.append(_finding(path, start + 1, Severity.LOW, title, line, chunk))
+    return found
+
+
+def _length(lines: list[str], start: int, indent: int, braces: bool) -> int:
+    if not braces or lines[start].rstrip().endswith(":"):
+        end = start + 1
+        while end < len(lines) and (
+            not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > indent
+        ):
+            end += 1
+        return end - start
+    depth = 0
+    opened = False
+    for end in range(start, len(lines)):
+        depth += lines[end].count("{") - lines[end].count("}")
+        opened = opened or "{" in lines[end]
+        if opened and depth <= 0:
+            return end - start + 1
+    return len(lines) - start
 
 
 class DemoRunner(Runner):

@@ -1,0 +1,63 @@
+"""The demo finds something plausible on real code, not only on the sample's BUG markers:
+a first look at one's own repository must not show an empty issues table. The source
+trees of installed packages are the real code here (CI has no internet)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import rich
+
+from tui_orchestrator.engine.demo import LABEL, scan
+from tui_orchestrator.engine.findings import Severity
+
+
+def _chunks_with_a_finding(files: list[Path]) -> tuple[int, int]:
+    chunks = [files[i : i + 10] for i in range(0, len(files), 10)]
+    found = sum(
+        any(scan(p.read_text(encoding="utf-8", errors="replace"), "f", "c") for p in chunk)
+        for chunk in chunks
+    )
+    return found, len(chunks)
+
+
+def test_most_chunks_of_a_real_python_package_get_a_finding() -> None:
+    files = sorted(Path(rich.__file__).parent.rglob("*.py"))
+    found, chunks = _chunks_with_a_finding(files)
+    assert chunks >= 5 and found >= 0.7 * chunks, (found, chunks)
+
+
+def test_most_chunks_of_real_javascript_get_a_finding() -> None:
+    root = Path("/usr/lib/node_modules/npm/lib")
+    if not root.is_dir():
+        pytest.skip("npm's own sources are not installed here")
+    found, chunks = _chunks_with_a_finding(sorted(root.rglob("*.js")))
+    assert found >= 0.7 * chunks, (found, chunks)
+
+
+def test_each_kind_of_finding_and_its_label() -> None:
+    code = "\n".join(
+        [
+            "import subprocess",
+            "API_KEY = 'sk-live-0123456789abcdef'",
+            "# TODO: check the input here",
+            "def handler(event):",
+            *["    x = 1"] * 70,
+            "    try:",
+            "        run()",
+            "    except Exception:",
+            "        pass",
+            "value = compute()  # type: ignore",
+            "# BUG(high): the marker the sample uses",
+        ]
+    )
+    found = {f.title: f for f in scan(code, "app.py", "c")}
+    assert found["a secret written into the code"].severity is Severity.HIGH
+    assert found["a secret written into the code"].line == 2
+    assert found["TODO left in the code: check the input here"].severity is Severity.INFO
+    assert found["handler is 75 lines long: hard to review and to test"].line == 4
+    assert "broad except may hide failures" in found
+    assert "a checker is silenced here (type: ignore)" in found
+    simulated = [f for t, f in found.items() if t != "the marker the sample uses"]
+    assert all(f.description.endswith(LABEL) for f in simulated)
