@@ -706,3 +706,41 @@ async def test_P_after_not_now_continues_the_run_and_P_again_pauses_it(
         await pilot.press("P")  # and back: the whole run continues
         await until(pilot, lambda: len(again.manager.running) == 4)
     again.open_run.close()
+
+
+async def test_chunks_finished_in_an_earlier_run_can_be_opened_asked_and_reviewed_again(
+    make_run_app, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a restart, "Earlier runs: 5 done" and then enter, a and r said "Focus a worker
+    panel first": the finished chunks had no line to focus."""
+    monkeypatch.setattr("tui_orchestrator.engine.pool.STAGGER_S", 0.0)
+    first = make_run_app(ScriptedRunner(fail={"lib"}))
+    async with first.run_test(size=SIZE) as pilot:
+        await pilot.press("R")
+        await until(pilot, lambda: first.run_started and not first.manager.active, tries=600)
+        await pilot.press("q")
+    first.open_run.close()
+
+    again = make_run_app(ScriptedRunner())
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await until(pilot, lambda: len(again.screen.ordered_panels()) == 5)
+        placeholder = again.screen.query_one("#workers-placeholder", Static)
+        assert "4 done, 1 failed of 5 chunks" in str(placeholder.render())
+        assert "the lines below" in str(placeholder.render())
+        web = _panel(again, "web")
+        await _focus(pilot, web)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(again.screen, ZoomScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(again.screen, ZoomScreen))
+        await _focus(pilot, _panel(again, "web"))
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(again.screen, NameScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(again.screen, NameScreen))
+        await _focus(pilot, _panel(again, "web"))
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(again.screen, PickerScreen))
+        assert "web" in str(again.screen.query_one("#dialog").border_title)
+    again.open_run.close()

@@ -39,8 +39,18 @@ gets a panel here; one that finishes folds into a line.
 """
 
 
-def placeholder_text(chunks: Sequence[ChunkView]) -> str:
-    """What the empty view says: how to start, or where the checkpoint's earlier runs stand."""
+_LINES_BELOW = """
+The chunks that finished are the lines below: [b]enter[/b] opens a log, [b]a[/b] asks a \
+follow-up in the chunk's session, [b]r[/b] reviews it again."""
+
+# At most this many finished chunks of earlier runs get a line of their own.
+EARLIER_LINES = 300
+
+
+def placeholder_text(chunks: Sequence[ChunkView], *, lines: bool = False, hidden: int = 0) -> str:
+    """What the view says when no chunk is at work: how to start, or where the
+    checkpoint's earlier runs stand (``lines``: their finished chunks are listed below,
+    ``hidden`` of them left out)."""
     counts = Counter(c.status for c in chunks)
     if counts[ChunkStatus.PENDING] == len(chunks):
         return PLACEHOLDER
@@ -56,10 +66,15 @@ def placeholder_text(chunks: Sequence[ChunkView]) -> str:
         if counts[status]
     )
     paused = " (paused ones wait for you: P continues the run)"
-    return _EARLIER.format(
+    text = _EARLIER.format(
         summary=f"{summary} of {plural(len(chunks), 'chunk')}",
         paused=paused if counts[ChunkStatus.PAUSED] else "",
     )
+    if lines:
+        text += _LINES_BELOW
+        if hidden:
+            text += f" The first {EARLIER_LINES} are listed; the Issues view has every finding."
+    return text
 
 
 # A panel needs this many columns; the grid shows as many side by side as fit.
@@ -100,6 +115,9 @@ class WorkersScreen(ViewScreen):
         super().__init__()
         self.panels: dict[str, WorkerPanel] = {}
         self.columns = 0  # set by the first Resize
+        # Finished chunks of earlier runs given a line, and those left out past the cap.
+        self._earlier_shown = 0
+        self._earlier_hidden = 0
 
     def compose_view(self) -> ComposeResult:
         # A plain container that scrolls: the arrow keys belong to the view (panel focus).
@@ -132,13 +150,21 @@ class WorkersScreen(ViewScreen):
     # Showing the run ---------------------------------------------------------------------
 
     def _visible(self, view: ChunkView) -> bool:
-        """A panel for chunks that run, wait on a limit or retry, are paused, or finished here."""
+        """A panel for chunks that run, wait on a limit or retry, are paused, or finished
+        (here or in an earlier run: a line below, to open its log, ask or review again)."""
         if view.status is ChunkStatus.PENDING:
             return view.waiting is not Waiting.NONE or view.at_work
         if view.status is ChunkStatus.PAUSED:
             # Paused before it ever started (P on a long queue): no panel for it.
             return view.started
-        return not view.finished or view.name in self.tui.finished_here
+        if view.finished and view.name not in self.tui.finished_here:
+            # Of an earlier run: the first EARLIER_LINES of them (a line is a widget, and
+            # ten thousand of them would slow every frame); the Issues view has them all.
+            if self._earlier_shown >= EARLIER_LINES:
+                self._earlier_hidden += 1
+                return False
+            self._earlier_shown += 1
+        return True
 
     def run_changed(self, batch: Batch | None) -> None:
         super().run_changed(batch)
@@ -176,9 +202,15 @@ class WorkersScreen(ViewScreen):
                 new.append(panel)
         if new:
             self._focus_first()
-        placeholder.display = not panels
-        if not panels:
-            placeholder.update(placeholder_text(manager.chunk_views()))
+        # Said while nothing runs and no chunk ran here: where the earlier runs stand.
+        at_work = any(not panel.finished for panel in panels.values())
+        ran_here = not self.tui.finished_here.isdisjoint(panels)
+        placeholder.display = not at_work and not ran_here
+        if placeholder.display:
+            views = manager.chunk_views()
+            placeholder.update(
+                placeholder_text(views, lines=bool(panels), hidden=self._earlier_hidden)
+            )
         for name in names:
             panel = panels.get(name)
             if panel is not None:
