@@ -8,6 +8,7 @@ marked for the checkpoint writer. It decides nothing about when work runs: the m
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -104,6 +105,25 @@ class ChunkBook:
         ]  # fmt: skip
         pending.sort(key=self._weight)
         return [Task(TaskKind.REVIEW, c.name) for c in pending]
+
+    def stop(self, name: str, reason: str) -> bool:
+        """Cancel the chunk's task, which ends its process; False when none runs."""
+        runtime = self.runtime[name]
+        if runtime.task is None:
+            return False
+        runtime.stop_reason = reason
+        runtime.task.cancel()
+        return True
+
+    def stop_all(self, reason: str) -> list[asyncio.Task[None]]:
+        """Cancel every running task (a reason already given stays); those tasks."""
+        tasks = []
+        for runtime in self.runtime.values():
+            if runtime.task is not None:
+                runtime.stop_reason = runtime.stop_reason or reason
+                runtime.task.cancel()
+                tasks.append(runtime.task)
+        return tasks
 
     def _weight(self, state: ChunkState) -> tuple[int, int]:
         files = state.todo or state.files

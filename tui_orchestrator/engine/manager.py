@@ -386,17 +386,9 @@ class Manager:
 
     # --------------------------------------------------------------- user commands
 
-    def _stop_task(self, name: str, reason: str) -> bool:
-        runtime = self.book.runtime[name]
-        if runtime.task is None:
-            return False
-        runtime.stop_reason = reason
-        runtime.task.cancel()
-        return True
-
     def pause(self, name: str) -> None:
         """Stop the chunk's process within a second; it keeps its session and progress."""
-        if not self._stop_task(name, "pause"):
+        if not self.book.stop(name, "pause"):
             self.book.pause(self.state(name))
 
     def resume(self, name: str) -> None:
@@ -407,7 +399,7 @@ class Manager:
     def cancel(self, name: str) -> None:
         state = self.state(name)
         waiting = state.status in (ChunkStatus.PENDING, ChunkStatus.PAUSED)
-        if not self._stop_task(name, "cancel") and waiting:
+        if not self.book.stop(name, "cancel") and waiting:
             self.book.cancelled(state)
             self.writer.urgent()
 
@@ -460,12 +452,7 @@ class Manager:
     async def stop(self) -> None:
         """Pause every running worker (sessions kept), end the loop, write the checkpoint."""
         self._stopping = True
-        tasks = []
-        for runtime in self.book.runtime.values():
-            if runtime.task is not None:
-                runtime.stop_reason = runtime.stop_reason or "shutdown"
-                runtime.task.cancel()
-                tasks.append(runtime.task)
+        tasks = self.book.stop_all("shutdown")
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         self._wake.set()
