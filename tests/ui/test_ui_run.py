@@ -156,13 +156,14 @@ async def test_r_on_a_done_chunk_reviews_it_again_in_a_fresh_session(make_run_ap
         await _focus(pilot, await _panel_of(pilot, "web"))
         await pilot.press("r")
         await until(pilot, lambda: isinstance(app.screen, PickerScreen))
-        await pilot.press("enter")  # the dialog highlights "keep it as it is"
+        assert not app.screen.query("#filter")  # a yes-or-no question: nothing to type
+        await pilot.press("down", "enter")  # "keep it as it is"
         await until(pilot, lambda: not isinstance(app.screen, PickerScreen))
         assert app.manager.state("web").session_id == old_session
         calls = len(runner.calls)
         await pilot.press("r")
         await until(pilot, lambda: isinstance(app.screen, PickerScreen))
-        await pilot.press("up", "enter")
+        await pilot.press("enter")  # the dialog highlights what the key asked for
         await until(pilot, lambda: len(runner.calls) > calls)
         await until(pilot, lambda: app.manager.state("web").status is ChunkStatus.DONE)
         again = runner.calls[-1]

@@ -30,7 +30,8 @@ class Choice:
 
 
 class PickerScreen(ModalScreen[str | None]):
-    """Choose one of a list; typing filters it. Returns the value, or None on escape."""
+    """Choose one of a list; typing filters a list of more than two. Returns the value, or
+    None on escape."""
 
     CSS_PATH = "modals.tcss"
 
@@ -85,12 +86,21 @@ class PickerScreen(ModalScreen[str | None]):
                 # File and chunk names: shown as they are, never read as markup.
                 with VerticalScroll(id="body"):
                     yield Static(Text("\n".join(self._body)), id="body-text")
-            yield Input(placeholder=self._placeholder, id="filter")
+            if self.filtered:
+                yield Input(placeholder=self._placeholder, id="filter")
             yield OptionList(id="choices")
+
+    @property
+    def filtered(self) -> bool:
+        """A list to search gets a typing box; a yes-or-no question does not."""
+        return len(self._choices) > 2
 
     def on_mount(self) -> None:
         # Typing filters and enter chooses, whatever else (a long body) could take focus.
-        self.query_one("#filter", Input).focus()
+        if self.filtered:
+            self.query_one("#filter", Input).focus()
+        else:
+            self.query_one(OptionList).focus()
         self._fill("")
         if self._highlight is not None:
             options = self.query_one(OptionList)

@@ -430,7 +430,7 @@ class WorkersScreen(ViewScreen):
                     [Choice("yes", "Review it again", "a fresh session; its findings are "
                             "replaced when it finishes"),
                      Choice("no", "Keep it as it is")],
-                    highlight="no",
+                    highlight="yes",  # what the key asked for
                 )
             )  # fmt: skip
             if choice == "yes" and manager.chunk_view(name).status is ChunkStatus.DONE:
