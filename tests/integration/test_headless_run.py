@@ -281,7 +281,39 @@ def test_the_demo_caps_its_workers_by_memory_as_a_real_run_does(repo: Path) -> N
     assert warning is not None, done.stderr
     capped = int(warning.group(1))
     assert 1 <= capped < 100000
-    assert re.search(rf"Starting \d+ of \d+ chunks? with {capped} workers", done.stderr)
+    assert re.search(rf"Starting \d+ of \d+ chunks? with {capped} workers \[DEMO", done.stderr)
+
+
+def test_a_run_whose_stderr_is_closed_early_still_finishes_its_work(repo: Path, fake_env) -> None:
+    """`claude-tui run REPO 2>&1 | head -2`: the reader goes away, the run goes on."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui_orchestrator", "run", str(repo), "--max-files-per-chunk", "1"],
+        env=fake_env.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    first = proc.stderr.readline()
+    proc.stderr.close()  # head has read what it wanted
+    assert proc.wait(timeout=120) == 0
+    assert first.startswith(b"[")
+    chunks = load_checkpoint(repo)["chunks"]
+    assert len(chunks) > 1 and all(c["status"] == "done" for c in chunks)
+    assert load_report(repo)["totals"]["chunks"] == len(chunks)
+
+
+def test_plan_into_a_pipe_that_closes_ends_quietly(tmp_path: Path) -> None:
+    """`claude-tui plan REPO | head -1`: no traceback when the reader goes away."""
+    big = many_files_repo(tmp_path / "big", 1500)  # a table far larger than a pipe holds
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui_orchestrator", "plan", str(big), "--max-files-per-chunk", "1"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert "Traceback" not in err and "Exception ignored" not in err
 
 
 def test_non_tty_progress_is_plain_lines(repo: Path, fake_env) -> None:

@@ -128,8 +128,7 @@ class Display:
             label = " [DEMO backend: simulated agents, no model is called]" if self.demo else ""
             self.line(
                 f"Starting {event.pending} of {plural(event.chunks, 'chunk')} with "
-                f"{plural(event.chunk_workers, 'worker')} "
-                f"workers{label}"
+                f"{plural(event.chunk_workers, 'worker')}{label}"
             )
         elif isinstance(event, ChunkStarted):
             how = "resuming session" if event.resumed else "session"
