@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Label
 
@@ -16,7 +17,7 @@ from tui_orchestrator.ui.screens.plan import PlanScreen
 from tui_orchestrator.ui.screens.workers import WorkersScreen
 from tui_orchestrator.ui.tree_model import TagKind
 
-from .conftest import drive_the_app, palette_titles
+from .conftest import drive_the_app, palette_titles, until
 
 SIZE = (120, 40)
 
@@ -410,3 +411,27 @@ def test_without_a_path_outside_a_repository_is_one_line(tmp_path: Path, monkeyp
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "in no git repository" in err[0] and "claude-tui PATH" in err[0]
     assert list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize("run_it", [True, False], ids=["after-a-run", "before-any-run"])
+def test_q_leaves_one_line_saying_what_was_saved_and_where(
+    shopfront: Path, monkeypatch, capsys, run_it: bool
+) -> None:
+    from tui_orchestrator.cli import main
+    from tui_orchestrator.engine.demo import DemoRunner
+
+    monkeypatch.setattr(DemoRunner.__init__, "__defaults__", (50.0, 0.0))  # fast, no failure
+
+    async def maybe_run_then_quit(app: ClaudeTuiApp, pilot: Pilot) -> None:
+        if run_it:
+            await pilot.press("R")
+            await until(pilot, lambda: app.run_started and not app.manager.active, tries=1000)
+        await pilot.press("q")
+
+    drive_the_app(monkeypatch, maybe_run_then_quit)
+    assert main(["--demo", str(shopfront)]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    if run_it:
+        assert err == ["claude-tui: saved .claude-tui/checkpoint.toml (5 of 5 chunks done)"]
+    else:
+        assert err == ["claude-tui: your plan is in .claude-tui/plan.toml; nothing ran yet"]

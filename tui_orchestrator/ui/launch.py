@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
+from pathlib import Path
 
+from tui_orchestrator.engine.open_run import OpenRun
 from tui_orchestrator.engine.run_request import RunRequest
+from tui_orchestrator.engine.wording import plural
 
 
 def run_app(request: RunRequest) -> int:
@@ -17,7 +21,6 @@ def run_app(request: RunRequest) -> int:
     """
     from tui_orchestrator.engine.backends import cap_to_memory, check_executor, make_runner
     from tui_orchestrator.engine.discovery import Progress
-    from tui_orchestrator.engine.open_run import OpenRun
     from tui_orchestrator.engine.project import Project
     from tui_orchestrator.engine.report_file import check_run_report, write_final_report
     from tui_orchestrator.ui.app import ClaudeTuiApp
@@ -67,6 +70,43 @@ def run_app(request: RunRequest) -> int:
                 sys.stderr.write(f"claude-tui: {error}\n")
             elif shown != "stdout":
                 sys.stderr.write(f"claude-tui: wrote the {fmt} report to {shown}\n")
+        if app.opened:
+            sys.stderr.write(f"claude-tui: {farewell(run)}\n")
     finally:
         run.close()
     return 0 if app.return_code is None else app.return_code
+
+
+def farewell(run: OpenRun) -> str:
+    """The one line left on the terminal: what was saved, where, and how to go on."""
+    from collections import Counter
+
+    from tui_orchestrator.engine.checkpoint import ChunkStatus
+    from tui_orchestrator.engine.statedir import default_plan_path
+
+    root = run.root
+    setup = run.setup
+    if setup is None or not setup.store.path.is_file():
+        plan = default_plan_path(root)
+        if plan.is_file():
+            return f"your plan is in {_shown(plan, root)}; nothing ran yet"
+        return "nothing was saved"
+    counts = Counter(c.status for c in setup.checkpoint.chunks)
+    total = len(setup.checkpoint.chunks)
+    said = f"{counts[ChunkStatus.DONE]} of {plural(total, 'chunk')} done"
+    for status in (ChunkStatus.PAUSED, ChunkStatus.PENDING, ChunkStatus.FAILED):
+        if counts[status]:
+            said += f", {counts[status]} {status.value}"
+    again = (
+        ""
+        if counts[ChunkStatus.DONE] == total
+        else f"; `claude-tui {shlex.quote(str(root))}` goes on"
+    )
+    return f"saved {_shown(setup.store.path, root)} ({said}){again}"
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
