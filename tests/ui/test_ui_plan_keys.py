@@ -114,6 +114,7 @@ async def test_s_splits_the_selected_chunk_in_half(make_app, saved_plan, plans_e
         assert plan.chunk("src-api-2").files == ("src/api/users.py",)
         assert plan.names.index("src-api-2") == plan.names.index("src-api") + 1
         await undo_restores(pilot, app, saved_plan, plans_equal)
+        assert "Undone: split src-api" in [n.message for n in app._notifications]
 
 
 async def test_s_splits_at_the_picked_file(make_app, saved_plan, plans_equal):
@@ -280,6 +281,9 @@ async def test_ctrl_y_redoes_what_ctrl_z_undid(make_app, saved_plan, plans_equal
         await pilot.press("ctrl+y")
         await settle(pilot)
         assert plans_equal(saved_plan(), edited)
+        # Each says what it took back or brought again.
+        said = [n.message for n in app._notifications]
+        assert "Undone: delete web" in said and "Redone: delete web" in said
 
 
 async def test_b_at_the_root_rebalances_the_whole_repository(make_app, saved_plan, plans_equal):

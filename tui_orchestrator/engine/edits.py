@@ -202,19 +202,23 @@ def rebalance(
 
 @dataclass(slots=True)
 class PlanHistory:
-    """The current plan with undo and redo stacks; every edit goes through ``apply``."""
+    """The current plan with undo and redo stacks; every edit goes through ``apply``.
+
+    Each step keeps the words the user was told when it was made ("Split src-api in
+    half"), so undo and redo can say what they undid.
+    """
 
     plan: Plan
     limit: int = 500
-    _undo: list[Plan] = field(default_factory=list)
-    _redo: list[Plan] = field(default_factory=list)
+    _undo: list[tuple[Plan, str]] = field(default_factory=list)
+    _redo: list[tuple[Plan, str]] = field(default_factory=list)
 
-    def apply(self, edit: Edit) -> Plan:
+    def apply(self, edit: Edit, label: str = "") -> Plan:
         """Run an edit; on PlanError nothing changes and the error propagates."""
         new = edit(self.plan)
         if new == self.plan:
             return self.plan
-        self._undo.append(self.plan)
+        self._undo.append((self.plan, label))
         del self._undo[: -self.limit]
         self._redo.clear()
         self.plan = new
@@ -228,16 +232,27 @@ class PlanHistory:
     def can_redo(self) -> bool:
         return bool(self._redo)
 
+    @property
+    def undo_label(self) -> str:
+        """What ``undo`` would take back ("" when unnamed or nothing)."""
+        return self._undo[-1][1] if self._undo else ""
+
+    @property
+    def redo_label(self) -> str:
+        return self._redo[-1][1] if self._redo else ""
+
     def undo(self) -> bool:
         if not self._undo:
             return False
-        self._redo.append(self.plan)
-        self.plan = self._undo.pop()
+        plan, label = self._undo.pop()
+        self._redo.append((self.plan, label))
+        self.plan = plan
         return True
 
     def redo(self) -> bool:
         if not self._redo:
             return False
-        self._undo.append(self.plan)
-        self.plan = self._redo.pop()
+        plan, label = self._redo.pop()
+        self._undo.append((self.plan, label))
+        self.plan = plan
         return True

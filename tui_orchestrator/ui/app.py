@@ -335,11 +335,18 @@ class ClaudeTuiApp(App[int]):
     # Plan edits ------------------------------------------------------------------------
 
     def apply_edit(
-        self, edit: Callable[[Plan], Plan], message: str, *, select: str | None = None
+        self,
+        edit: Callable[[Plan], Plan],
+        message: str,
+        *,
+        select: str | None = None,
+        label: str = "",
     ) -> bool:
-        """Apply an engine edit; show its PlanError as an error, never raise it."""
+        """Apply an engine edit; show its PlanError as an error, never raise it.
+
+        ``label`` names the edit for "Undone: …" (``message`` when not given)."""
         try:
-            changed = self.editing.apply(edit)
+            changed = self.editing.apply(edit, label or message)
         except PlanError as exc:
             self.notify(str(exc), title="Not possible", severity="error")
             return False
@@ -352,16 +359,18 @@ class ClaudeTuiApp(App[int]):
         return True
 
     def undo(self) -> None:
+        label = self.editing.history.undo_label
         if self.editing.undo():
             self._plan_changed()
-            self.notify("Undone", title="Plan")
+            self.notify(f"Undone: {label}" if label else "Undone", title="Plan", markup=False)
         else:
             self.notify("Nothing to undo", severity="warning")
 
     def redo(self) -> None:
+        label = self.editing.history.redo_label
         if self.editing.redo():
             self._plan_changed()
-            self.notify("Redone", title="Plan")
+            self.notify(f"Redone: {label}" if label else "Redone", title="Plan", markup=False)
         else:
             self.notify("Nothing to redo", severity="warning")
 

@@ -98,10 +98,12 @@ class EditablePlan:
             self._tags = PlanTags(self.index, self.plan)
         return self._tags
 
-    def apply(self, edit: Callable[[Plan], Plan]) -> bool:
-        """Run an edit through the history; True when the plan changed (PlanError propagates)."""
+    def apply(self, edit: Callable[[Plan], Plan], label: str = "") -> bool:
+        """Run an edit through the history; True when the plan changed (PlanError propagates).
+
+        ``label``: what the user was told, for "Undone: …" later."""
         before = self.plan
-        return self.history.apply(edit) is not before
+        return self.history.apply(edit, label) is not before
 
     def undo(self) -> bool:
         return self.history.undo()

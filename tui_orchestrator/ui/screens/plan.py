@@ -378,7 +378,7 @@ class PlanScreen(ViewScreen):
             def split(plan: Plan) -> Plan:
                 return edits.split(plan, name, None if at == IN_HALF else at)
 
-            if self.tui.apply_edit(split, "", select=name):
+            if self.tui.apply_edit(split, "", select=name, label=f"split {name}"):
                 names = self.tui.editing.plan.names
                 second = names[names.index(name) + 1]
                 where = "" if at == IN_HALF else f" at {at}"
@@ -488,7 +488,8 @@ class PlanScreen(ViewScreen):
         if selection is None:
             return
         before = len(self.tui.editing.plan.excluded)
-        if self.tui.apply_edit(lambda p: edits.toggle_exclude(p, selection.paths), ""):
+        toggle = lambda p: edits.toggle_exclude(p, selection.paths)  # noqa: E731
+        if self.tui.apply_edit(toggle, "", label=f"exclude or include {selection.label}"):
             after = len(self.tui.editing.plan.excluded)
             if after > before:
                 message = f"Excluded {selection.label} ({plural(after - before, 'file')})"
@@ -504,6 +505,7 @@ class PlanScreen(ViewScreen):
         self.tui.apply_edit(
             lambda p: edits.delete(p, name),
             f"Deleted chunk {name}: its {plural(count, 'file')} {agree(count, 'is', 'are')} unassigned (ctrl+z undoes)",
+            label=f"delete {name}",
         )
 
     def action_rebalance(self) -> None:
@@ -518,7 +520,9 @@ class PlanScreen(ViewScreen):
                 return
             before = set(editing.plan.names)
             if self.tui.apply_edit(
-                lambda p: edits.rebalance(p, editing.sizes, strategy, editing.limits, folder), ""
+                lambda p: edits.rebalance(p, editing.sizes, strategy, editing.limits, folder),
+                "",
+                label=f"re-balance {where} with {strategy}",
             ):
                 fresh = [n for n in editing.plan.names if n not in before]
                 self.notify(
