@@ -284,6 +284,40 @@ def test_empty_files_are_skipped(tmp_path: Path) -> None:
     assert reasons(found) == {"__init__.py": "empty file"}
 
 
+def test_ci_workflows_dockerfiles_and_executable_scripts_are_reviewed(tmp_path: Path) -> None:
+    """What attackers target and reviewers read; other YAML and data files stay out."""
+    repo = write_tree(
+        tmp_path / "repo",
+        {
+            ".github/workflows/ci.yml": "on: push\n",
+            ".github/workflows/release.yaml": "on: tag\n",
+            ".github/dependabot.yml": "version: 2\n",
+            ".github/workflows/notes/readme.yml": "x: 1\n",
+            "Dockerfile": "FROM python:3.12\n",
+            "deploy/Dockerfile.prod": "FROM alpine\n",
+            "docker-compose.yml": "services: {}\n",
+            "bin/tool": "#!/bin/sh\necho hi\n",
+            "bin/notes": "#!/bin/sh\nnot executable\n",
+            "bin/blob": "just text, executable\n",
+        },
+    )
+    (repo / "bin" / "tool").chmod(0o755)
+    (repo / "bin" / "blob").chmod(0o755)
+    found = discover(repo, Config())
+    assert found.paths == [
+        ".github/workflows/ci.yml",
+        ".github/workflows/release.yaml",
+        "Dockerfile",
+        "bin/tool",
+        "deploy/Dockerfile.prod",
+    ]
+    why = reasons(found)
+    assert why[".github/dependabot.yml"] == "not a source file type (.yml)"
+    assert why["docker-compose.yml"] == "not a source file type (.yml)"
+    assert why["bin/notes"].endswith("no extension, and not an executable #! script)")
+    assert why["bin/blob"].endswith("no extension, and not an executable #! script)")
+
+
 def test_docs_data_and_extensionless_files_are_not_source_by_default(tmp_path: Path) -> None:
     repo = write_tree(
         tmp_path / "repo",
@@ -301,7 +335,9 @@ def test_docs_data_and_extensionless_files_are_not_source_by_default(tmp_path: P
     assert found.paths == ["main.go"]
     why = reasons(found)
     assert why["README.md"] == "not a source file type (.md)"
-    assert why["Makefile"] == "not a source file type (Makefile)"
+    assert why["Makefile"] == (
+        "not a source file type (Makefile: no extension, and not an executable #! script)"
+    )
     assert set(why) == {
         "README.md", "config.yaml", "data.json", "package-lock.json", "logo.svg", "Makefile"
     }  # fmt: skip

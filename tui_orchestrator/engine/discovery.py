@@ -33,6 +33,7 @@ GENERATED_DIRS = frozenset(
      "__snapshots__", ".eggs", ".terraform"}
 )  # fmt: skip
 VCS_DIRS = frozenset({".git", ".hg", ".svn", STATE_DIR})
+WORKFLOWS = ".github/workflows/"
 GENERATED_SUFFIXES = (".min.js", ".min.css", ".bundle.js", ".pb.go", "_pb2.py", ".generated.ts")
 
 SUBMODULE = "git submodule (a repository of its own)"
@@ -154,11 +155,9 @@ def discover(root: Path, config: Config, progress: Progress | None = None) -> Di
             continue
         name = rel.rpartition("/")[2]
         ext = name.rpartition(".")[2].lower() if "." in name else ""
-        if ext not in types:
+        if ext not in types and not _reviewed_anyway(root, rel, name, ext):
             link = _folder_link(root, rel) if rel in untracked else None
-            skipped.append(
-                link or Skipped(rel, f"not a source file type ({'.' + ext if ext else name})")
-            )
+            skipped.append(link or Skipped(rel, _not_a_source_file(name, ext)))
             continue
         if name.endswith(GENERATED_SUFFIXES):
             skipped.append(Skipped(rel, "generated file"))
@@ -180,6 +179,37 @@ def discover(root: Path, config: Config, progress: Progress | None = None) -> Di
     files.sort(key=lambda f: f.path)
     skipped.sort(key=lambda s: s.path)
     return Discovery(root=root, files=files, skipped=skipped, git=git)
+
+
+def _reviewed_anyway(root: Path, rel: str, name: str, ext: str) -> bool:
+    """What attackers target and reviewers read, whatever its extension: CI workflows
+    (``.github/workflows/*.yml``), ``Dockerfile*``, and executable scripts without an
+    extension that start with ``#!`` (docs/contracts.md §3)."""
+    if ext in ("yml", "yaml") and rel.startswith(WORKFLOWS) and rel.count("/") == 2:
+        return True
+    if name.startswith("Dockerfile"):
+        return True
+    return not ext and _is_script(os.path.join(root, rel))
+
+
+def _is_script(full: str) -> bool:
+    """An executable file that starts with ``#!`` (a shebang)."""
+    try:
+        if not os.access(full, os.X_OK) or not os.path.isfile(full):
+            return False
+        fd = os.open(full, _READ_FLAGS)
+        try:
+            return os.read(fd, 2) == b"#!"
+        finally:
+            os.close(fd)
+    except OSError:
+        return False
+
+
+def _not_a_source_file(name: str, ext: str) -> str:
+    if ext:
+        return f"not a source file type (.{ext})"
+    return f"not a source file type ({name}: no extension, and not an executable #! script)"
 
 
 def _valid_utf8(rel: str) -> bool:
