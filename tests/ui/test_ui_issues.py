@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from textual.widgets import DataTable
 
 from tests.ui.scripted import ScriptedRunner
 from tui_orchestrator.engine.findings import Finding, Severity
@@ -383,3 +384,21 @@ async def test_the_palette_finds_any_action_of_any_view_by_name(run_app) -> None
         await palette_titles(pilot, "pause/continue")
         await pilot.press("enter")
         await until(pilot, lambda: app.current_mode == "workers")
+
+
+async def test_the_sorted_column_shows_its_order_in_its_header(run_app) -> None:
+    app = run_app(ScriptedRunner())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _finished_run(pilot)
+        table = screen.query_one(DataTable)
+
+        def headers() -> list[str]:
+            return [column.label.plain for column in table.columns.values()]
+
+        assert headers() == ["Severity ↓", "Location", "Title", "Chunk"]
+        await pilot.pause()
+        assert "Severity&#160;↓" in app.export_screenshot()  # drawn, not only set
+        await pilot.press("s")
+        await until(pilot, lambda: headers() == ["Severity", "Location ↓", "Title", "Chunk"])
+        await pilot.press("S")
+        await until(pilot, lambda: headers()[1] == "Location ↑")

@@ -180,7 +180,8 @@ class IssuesScreen(ViewScreen):
         table = self.query_one(DataTable)
         selected = self._current(quiet=True)
         rows = self.findings()
-        if rows != self.rows or table.row_count != len(rows):
+        relabelled = self._label_columns(table)
+        if relabelled or rows != self.rows or table.row_count != len(rows):
             self.rows = rows
             table.clear()
             for index, f in enumerate(rows):
@@ -217,6 +218,22 @@ class IssuesScreen(ViewScreen):
             title += f" matching {self.query_text!r}"
         table.border_title = literal(title)
         table.border_subtitle = f"by {self.sort_column} {arrow}"
+
+    def _label_columns(self, table: DataTable[object]) -> bool:
+        """The sorted column says so in its header, where the eye looks for it; True when a
+        header changed (the table is then refilled, which draws the headers anew)."""
+        arrow = "↑" if self.sort_reverse else "↓"
+        changed = False
+        for key, column in table.columns.items():
+            label = str(key.value).capitalize()
+            if key.value == self.sort_column:
+                label += f" {arrow}"
+            if column.label.plain != label:
+                column.label = Text(label)
+                # (The width was measured for the old label: the arrow must fit.)
+                column.content_width = max(column.content_width, column.label.cell_len)
+                changed = True
+        return changed
 
     def _current(self, quiet: bool = False) -> Finding | None:
         table = self.query_one(DataTable)
