@@ -311,6 +311,8 @@ async def test_E_with_a_filter_on_offers_the_rows_shown(run_app, shopfront) -> N
         report = json.loads(path.read_text())
         assert {i["chunk"] for i in report["issues"]} == {"web"} and len(report["issues"]) == 3
         assert report["totals"]["issues"] == 3
+        # The file says it holds the rows a filter kept, and of how many.
+        assert report["filter"] == {"query": "web", "issues": 3, "of": 12}
 
 
 async def test_E_never_overwrites_the_checkpoint(run_app, shopfront) -> None:

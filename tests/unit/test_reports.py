@@ -280,3 +280,18 @@ def test_render_picks_the_renderer(cp: Checkpoint) -> None:
     assert json.loads(render(cp, "json"))["version"] == 1
     assert json.loads(render(cp, "sarif"))["version"] == "2.1.0"
     assert render(cp, "markdown").startswith("# ")
+
+
+def test_a_filtered_report_names_its_filter_in_every_format(cp: Checkpoint) -> None:
+    def keep(f: Finding) -> bool:
+        return f.severity is Severity.CRITICAL
+
+    every = len(json.loads(render_json(cp))["issues"])
+    data = json.loads(render_json(cp, keep, "sev:critical"))
+    assert data["filter"] == {"query": "sev:critical", "issues": 1, "of": every}
+    sarif = json.loads(render_sarif(cp, keep, "sev:critical"))
+    assert sarif["runs"][0]["properties"]["filter"]["query"] == "sev:critical"
+    markdown = render_markdown(cp, keep, "sev:critical")
+    assert f"- Filter: `sev:critical` (1 of {every} findings)" in markdown
+    assert "filter" not in json.loads(render_json(cp))  # unfiltered: no such key
+

@@ -138,8 +138,8 @@ class Manager:
         """Every finding of the run once, in plan order (those ``keep`` accepts)."""
         return report_findings(self.checkpoint, keep)
 
-    def report(self, fmt: str, keep: Keep = None) -> str:
-        return render(self.checkpoint, fmt, keep)
+    def report(self, fmt: str, keep: Keep = None, filtered: str = "") -> str:
+        return render(self.checkpoint, fmt, keep, filtered)
 
     @property
     def names(self) -> list[str]:

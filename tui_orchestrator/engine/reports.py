@@ -67,7 +67,7 @@ def sorted_findings(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (f.severity.rank, f.file, f.line, f.title))
 
 
-def report_data(checkpoint: Checkpoint, keep: Keep = None) -> dict[str, Any]:
+def report_data(checkpoint: Checkpoint, keep: Keep = None, filtered: str = "") -> dict[str, Any]:
     """The JSON report as a dict (docs/contracts.md §5); extra keys are additions, never renames."""
     findings = report_findings(checkpoint, keep)
     unfinished = [c.name for c in checkpoint.chunks if c.status is not ChunkStatus.DONE]
@@ -111,7 +111,16 @@ def report_data(checkpoint: Checkpoint, keep: Keep = None) -> dict[str, Any]:
             "max_budget_usd": checkpoint.max_budget_usd,
         },
         "unfinished": unfinished,
+        **_filter_note(checkpoint, findings, filtered),
     }
+
+
+def _filter_note(checkpoint: Checkpoint, findings: list[Finding], filtered: str) -> dict[str, Any]:
+    """A report of the rows a filter kept names the filter, and how many it left out."""
+    if not filtered:
+        return {}
+    every = len(report_findings(checkpoint))
+    return {"filter": {"query": filtered, "issues": len(findings), "of": every}}
 
 
 # JSON escapes C0 controls itself; these it writes as they are when not asked for ASCII.
@@ -128,11 +137,11 @@ def _dumps(data: object) -> str:
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
 
 
-def render_json(checkpoint: Checkpoint, keep: Keep = None) -> str:
-    return _dumps(report_data(checkpoint, keep))
+def render_json(checkpoint: Checkpoint, keep: Keep = None, filtered: str = "") -> str:
+    return _dumps(report_data(checkpoint, keep, filtered))
 
 
-def render_sarif(checkpoint: Checkpoint, keep: Keep = None) -> str:
+def render_sarif(checkpoint: Checkpoint, keep: Keep = None, filtered: str = "") -> str:
     findings = report_findings(checkpoint, keep)
     rules: dict[str, int] = {}
     rule_list = []
@@ -189,7 +198,10 @@ def render_sarif(checkpoint: Checkpoint, keep: Keep = None) -> str:
                     else {}
                 ),
                 "results": results,
-                "properties": {"backend": checkpoint.backend},
+                "properties": {
+                    "backend": checkpoint.backend,
+                    **_filter_note(checkpoint, findings, filtered),
+                },
             }
         ],
     }
@@ -200,9 +212,9 @@ def _md_cell(text: str) -> str:
     return printable(text).replace("|", "\\|")
 
 
-def render_markdown(checkpoint: Checkpoint, keep: Keep = None) -> str:
+def render_markdown(checkpoint: Checkpoint, keep: Keep = None, filtered: str = "") -> str:
     findings = sorted_findings(report_findings(checkpoint, keep))
-    data = report_data(checkpoint, keep)
+    data = report_data(checkpoint, keep, filtered)
     totals = data["totals"]
     lines = [
         f"# claude-tui report: {printable(Path(checkpoint.repo).name)}",
@@ -215,6 +227,12 @@ def render_markdown(checkpoint: Checkpoint, keep: Keep = None) -> str:
     ]
     if data["unfinished"]:
         lines.append(f"- Unfinished chunks: {printable(', '.join(data['unfinished']))}")
+    if "filter" in data:
+        note = data["filter"]
+        lines.append(
+            f"- Filter: `{_md_cell(note['query'])}` ({note['issues']} of "
+            f"{plural(note['of'], 'finding')})"
+        )
     for severity in Severity:
         group = [f for f in findings if f.severity is severity]
         if not group:
@@ -235,7 +253,8 @@ def render_markdown(checkpoint: Checkpoint, keep: Keep = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(checkpoint: Checkpoint, fmt: str, keep: Keep = None) -> str:
-    """The report in ``fmt``; ``keep`` narrows its findings (the chunks are all there)."""
+def render(checkpoint: Checkpoint, fmt: str, keep: Keep = None, filtered: str = "") -> str:
+    """The report in ``fmt``; ``keep`` narrows its findings (the chunks are all there), and
+    ``filtered``, the filter as the user typed it, is named in the report."""
     renderers = {"json": render_json, "sarif": render_sarif, "markdown": render_markdown}
-    return renderers[fmt](checkpoint, keep)
+    return renderers[fmt](checkpoint, keep, filtered)

@@ -347,7 +347,7 @@ class IssuesScreen(ViewScreen):
         path = Path(where).expanduser()
         if not path.is_absolute():
             path = self.tui.editing.root / path
-        text = manager.report(fmt, keep)
+        text = manager.report(fmt, keep, self.query_text if keep is not None else "")
         try:
             protected = [manager.store.path, self.tui.project.plan_path]
             report_file.check_report_target(path, protected, make_folders=True)
