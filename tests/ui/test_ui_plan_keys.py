@@ -252,6 +252,8 @@ async def test_x_on_a_folder_excludes_every_file_below(make_app, saved_plan, pla
             "web/components/Search.tsx",
         }
         assert not plan.has_chunk("web")
+        said = [n.message for n in app._notifications]
+        assert any("chunk web had no file left and went too (ctrl+z undoes)" in m for m in said)
         await undo_restores(pilot, app, saved_plan, plans_equal)
 
 

@@ -488,6 +488,7 @@ class PlanScreen(ViewScreen):
         if selection is None:
             return
         before = len(self.tui.editing.plan.excluded)
+        chunks_before = self.tui.editing.plan.names
         toggle = lambda p: edits.toggle_exclude(p, selection.paths)  # noqa: E731
         if self.tui.apply_edit(toggle, "", label=f"exclude or include {selection.label}"):
             after = len(self.tui.editing.plan.excluded)
@@ -495,7 +496,15 @@ class PlanScreen(ViewScreen):
                 message = f"Excluded {selection.label} ({plural(after - before, 'file')})"
             else:
                 message = f"Included {selection.label} again ({plural(before - after, 'file')}, unassigned)"
-            self.notify(message, title="Plan")
+            remaining = set(self.tui.editing.plan.names)
+            gone = [name for name in chunks_before if name not in remaining]
+            if gone:
+                # Its last file went: the chunk goes too, which ctrl+z brings back.
+                message += (
+                    f"; {agree(len(gone), 'chunk', 'chunks')} {', '.join(gone)} had no file "
+                    "left and went too (ctrl+z undoes)"
+                )
+            self.notify(message, title="Plan", markup=False)
 
     def action_delete(self) -> None:
         name = self._selected_chunk()
