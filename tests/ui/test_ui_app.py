@@ -429,9 +429,16 @@ def test_q_leaves_one_line_saying_what_was_saved_and_where(
         await pilot.press("q")
 
     drive_the_app(monkeypatch, maybe_run_then_quit)
+    monkeypatch.chdir(shopfront)  # paths are shown as the user can use them from here
     assert main(["--demo", str(shopfront)]) == 0
     err = capsys.readouterr().err.strip().splitlines()
     if run_it:
         assert err == ["claude-tui: saved .claude-tui/checkpoint.toml (5 of 5 chunks done)"]
     else:
         assert err == ["claude-tui: your plan is in .claude-tui/plan.toml; nothing ran yet"]
+    elsewhere = shopfront.parent / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # not below it: the whole path
+    drive_the_app(monkeypatch, maybe_run_then_quit)
+    assert main(["--demo", str(shopfront)]) == 0
+    assert str(shopfront / ".claude-tui") in capsys.readouterr().err

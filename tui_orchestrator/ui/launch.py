@@ -106,7 +106,9 @@ def farewell(run: OpenRun) -> str:
 
 
 def _shown(path: Path, root: Path) -> str:
+    """The path as the user can use it from where they are: relative below the current
+    folder, absolute elsewhere."""
     try:
-        return str(path.relative_to(root))
+        return str(path.relative_to(Path.cwd()))
     except ValueError:
         return str(path)
