@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
+import time
 import tomllib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +19,11 @@ import pytest
 
 from tests.support.processes import Tag
 from tests.support.review_repo import make_review_repo
+from tui_orchestrator.engine.config import Config
+from tui_orchestrator.engine.events import Event
+from tui_orchestrator.engine.manager import Manager
+from tui_orchestrator.engine.run_setup import prepare_run
+from tui_orchestrator.engine.runner import ClaudeRunner
 
 SUPPORT = Path(__file__).parent / "support"
 FAKE_CLAUDE = SUPPORT / "fake_claude.py"
@@ -131,3 +138,37 @@ def write_config(path: Path, **settings: object) -> Path:
 
     path.write_text(tomli_w.dumps(settings))
     return path
+
+
+def claude_manager(
+    repo: Path,
+    claude_bin: str,
+    config: Config,
+    *,
+    env: dict[str, str] | None = None,
+    on_event: Callable[[Event], None] | None = None,
+) -> Manager:
+    """A manager over ``repo`` running ``claude_bin`` (the fake), with quick checkpoint
+    writes: the engine as the integration tests drive it, without the command line."""
+    setup = prepare_run(repo, config, backend="claude")
+    return Manager(
+        root=setup.root,
+        checkpoint=setup.checkpoint,
+        store=setup.store,
+        runner=ClaudeRunner(claude_bin, env=env),
+        config=config,
+        instructions=setup.instructions,
+        sizes=setup.sizes,
+        on_event=on_event,
+        logs_dir=repo / ".claude-tui" / "logs",
+        write_delay=0.05,
+    )
+
+
+async def until_true(predicate: Callable[[], object], timeout: float = 20.0) -> None:
+    """Wait on the running loop until ``predicate`` holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+

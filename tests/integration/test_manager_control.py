@@ -9,41 +9,23 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import many_files_repo
+from tests.conftest import claude_manager, many_files_repo, until_true
 from tui_orchestrator.engine.checkpoint import ChunkStatus
 from tui_orchestrator.engine.config import Config
 from tui_orchestrator.engine.events import ChunkFinished, ChunkStarted, ProgressChanged
 from tui_orchestrator.engine.manager import Manager
-from tui_orchestrator.engine.run_setup import prepare_run
-from tui_orchestrator.engine.runner import ClaudeRunner
 
 
 def _manager(repo: Path, fake_env, monkeypatch, events: list, **config) -> Manager:
     for key, value in fake_env.env.items():
         if key.startswith("FAKE_CLAUDE"):
             monkeypatch.setenv(key, value)
-    cfg = Config(**config)
-    setup = prepare_run(repo, cfg, backend="claude")
-    return Manager(
-        root=setup.root,
-        checkpoint=setup.checkpoint,
-        store=setup.store,
-        runner=ClaudeRunner(fake_env.env["CLAUDE_TUI_CLAUDE_BIN"]),
-        config=cfg,
-        instructions=setup.instructions,
-        sizes=setup.sizes,
-        on_event=events.append,
-        logs_dir=repo / ".claude-tui" / "logs",
-        write_delay=0.05,
+    return claude_manager(
+        repo, fake_env.env["CLAUDE_TUI_CLAUDE_BIN"], Config(**config), on_event=events.append
     )
 
 
-async def _until(predicate, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
+_until = until_true
 
 
 def _alive(pid: int) -> bool:

@@ -21,14 +21,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FakeEnv, load_checkpoint, load_report, many_files_repo, run_cli
+from tests.conftest import (
+    FakeEnv,
+    claude_manager,
+    load_checkpoint,
+    load_report,
+    many_files_repo,
+    run_cli,
+    until_true,
+)
 from tests.support.processes import Tag, alive
 from tui_orchestrator.engine import dask_task
 from tui_orchestrator.engine.checkpoint import ChunkStatus
 from tui_orchestrator.engine.config import Config
 from tui_orchestrator.engine.manager import Manager
 from tui_orchestrator.engine.prompt import DEFAULT_INSTRUCTIONS, first_prompt
-from tui_orchestrator.engine.run_setup import prepare_run
 from tui_orchestrator.engine.runner import ClaudeRunner, Job
 
 pytestmark = pytest.mark.skipif(
@@ -46,25 +53,10 @@ SLOW = {"FAKE_CLAUDE_MODE": "slow", "FAKE_CLAUDE_DELAY": "1.0"}
 
 def _manager(repo: Path, env: dict[str, str], **config: object) -> Manager:
     cfg = Config(**config)  # type: ignore[arg-type]
-    setup = prepare_run(repo, cfg, backend="claude")
-    return Manager(
-        root=setup.root,
-        checkpoint=setup.checkpoint,
-        store=setup.store,
-        runner=ClaudeRunner(env["CLAUDE_TUI_CLAUDE_BIN"], env=env),
-        config=cfg,
-        instructions=setup.instructions,
-        sizes=setup.sizes,
-        logs_dir=repo / ".claude-tui" / "logs",
-        write_delay=0.05,
-    )
+    return claude_manager(repo, env["CLAUDE_TUI_CLAUDE_BIN"], cfg, env=env)
 
 
-async def _until(predicate, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
+_until = until_true
 
 
 def _cli_pid(fake_env: FakeEnv) -> int:

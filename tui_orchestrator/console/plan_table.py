@@ -11,18 +11,7 @@ from rich.text import Text
 from tui_orchestrator.engine.discovery import LineCounter
 from tui_orchestrator.engine.estimate import plan_figures
 from tui_orchestrator.engine.project import Project
-from tui_orchestrator.engine.wording import plural
-
-
-def format_seconds(seconds: float) -> str:
-    seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, secs = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
+from tui_orchestrator.engine.wording import format_seconds, plural
 
 
 def print_plan(

@@ -73,6 +73,17 @@ class Launch:
     def contained(self) -> bool:
         return self.header is not None
 
+    def pipes(self) -> dict[str, object]:
+        """How the process is started, the same from the loop and from a thread: the
+        launcher reads its header on stdin (the CLI's is closed), stdout and stderr are
+        read, and it gets a session of its own (a Ctrl+C reaches claude-tui only)."""
+        return {
+            "stdin": subprocess.PIPE if self.contained else subprocess.DEVNULL,
+            "stdout": subprocess.PIPE,
+            "stderr": subprocess.PIPE,
+            "start_new_session": True,
+        }
+
 
 def can_contain() -> bool:
     """Can the launcher run here? Linux (``prctl``), with a Python to run it."""
@@ -230,14 +241,7 @@ class CliProcess:
         how = launch(argv, contained)
         loop = asyncio.get_running_loop()
         transport, pipes = await loop.subprocess_exec(
-            _Pipes,
-            *how.argv,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.PIPE if how.contained else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
+            _Pipes, *how.argv, cwd=cwd, env=env, **how.pipes()
         )
         if how.header is not None:
             stdin = transport.get_pipe_transport(0)
@@ -366,15 +370,7 @@ class BlockingCliProcess:
         """Start ``argv`` in ``cwd``; OSError when it cannot be started."""
         how = launch(argv, contained)
         self.contained = how.contained
-        self.proc = subprocess.Popen(
-            how.argv,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.PIPE if how.contained else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
+        self.proc = subprocess.Popen(how.argv, cwd=cwd, env=env, **how.pipes())  # type: ignore[call-overload]
         if how.header is not None:
             assert self.proc.stdin is not None
             # A launcher that died at once says why by its exit code.
