@@ -23,6 +23,7 @@ from tui_orchestrator.engine.config import CONTEXTS, STRATEGIES, Config, load_co
 from tui_orchestrator.engine.errors import ClaudeTuiError, ConfigError
 from tui_orchestrator.engine.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from tui_orchestrator.engine.signals import stop_signals
+from tui_orchestrator.engine.text import printable
 from tui_orchestrator.engine.wording import plural
 
 if TYPE_CHECKING:
@@ -255,7 +256,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.repo = repository_here(Path.cwd())
         return run_app(run_request(args))
     except ClaudeTuiError as exc:
-        sys.stderr.write(f"claude-tui: {exc}\n")
+        # A path in the message is the user's or the repository's: made printable, so
+        # an escape sequence in a folder's name cannot reach the terminal.
+        sys.stderr.write(f"claude-tui: {printable(str(exc))}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("claude-tui: interrupted\n")

@@ -406,3 +406,10 @@ def test_a_checkpoint_of_another_repository_is_refused_and_left_alone(
     result = cli("run", small_repo, "--demo", "--checkpoint", theirs)
     assert_one_line_error(result, "is the checkpoint of", str(other))
     assert theirs.read_bytes() == before
+
+
+def test_an_error_naming_a_hostile_path_shows_it_as_text(cli: Cli, tmp_path: Path) -> None:
+    """A folder name holding a terminal escape reaches the terminal made visible."""
+    result = cli("run", str(tmp_path / "gone\x1b[2Jrepo"))
+    assert_one_line_error(result, "gone\u241b[2Jrepo")
+    assert "\x1b" not in result.stderr

@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -89,7 +90,7 @@ class Outcome:
 Emit = Callable[[StreamEvent], None]
 
 
-class Runner:
+class Runner(ABC):
     """What the manager needs from a backend: run one job, reporting stream events.
 
     A backend subclasses it and overrides what it has; the optional features are declared
@@ -103,8 +104,9 @@ class Runner:
     # One line about where chunks run (a Dask cluster), said before the run; "" for none.
     cluster: str = ""
 
+    @abstractmethod
     async def run(self, job: Job, emit: Emit) -> Outcome:
-        raise NotImplementedError
+        """Run one job, handing each stream event to ``emit``; how it ended."""
 
     def prepare(self, root: Path) -> str:
         """Make the repository ready for a run (a Dask cluster's archive of it); a note for
@@ -112,7 +114,9 @@ class Runner:
         return ""
 
     async def aclose(self) -> None:
-        """Let go of what it holds on the event loop (a Dask scheduler's connection)."""
+        """Let go of what it holds on the event loop (a Dask scheduler's connection); most
+        backends hold nothing."""
+        return None
 
 
 def find_claude(claude_bin: str) -> str:

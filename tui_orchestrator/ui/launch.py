@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tui_orchestrator.engine.open_run import OpenRun
 from tui_orchestrator.engine.run_request import RunRequest
+from tui_orchestrator.engine.text import printable
 from tui_orchestrator.engine.wording import plural
 
 
@@ -67,11 +68,11 @@ def run_app(request: RunRequest) -> int:
                 saved=not run.manager.save_fault,
             )  # fmt: skip
             if error:
-                sys.stderr.write(f"claude-tui: {error}\n")
+                sys.stderr.write(f"claude-tui: {printable(error)}\n")
             elif shown != "stdout":
                 sys.stderr.write(f"claude-tui: wrote the {fmt} report to {shown}\n")
         if app.opened:
-            sys.stderr.write(f"claude-tui: {farewell(run)}\n")
+            sys.stderr.write(f"claude-tui: {printable(farewell(run))}\n")
     finally:
         run.close()
     return 0 if app.return_code is None else app.return_code

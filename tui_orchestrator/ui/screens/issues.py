@@ -354,11 +354,16 @@ class IssuesScreen(ViewScreen):
             # A file is written atomically and fsynced: not on the loop.
             await asyncio.to_thread(report_file.write_report, path, text)
         except (OSError, ClaudeTuiError) as exc:
-            self.notify(f"Could not write {where}: {exc}", severity="error", timeout=10)
+            # The path is the user's typing and the reason may quote it: text, not markup.
+            text = printable(f"Could not write {where}: {exc}")
+            self.notify(text, severity="error", timeout=10, markup=False)
             return
         count = len(manager.findings(keep))
         self.notify(
-            f"Wrote {plural(count, 'finding')} to {self.tui.editing.relative(str(path))}",
+            printable(
+                f"Wrote {plural(count, 'finding')} to {self.tui.editing.relative(str(path))}"
+            ),
             title="Export",
             timeout=6,
+            markup=False,
         )
