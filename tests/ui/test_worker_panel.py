@@ -39,3 +39,17 @@ async def test_wide_characters_do_not_push_the_file_count_out() -> None:
         assert "レート制限" in activity and "⏎" in activity
         # Every log row shown is one of the newest lines, the newest at the bottom.
         assert "line 19" in lines[-2] and "line 12" in lines[4]
+
+
+def test_a_running_panel_shows_its_spend_so_far_and_a_resume_is_no_new_try() -> None:
+    state = ChunkState(
+        "c", ["a.py"], status=ChunkStatus.RUNNING, attempts=2, resumes=1, session_id="abcdef0123"
+    )
+    runtime = Runtime(task=None, live_tokens=12_345, live_cost_usd=0.034)
+    figures = panel_view(chunk_view(state, runtime, 0.0, 3)).figures
+    assert "12.3k tok · ~$0.03 · try 1, resumed 1× · abcdef01" in figures
+    # Once the result is in, the real cost, without the "~".
+    state.cost_usd, state.input_tokens, state.status = 0.05, 12_000, ChunkStatus.DONE
+    assert "12.0k tok · $0.05 · try 1, resumed 1×" in panel_view(
+        chunk_view(state, Runtime(), 0.0, 3)
+    ).figures

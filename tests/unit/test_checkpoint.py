@@ -151,6 +151,7 @@ def _chunk(draw: st.DrawFn) -> ChunkState:
         status=draw(st.sampled_from(list(ChunkStatus))),
         session_id=draw(_text),
         attempts=draw(st.integers(0, 100)),
+        resumes=draw(st.integers(0, 100)),
         cost_usd=draw(st.floats(0, 1e6)),
         error=draw(_text),
         priority=draw(st.integers(-(2**31), 2**31)),

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tui_orchestrator.engine.outcomes import Action, judge
 from tui_orchestrator.engine.runner import Outcome, OutcomeKind
-from tui_orchestrator.engine.stream import ToolResult, ToolUse
+from tui_orchestrator.engine.stream import ToolResult, ToolUse, parse_line
 from tui_orchestrator.engine.stream_facts import (
     Activity,
     ChunkReading,
     FileRead,
     LogKind,
     Said,
+    Spending,
     Verb,
     stored_lines,
 )
@@ -76,3 +78,45 @@ def test_the_zoomed_log_reads_a_stored_line_in_the_panels_words(tmp_path: Path) 
     assert stored_lines("not json at all") == [Said(LogKind.NOTE, "not json at all")]
     meta = '{"type":"claude-tui","attempt":2,"session_id":"0123456789"}'
     assert stored_lines(meta) == [Said(LogKind.META, "attempt 2 · session 01234567")]
+
+
+def test_a_running_attempt_counts_its_spend_once_per_message(tmp_path: Path) -> None:
+    """The real CLI repeats a message's usage on each of its lines (one per block): the
+    panel counts each message once, and prices the running figure until the result."""
+    reading = ChunkReading(tmp_path, [])
+    fixture = Path(__file__).parent.parent / "fixtures" / "success.jsonl"
+    spending = [
+        fact
+        for line in fixture.read_text().splitlines()
+        for event in parse_line(line)
+        for fact in reading.facts(event)
+        if isinstance(fact, Spending)
+    ]
+    messages: dict[str, dict[str, int]] = {}
+    for line in fixture.read_text().splitlines():
+        data = json.loads(line)
+        if data["type"] == "assistant":
+            messages[data["message"]["id"]] = data["message"]["usage"]
+    expected = sum(sum(u.values()) for u in messages.values())
+    assert len(spending) > len(messages) > 1  # repeated lines did not count twice
+    assert spending[-1].tokens == expected > 0
+    assert spending[-1].cost_usd > 0
+
+
+def test_a_bad_usage_number_counts_zero_and_lines_without_a_message_id_each_count(
+    tmp_path: Path,
+) -> None:
+    reading = ChunkReading(tmp_path, [])
+    line = json.dumps(
+        {
+            "type": "assistant",
+            "message": {
+                "content": [{"type": "text", "text": "hi"}],
+                "usage": {"input_tokens": float("nan"), "output_tokens": 7},
+            },
+        }
+    )
+    facts = [f for e in parse_line(line) for f in reading.facts(e)]
+    assert Spending(7, 7 * 15.0 / 1e6) in facts
+    facts = [f for e in parse_line(line) for f in reading.facts(e)]
+    assert [f.tokens for f in facts if isinstance(f, Spending)] == [14]

@@ -279,6 +279,17 @@ def test_rebalance_a_subtree_leaves_other_chunks_alone(plan: Plan) -> None:
     assert_invariant(result, ALL)
 
 
+def test_rebalance_keeps_priorities_and_names_chunks_after_what_they_hold(plan: Plan) -> None:
+    sizes = dict.fromkeys(ALL, 400)
+    result = edits.rebalance(plan, sizes, "directory", Limits(max_files=1), "src/api")
+    api = [c for c in result.chunks if any(f.startswith("src/api/") for f in c.files)]
+    assert len(api) == 2 and all(c.priority == 2 for c in api)
+    assert {c.name for c in api} == {"src-api-v1", "src-api-v2"}
+    # Where files of several priorities meet, most of them decide.
+    whole = edits.rebalance(plan, sizes, "equal", Limits(max_files=20))
+    assert [c.priority for c in whole.chunks] == [0]
+
+
 def test_rebalance_everything_assigns_unassigned_files_and_records_the_strategy(
     plan: Plan,
 ) -> None:

@@ -53,6 +53,8 @@ class ChunkState:
     status: ChunkStatus = ChunkStatus.PENDING
     session_id: str = ""
     attempts: int = 0
+    # Of the attempts, those that continued an interrupted session (not new tries).
+    resumes: int = 0
     cost_usd: float = 0.0
     error: str = ""
     priority: int = 0
@@ -160,6 +162,8 @@ def checkpoint_to_toml(checkpoint: Checkpoint) -> str:
         append(f"status = {toml_str(c.status.value)}")
         append(f"session_id = {toml_str(c.session_id)}")
         append(f"attempts = {c.attempts}")
+        if c.resumes:
+            append(f"resumes = {c.resumes}")
         append(f"cost_usd = {toml_float(c.cost_usd)}")
         append(f"error = {toml_str(c.error)}")
         append(f"priority = {c.priority}")
@@ -227,6 +231,7 @@ def checkpoint_from_toml(text: str, source: str = "checkpoint") -> Checkpoint:
                     status=ChunkStatus(raw["status"]),
                     session_id=str(raw.get("session_id", "")),
                     attempts=_whole(raw, "attempts"),
+                    resumes=_whole(raw, "resumes"),
                     cost_usd=_amount(raw, "cost_usd"),
                     error=str(raw.get("error", "")),
                     priority=_whole(raw, "priority", minimum=None),

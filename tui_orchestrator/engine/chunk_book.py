@@ -45,6 +45,7 @@ from tui_orchestrator.engine.stream_facts import (
     LogKind,
     Said,
     SessionSeen,
+    Spending,
 )
 from tui_orchestrator.engine.tasks import Task, TaskKind
 from tui_orchestrator.engine.views import ChunkView, Runtime, Waiting, chunk_view
@@ -158,6 +159,10 @@ class ChunkBook:
         if not resume:
             state.session_id = str(uuid.uuid4())
         state.attempts += 1
+        # Continuing a session the user, a limit or a shutdown interrupted is no new try.
+        runtime.counted_resume = resume and not runtime.retrying
+        state.resumes += runtime.counted_resume
+        runtime.retrying = False
         state.error = ""
         state.host = ""  # known once a remote executor places the attempt
         scope = state.todo or state.files
@@ -201,6 +206,11 @@ class ChunkBook:
             state.host = fact.host
             self._emit(ChunkPlaced(name, fact.host))
             self.writer.changed()
+        elif isinstance(fact, Spending):
+            runtime = self.runtime[name]
+            runtime.live_tokens, runtime.live_cost_usd = fact.tokens, fact.cost_usd
+            cost, tokens = state.cost_usd + fact.cost_usd, state.tokens + fact.tokens
+            self._emit(UsageChanged(name, cost, tokens, self.checkpoint.cost_usd))
 
     def ended(self, state: ChunkState) -> None:
         """The chunk's process is over (whatever its outcome): its time counts."""
@@ -208,6 +218,8 @@ class ChunkBook:
         state.elapsed_s += self._now() - runtime.started_at
         runtime.task = None
         runtime.activity = ""
+        # The result's usage (``account``) is the truth; the running figure goes.
+        runtime.live_tokens, runtime.live_cost_usd = 0, 0.0
 
     def account(self, state: ChunkState, outcome: Outcome) -> None:
         """What the process spent, and the session it ended in."""
@@ -275,6 +287,8 @@ class ChunkBook:
         """Back to the queue, not before ``delay_s`` (``fresh``: in a new session)."""
         if fresh:
             state.session_id = ""
+        # After a crash or a timeout the next start is another try.
+        self.runtime[state.name].retrying = waiting in (Waiting.RETRY, Waiting.TIMEOUT)
         self.runtime[state.name].not_before = self._now() + delay_s
         self.set_status(state, ChunkStatus.PENDING, waiting)
 
@@ -299,6 +313,9 @@ class ChunkBook:
         """The attempt could not start: its session id could not be saved first (a full
         disk), and a process started now could not be resumed after a kill."""
         state.attempts -= 1
+        runtime = self.runtime[state.name]
+        state.resumes -= runtime.counted_resume
+        runtime.retrying = not runtime.counted_resume  # as it was before the start
         if not resumed:
             state.session_id = ""  # never used: the next start is a fresh session
         self.set_status(state, ChunkStatus.PENDING, Waiting.DISK)
@@ -335,6 +352,7 @@ class ChunkBook:
         runtime = self.runtime[state.name]
         runtime.failures = runtime.timeouts = runtime.fresh_restarts = 0
         runtime.not_before = 0.0
+        runtime.retrying = True  # the user's retry is a new try
         state.error = ""
         self.set_status(state, ChunkStatus.PENDING, Waiting.QUEUED)
         self.writer.changed()

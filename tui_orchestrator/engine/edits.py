@@ -6,6 +6,7 @@ excluded. A path argument may name a file or a folder (all files below it).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -173,7 +174,9 @@ def rebalance(
     """Re-run ``strategy`` on the files under ``subtree`` ('' = the whole repository).
 
     Chunks wholly inside the sub-tree are replaced; chunks reaching outside it keep their
-    other files. Excluded files stay excluded.
+    other files. Excluded files stay excluded. A new chunk is named after what it holds (by
+    the strategy) and keeps the priority most of its files had: a re-balance changes the
+    cut, not what the user said should run first.
     """
     if strategy not in STRATEGIES:
         raise PlanError(f"unknown strategy {strategy!r} (use {', '.join(STRATEGIES)})")
@@ -184,9 +187,13 @@ def rebalance(
     chunks, unassigned, excluded = _without(plan, moving)
     kept = [c for c in chunks if c.files]
     taken = {c.name for c in kept}
-    fresh = partition(
-        [SourceFile(p, sizes.get(p, 0)) for p in files], strategy, limits, taken=taken
-    )
+    priority_of = {f: c.priority for c in plan.chunks if c.priority for f in c.files}
+    fresh = [
+        replace(chunk, priority=_most_said(priority_of.get(f, 0) for f in chunk.files))
+        for chunk in partition(
+            [SourceFile(p, sizes.get(p, 0)) for p in files], strategy, limits, taken=taken
+        )
+    ]
     # New chunks go where the first replaced chunk stood, so the list keeps its shape.
     position = next(
         (i for i, c in enumerate(plan.chunks) if any(f in moving for f in c.files)),
@@ -198,6 +205,12 @@ def rebalance(
     if subtree in ("", "/"):
         changes.update(strategy=strategy, max_files_per_chunk=limits.max_files)
     return plan.with_chunks([*before, *fresh, *after], **changes)
+
+
+def _most_said(priorities: Iterable[int]) -> int:
+    """The priority most files had (on a tie, the higher one)."""
+    counts = Counter(priorities)
+    return max(counts.items(), key=lambda item: (item[1], item[0]))[0] if counts else 0
 
 
 @dataclass(slots=True)

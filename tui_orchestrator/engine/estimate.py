@@ -21,6 +21,9 @@ OUTPUT_TOKENS_PER_FILE = 300
 # Sonnet-class list prices, USD per million tokens.
 PRICE_INPUT_PER_MTOK = 3.0
 PRICE_OUTPUT_PER_MTOK = 15.0
+# Prompt caching: writing the cache costs 1.25x input, reading it 0.1x.
+PRICE_CACHE_WRITE_PER_MTOK = 3.75
+PRICE_CACHE_READ_PER_MTOK = 0.30
 # Model throughput and per-chunk start-up, for the time estimate.
 SECONDS_PER_CHUNK = 20.0
 TOKENS_PER_SECOND = 400.0
@@ -31,6 +34,17 @@ def chunk_cost_usd(tokens: int, files: int) -> float:
     input_tokens = FIXED_INPUT_TOKENS + CONTEXT_FACTOR * tokens
     output_tokens = OUTPUT_TOKENS_PER_FILE * files
     return (input_tokens * PRICE_INPUT_PER_MTOK + output_tokens * PRICE_OUTPUT_PER_MTOK) / 1e6
+
+
+def spent_usd(input_tokens: int, cache_write: int, cache_read: int, output_tokens: int) -> float:
+    """What tokens spent so far cost at list prices: a running figure while a worker runs,
+    until its result gives the real cost."""
+    return (
+        input_tokens * PRICE_INPUT_PER_MTOK
+        + cache_write * PRICE_CACHE_WRITE_PER_MTOK
+        + cache_read * PRICE_CACHE_READ_PER_MTOK
+        + output_tokens * PRICE_OUTPUT_PER_MTOK
+    ) / 1e6
 
 
 def chunk_seconds(tokens: int) -> float:
@@ -73,6 +87,20 @@ class ChunkFigures:
     cost_usd: float
     seconds: float
     priority: int = 0
+
+
+def seconds_left(figures: PlanFigures, left: Mapping[str, float], chunk_workers: int) -> float:
+    """The predicted time the rest of a run takes: each chunk's estimated time times the
+    share of it ``left`` (1 untouched, 0 done; a chunk not named counts whole), scheduled
+    as ``makespan`` does."""
+    works = [row.seconds * left.get(row.name, 1.0) for row in figures.chunks]
+    return makespan([w for w in works if w > 0], chunk_workers)
+
+
+def run_order(rows: Iterable[ChunkFigures]) -> list[ChunkFigures]:
+    """The order a run starts the chunks: higher priority first, then the larger (the
+    manager's queue, ``ChunkBook.queue``); ties keep the plan's order."""
+    return sorted(rows, key=lambda row: (-row.priority, -row.bytes))
 
 
 @dataclass(slots=True, frozen=True)

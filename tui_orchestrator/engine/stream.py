@@ -46,6 +46,25 @@ class ToolUse:
 
 
 @dataclass(slots=True, frozen=True)
+class MessageUsage:
+    """What one assistant message cost so far, as its ``usage`` says (the CLI repeats a
+    message's usage on each of its lines: keyed by ``message_id``, the last one counts)."""
+
+    message_id: str
+    input_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+    output_tokens: int = 0
+
+    @property
+    def tokens(self) -> int:
+        return (
+            self.input_tokens + self.cache_write_tokens + self.cache_read_tokens
+            + self.output_tokens
+        )  # fmt: skip
+
+
+@dataclass(slots=True, frozen=True)
 class ToolResult:
     tool_use_id: str
     is_error: bool
@@ -114,8 +133,8 @@ class Placed:
 
 
 StreamEvent = (
-    Init | AssistantText | ToolUse | ToolResult | Result | RateLimitNotice | Unknown | NonJson
-    | Placed
+    Init | AssistantText | MessageUsage | ToolUse | ToolResult | Result | RateLimitNotice
+    | Unknown | NonJson | Placed
 )  # fmt: skip
 
 
@@ -187,6 +206,9 @@ def parse_line(line: str) -> list[StreamEvent]:
         if not isinstance(content, list):
             return [Unknown(str(kind), data)]
         events: list[StreamEvent] = []
+        usage = message.get("usage") if kind == "assistant" else None
+        if isinstance(usage, dict):
+            events.append(_message_usage(message, usage))
         for block in content:
             if not isinstance(block, dict):
                 continue
@@ -238,6 +260,22 @@ def parse_line(line: str) -> list[StreamEvent]:
             )
         ]
     return [Unknown(str(kind), data)]
+
+
+def _message_usage(message: dict[str, Any], usage: dict[str, Any]) -> MessageUsage:
+    """A running figure only (the result's usage is the truth): a bad number counts 0."""
+    ignored: list[str] = []
+    return MessageUsage(
+        message_id=str(message.get("id") or ""),
+        input_tokens=_int(usage.get("input_tokens"), "input_tokens", ignored),
+        cache_write_tokens=_int(
+            usage.get("cache_creation_input_tokens"), "cache_creation_input_tokens", ignored
+        ),
+        cache_read_tokens=_int(
+            usage.get("cache_read_input_tokens"), "cache_read_input_tokens", ignored
+        ),
+        output_tokens=_int(usage.get("output_tokens"), "output_tokens", ignored),
+    )
 
 
 def _rate_notice(data: dict[str, Any]) -> RateLimitNotice:

@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from tui_orchestrator.engine.estimate import spent_usd
 from tui_orchestrator.engine.findings import normalise_path
 from tui_orchestrator.engine.stream import (
     READ_TOOLS,
     AssistantText,
     Init,
+    MessageUsage,
     NonJson,
     Placed,
     RateLimitNotice,
@@ -113,7 +115,16 @@ class Throttled:
     notice: RateLimitNotice
 
 
-Fact = Activity | Said | FileRead | SessionSeen | HostPlaced | Throttled
+@dataclass(frozen=True, slots=True)
+class Spending:
+    """What the attempt has spent so far, by its messages' usage: tokens, and their cost
+    at list prices (an estimate; the result's cost replaces it)."""
+
+    tokens: int
+    cost_usd: float
+
+
+Fact = Activity | Said | FileRead | SessionSeen | HostPlaced | Throttled | Spending
 
 
 def _target(event: ToolUse, root: Path | None) -> str:
@@ -205,6 +216,8 @@ class ChunkReading:
     files: Iterable[str]
     _files: frozenset[str] = field(init=False)
     _reading: dict[str, str] = field(default_factory=dict, init=False)
+    # Message id -> its latest usage (a message's lines repeat it).
+    _usage: dict[str, MessageUsage] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self._files = frozenset(self.files)
@@ -226,5 +239,20 @@ class ChunkReading:
             facts.append(HostPlaced(event.host))
         elif isinstance(event, RateLimitNotice):
             facts.append(Throttled(event))
+        elif isinstance(event, MessageUsage):
+            facts.append(self._spending(event))
         facts += log_lines(event, self.root)
         return facts
+
+    def _spending(self, usage: MessageUsage) -> Spending:
+        self._usage[usage.message_id or f"#{len(self._usage)}"] = usage
+        seen = self._usage.values()
+        return Spending(
+            tokens=sum(u.tokens for u in seen),
+            cost_usd=spent_usd(
+                sum(u.input_tokens for u in seen),
+                sum(u.cache_write_tokens for u in seen),
+                sum(u.cache_read_tokens for u in seen),
+                sum(u.output_tokens for u in seen),
+            ),
+        )

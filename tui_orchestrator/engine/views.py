@@ -54,6 +54,13 @@ class Runtime:
     resumed: bool = False  # running in a resumed session
     # The API's retry-after, when the CLI reported one (api_retry events).
     retry_after_s: float | None = None
+    # What the running attempt has spent so far by its messages (until its result).
+    live_tokens: int = 0
+    live_cost_usd: float = 0.0
+    # The next start is a new try (a crash, a timeout, the user's retry), not a resume.
+    retrying: bool = False
+    # The running attempt continues a session the user or a shutdown interrupted.
+    counted_resume: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +76,11 @@ class ChunkView:
     cost_usd: float
     attempts: int
     issues: int
+    # Of the attempts, those that continued an interrupted session (pause, rate limit,
+    # restart): not tries of their own.
+    resumes: int = 0
+    # The cost includes the running attempt's estimate (its result not in yet).
+    cost_estimated: bool = False
     session_id: str = ""
     host: str = ""
     error: str = ""
@@ -83,6 +95,11 @@ class ChunkView:
     @property
     def finished(self) -> bool:
         return self.status.finished
+
+    @property
+    def tries(self) -> int:
+        """Attempts that were tries of their own (the first, and one after each failure)."""
+        return max(1, self.attempts - self.resumes) if self.attempts else 0
 
     @property
     def started(self) -> bool:
@@ -124,10 +141,12 @@ def chunk_view(state: ChunkState, runtime: Runtime, now: float, retries: int) ->
         files=len(state.files),
         files_read=len(files) if done else len(files.intersection(state.files_read)),
         elapsed_s=elapsed,
-        tokens=state.tokens,
-        cost_usd=state.cost_usd,
+        tokens=state.tokens + runtime.live_tokens,
+        cost_usd=state.cost_usd + runtime.live_cost_usd,
         attempts=state.attempts,
         issues=len(state.issues),
+        resumes=state.resumes,
+        cost_estimated=runtime.live_tokens > 0,
         session_id=state.session_id,
         host=state.host,
         error=state.error,

@@ -89,11 +89,15 @@ def one_line(text: str) -> str:
 
 
 def panel_view(view: ChunkView) -> PanelView:
+    tries = f"try {view.tries}"
+    if view.resumes:
+        tries += f", resumed {view.resumes}×"
     parts = [
         format_seconds(view.elapsed_s),
         f"{format_count(view.tokens)} tok",
-        format_cost(view.cost_usd),
-        f"try {view.attempts}",
+        # "~": the running attempt's spend at list prices, until its result says.
+        ("~" if view.cost_estimated else "") + format_cost(view.cost_usd),
+        tries,
         view.session_id[:8] if view.session_id else "no session",
     ]
     if view.host:
