@@ -186,6 +186,22 @@ async def test_a_rate_limit_raises_a_notification_and_the_chunk_finishes(make_ru
         assert any("rate limited" in n.message for n in app._notifications)
 
 
+async def test_many_rate_limited_workers_make_one_notice_not_a_toast_each(make_run_app) -> None:
+    names = {"web", "src-api", "src-auth", "scripts+src"}
+    runner = ScriptedRunner(limit_once=set(names))
+    app = make_run_app(runner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("R")
+        await until(
+            pilot,
+            lambda: all(app.manager.state(n).status is ChunkStatus.DONE for n in names),
+            tries=400,
+        )
+        await pilot.pause(0.2)
+        limits = [n.message for n in app._notifications if "ate limited" in n.message]
+        assert len(limits) == 1 and limits[0].startswith("Rate limited: ")
+
+
 async def test_a_asks_a_follow_up_in_the_chunks_session(make_run_app) -> None:
     runner = ScriptedRunner()
     app = make_run_app(runner)

@@ -20,7 +20,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.css.query import NoMatches
-from textual.notifications import SeverityLevel
+from textual.notifications import Notification, Notify, SeverityLevel
 from textual.screen import ModalScreen
 from textual.theme import Theme
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -146,7 +146,9 @@ class ClaudeTuiApp(App[int]):
         self.manager: Manager | None = None
         # DEMO is shown whenever the simulated backend runs, however it was chosen.
         self.demo = demo or (opening is not None and opening.demo)
-        self.bridge = RunBridge(self._engine_notice)
+        self.bridge = RunBridge(self._engine_notice, self._rate_limit_notice)
+        # The one rate-limit notice on screen: a burst updates it (see _rate_limit_notice).
+        self._rate_toast: Notification | None = None
         # Chunks that finished while the app was open keep their (collapsed) panel.
         self.finished_here: set[str] = set()
         self.zoomed = None
@@ -427,6 +429,17 @@ class ClaudeTuiApp(App[int]):
     def _engine_notice(self, text: str, level: str) -> None:
         severity = {"information": "information", "warning": "warning"}.get(level, "error")
         self.notify(self.editing.relative(text), severity=severity, timeout=6)  # type: ignore[arg-type]
+
+    def _rate_limit_notice(self, text: str) -> None:
+        """Show the burst's words in place of the last rate-limit notice: many workers
+        limited at once make one notice that updates, not a stack of toasts."""
+        if self._rate_toast is not None:
+            # Textual offers no public way to drop one notification (only all of them).
+            self._unnotify(self._rate_toast, refresh=False)
+        self._rate_toast = Notification(
+            self.editing.relative(text), severity="warning", timeout=8, markup=False
+        )
+        self.post_message(Notify(self._rate_toast))
 
     def _flush_run(self) -> None:
         batch = self.bridge.take()

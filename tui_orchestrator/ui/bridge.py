@@ -4,11 +4,13 @@ The manager calls ``RunBridge.handle`` on the app's loop for every event. Sixty-
 streaming tool calls would mean thousands of widget updates a second, so the bridge only
 records what changed (which chunks, their new log lines, whether findings or totals moved)
 and the app flushes it every ``FLUSH_S`` seconds in one go. Failures and rate limits are
-shown at once as notifications.
+shown at once as notifications; a burst of rate limits from many workers is one notice that
+updates (``rate_limited``), not a toast per chunk.
 """
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ from tui_orchestrator.engine.events import (
     Topic,
 )
 from tui_orchestrator.engine.views import Waiting
+from tui_orchestrator.engine.wording import plural
 from tui_orchestrator.ui.format import log_prefix
 
 FLUSH_S = 0.2
@@ -36,6 +39,8 @@ PENDING_LINES = 200
 # opened after the run began) starts with them instead of an empty log.
 RECENT_LINES = 50
 RECENT_CHUNKS = 256
+# Rate limits this close to each other are one burst, told by one notice.
+BURST_S = 10.0
 
 
 @dataclass(slots=True)
@@ -54,8 +59,19 @@ class Batch:
 class RunBridge:
     """Turns the manager's events into batches for the views and notifications for the user."""
 
-    def __init__(self, notify: Callable[[str, str], None]) -> None:
+    def __init__(
+        self,
+        notify: Callable[[str, str], None],
+        rate_limited: Callable[[str], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.notify = notify
+        # Shows (or replaces) the one rate-limit notice with the burst's words.
+        self.rate_limited = rate_limited
+        # The chunks limited in this burst, and when the last limit came.
+        self.burst: set[str] = set()
+        self.last_limit = float("-inf")
+        self.clock = clock
         self.batch = Batch()
         self.finished_reason = ""
         self.recent: OrderedDict[str, deque[str]] = OrderedDict()
@@ -91,7 +107,7 @@ class RunBridge:
                 self.notify(f"{event.chunk} failed: {event.error}", "error")
         elif isinstance(event, ChunkStatusChanged):
             if event.view.waiting is Waiting.BACKOFF:
-                self.notify(f"{event.chunk}: rate limited, {event.view.detail}", "warning")
+                self._backoff(event.chunk, event.view.detail)
         elif isinstance(event, ChunkStarted):
             batch.lines.setdefault(chunk, deque(maxlen=PENDING_LINES)).append(
                 f"· attempt {event.attempt}, "
@@ -118,3 +134,17 @@ class RunBridge:
                 )
             else:
                 self.notify(f"Run ended ({event.reason}): {event.unfinished} unfinished", "error")
+
+    def _backoff(self, chunk: str, detail: str) -> None:
+        """One notice per burst of rate limits: it names the chunk when one is limited and
+        counts them when many are. A burst lasts while limits keep coming, each within
+        ``BURST_S`` of the last."""
+        now = self.clock()
+        if now - self.last_limit > BURST_S:
+            self.burst.clear()
+        self.last_limit = now
+        self.burst.add(chunk)
+        if len(self.burst) == 1:
+            self.rate_limited(f"{chunk}: rate limited, {detail}")
+        else:
+            self.rate_limited(f"Rate limited: {plural(len(self.burst), 'chunk')}, {detail}")

@@ -114,6 +114,25 @@ class RepoIndex:
         files.sort(key=lambda e: e.name)
         return folders + files
 
+    def search(self, text: str) -> list[str]:
+        """The paths of the entries whose name holds ``text`` (any case), in the tree's
+        order (depth first): what ``/`` in the plan view steps through."""
+        needle = text.casefold()
+        if not needle:
+            return []
+        found: list[str] = []
+        stack = [iter(self.children(""))]
+        while stack:
+            entry = next(stack[-1], None)
+            if entry is None:
+                stack.pop()
+                continue
+            if needle in entry.name.casefold():
+                found.append(entry.path)
+            if entry.kind == Kind.FOLDER:
+                stack.append(iter(self.children(entry.path)))
+        return found
+
     def file_count(self, path: str) -> int:
         """Reviewable files at or below a folder (skipped ones do not count)."""
         folder = self._folders.get(path)

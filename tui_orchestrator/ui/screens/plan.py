@@ -15,17 +15,21 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import Static, Tree
+from textual.widgets import Input, Static, Tree
 
 from tui_orchestrator.engine import edits
+from tui_orchestrator.engine.checkpoint import ChunkStatus
+from tui_orchestrator.engine.estimate import PlanFigures, seconds_left
 from tui_orchestrator.engine.partition import STRATEGIES
 from tui_orchestrator.engine.plan import Plan, slug, unique_name
+from tui_orchestrator.engine.views import ChunkView
 from tui_orchestrator.engine.wording import agree, format_seconds, plural
+from tui_orchestrator.ui.bridge import Batch
 from tui_orchestrator.ui.format import literal
 from tui_orchestrator.ui.screens.modals import Choice, NameScreen, PickerScreen
 from tui_orchestrator.ui.screens.view import ViewScreen
 from tui_orchestrator.ui.tree_model import Entry, Kind, TagKind
-from tui_orchestrator.ui.widgets.chunk_table import ChunkTable
+from tui_orchestrator.ui.widgets.chunk_table import ChunkTable, run_status
 from tui_orchestrator.ui.widgets.repo_tree import RepoTree
 
 if TYPE_CHECKING:
@@ -47,6 +51,8 @@ class Selection:
     label: str
     chunk: str | None = None
 
+
+SEARCH_HELP = "Search files, folders and chunks by name · enter: next match · esc: close"
 
 # The split picker's value for "in half" (no file path can hold a NUL).
 IN_HALF = "\0half"
@@ -195,9 +201,31 @@ class PlanScreen(ViewScreen):
             tooltip="Run every pending chunk",
             id="plan.run_all",
         ),
+        Binding(
+            "slash",
+            "search",
+            "Search",
+            tooltip="Find files, folders and chunks by name (enter: the next match)",
+            id="plan.search",
+        ),
+        Binding(
+            "escape",
+            "close_search",
+            "Close search",
+            show=False,
+            tooltip="Close the search, staying at the match",
+            id="plan.close_search",
+        ),
     ]
 
+    # What the search found: tree paths, then chunk names; the one shown.
+    _matches: tuple[list[str], list[str]] = ([], [])
+    _match = -1
+
     def compose_view(self) -> ComposeResult:
+        with Horizontal(id="plan-search-bar"):
+            yield Input(placeholder=SEARCH_HELP, id="plan-search")
+            yield Static(id="plan-search-count")
         yield PlanPanes(id="panes")
 
     def opening_changed(self) -> None:
@@ -208,6 +236,16 @@ class PlanScreen(ViewScreen):
 
     async def rebuild(self) -> None:
         await self.query_one(PlanPanes).recompose()
+
+    def on_mount(self) -> None:
+        # (ViewScreen's own on_mount runs too.) Time left moves with the clock, not only
+        # with the run's events.
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        manager = self.tui.manager
+        if self.is_current and self.tui.opened and manager is not None and manager.active:
+            self.query_one("#makespan", Static).update(self._makespan_line())
 
     def opened(self) -> None:
         super().opened()
@@ -229,16 +267,37 @@ class PlanScreen(ViewScreen):
             return
         editing = self.tui.editing
         figures = editing.figures
-        self.table.show(figures, select)
+        self.table.show(figures, select, self._run_status())
         self.tree.restyle()
         self.query_one("#chunk-pane").border_title = f"Chunks ({len(figures.chunks)})"
         self.query_one("#makespan", Static).update(self._makespan_line())
         self._show_selection()
         self.refresh_bindings()
 
+    def run_changed(self, batch: Batch | None) -> None:
+        super().run_changed(batch)
+        if not self.tui.opened or not self.is_current:
+            return  # a hidden view catches up when shown (ViewScreen)
+        self.table.show_status(self._run_status())
+        self.query_one("#makespan", Static).update(self._makespan_line())
+
+    def _run_views(self) -> list[ChunkView] | None:
+        """Where each chunk of the run stands; None before any run."""
+        manager = self.tui.manager
+        if manager is None or not self.tui.run_started:
+            return None
+        return manager.chunk_views()
+
+    def _run_status(self) -> dict[str, str] | None:
+        views = self._run_views()
+        return None if views is None else {view.name: run_status(view) for view in views}
+
     def _makespan_line(self) -> Content:
         editing = self.tui.editing
         figures = editing.figures
+        views = self._run_views()
+        if views is not None:
+            return self._left_line(figures, views)
         ratio = figures.makespan_s / figures.lower_bound_s if figures.lower_bound_s else 1.0
         parts: list[str | tuple[str, str]] = [
             ("Predicted ", "$text-muted"),
@@ -252,6 +311,34 @@ class PlanScreen(ViewScreen):
         ]
         if not editing.lines_ready:
             parts.append((" · counting lines…", "$text-muted italic"))
+        return Content.assemble(*parts)
+
+    def _left_line(self, figures: PlanFigures, views: list[ChunkView]) -> Content:
+        """During and after a run: what is left of it, predicted as the plan was (a
+        running chunk by the files it has still to read and the time it has had)."""
+        estimate = {row.name: row.seconds for row in figures.chunks}
+        left: dict[str, float] = {}
+        for view in views:
+            if view.status is ChunkStatus.RUNNING:
+                unread = 1.0 - view.files_read / max(1, view.files)
+                overdue = 1.0 - view.elapsed_s / max(1.0, estimate.get(view.name, 1.0))
+                left[view.name] = max(unread, overdue, 0.0)
+            elif view.status not in (ChunkStatus.PENDING, ChunkStatus.PAUSED):
+                left[view.name] = 0.0  # done, or failed or cancelled until retried
+        seconds = seconds_left(figures, left, figures.chunk_workers)
+        done = sum(view.status is ChunkStatus.DONE for view in views)
+        parts: list[str | tuple[str, str]] = [
+            (f"{done} of {plural(len(views), 'chunk')} done", "$text-muted"),
+        ]
+        if seconds > 0:
+            parts += [
+                (" · left ", "$text-muted"),
+                (f"~{format_seconds(seconds)}", "bold $text-primary"),
+                (f" with {plural(figures.chunk_workers, 'worker')}", "$text-muted"),
+            ]
+        elif any(view.status is ChunkStatus.RUNNING for view in views):
+            parts.append((" · finishing", "$text-muted"))
+        parts += [(" · whole plan ", "$text-muted"), format_seconds(figures.makespan_s)]
         return Content.assemble(*parts)
 
     def _show_selection(self) -> None:
@@ -284,6 +371,56 @@ class PlanScreen(ViewScreen):
         plan = self.tui.editing.plan
         if name and plan.has_chunk(name):
             self.tree.reveal(plan.chunk(name).files[0])
+
+    # Search ----------------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        if not self.tui.opened:
+            return
+        self.add_class("-searching")
+        self.query_one("#plan-search", Input).focus()
+
+    @on(Input.Changed, "#plan-search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        text = event.value.strip()
+        needle = text.casefold()
+        chunks = [name for name in self.table.names if needle and needle in name.casefold()]
+        self._matches = (self.tui.editing.index.search(text), chunks)
+        self._match = -1
+        self._next_match()
+
+    @on(Input.Submitted, "#plan-search")
+    def _search_next(self) -> None:
+        self._next_match()
+
+    def _next_match(self) -> None:
+        """Step to the next match: a file or folder in the tree (the chunk list follows to
+        its chunk), then a chunk in the list (the tree shows its first file)."""
+        paths, chunks = self._matches
+        count = self.query_one("#plan-search-count", Static)
+        total = len(paths) + len(chunks)
+        if not total:
+            empty = not self.query_one("#plan-search", Input).value.strip()
+            count.update("" if empty else "no match")
+            return
+        self._match = (self._match + 1) % total
+        if self._match < len(paths):
+            self.tree.reveal(paths[self._match])
+        else:
+            name = chunks[self._match - len(paths)]
+            self.table.select_chunk(name)
+            self.tree.reveal(self.tui.editing.plan.chunk(name).files[0])
+        where = (
+            f"{len(paths):,} {agree(len(paths), 'file or folder', 'files or folders')}, "
+            f"{plural(len(chunks), 'chunk')}"
+        )
+        count.update(f"{self._match + 1} of {total} ({where})")
+
+    def action_close_search(self) -> None:
+        box = self.query_one("#plan-search", Input)
+        self.remove_class("-searching")
+        box.value = ""
+        self.tree.focus()
 
     # What the user points at ---------------------------------------------------------
 
@@ -561,4 +698,6 @@ class PlanScreen(ViewScreen):
             return True if history.can_undo else None
         if action == "redo":
             return True if history.can_redo else None
+        if action == "close_search":
+            return self.has_class("-searching")
         return True

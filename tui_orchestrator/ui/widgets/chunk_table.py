@@ -1,4 +1,5 @@
-"""The chunk list: one row per chunk with its figures, in the plan's order.
+"""The chunk list: one row per chunk with its figures, in the order a run starts them
+(priority first, then the larger), and each chunk's run status once a run exists.
 
 A Line-API widget that draws only the rows on screen: a 100,000-file repository has some
 10,000 chunks, which Textual's DataTable (it measures every cell up front) takes seconds
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -20,8 +21,10 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui_orchestrator.engine.estimate import ChunkFigures, PlanFigures
+from tui_orchestrator.engine.checkpoint import ChunkStatus
+from tui_orchestrator.engine.estimate import ChunkFigures, PlanFigures, run_order
 from tui_orchestrator.engine.text import printable
+from tui_orchestrator.engine.views import ChunkView, Waiting
 from tui_orchestrator.engine.wording import format_bytes, format_cost, format_count
 from tui_orchestrator.ui.widgets.repo_tree import (
     CHUNK_CLASSES,
@@ -32,10 +35,30 @@ from tui_orchestrator.ui.widgets.repo_tree import (
 
 # Bytes last: on a narrow terminal it is the column that scrolls out of sight.
 HEADERS = ("chunk", "files", "lines", "~tokens", "~cost", "bytes")
+STATUS_HEADER = "status"
 # Two spaces between columns; one when that is what it takes to fit the width.
 GAPS = (2, 1)
-# Longer names are cut with an ellipsis: the numbers matter more than a name's tail.
+# Longer names are cut with an ellipsis: the numbers matter more than a name's tail. On a
+# narrow terminal names give way down to MIN_NAME_WIDTH before a number column does.
 MAX_NAME_WIDTH = 40
+MIN_NAME_WIDTH = 8
+
+
+_STATUS_CLASS = {
+    "done": "chunk-table--done",
+    "running": "chunk-table--running",
+    "failed": "chunk-table--failed",
+    "paused": "chunk-table--waiting",
+    "waiting": "chunk-table--waiting",
+}
+
+
+def run_status(view: ChunkView) -> str:
+    """A chunk's run status in the list: done, running, failed, paused, cancelled,
+    waiting (a limit, a retry) or pending."""
+    if view.status is ChunkStatus.PENDING:
+        return "waiting" if view.waiting not in (Waiting.NONE, Waiting.QUEUED) else "pending"
+    return view.status.value
 
 
 def name_cell(row: ChunkFigures) -> str:
@@ -90,6 +113,10 @@ class ChunkTable(ScrollView, can_focus=True):
         "chunk-table--cursor",
         "chunk-table--hover",
         "chunk-table--odd",
+        "chunk-table--done",
+        "chunk-table--running",
+        "chunk-table--failed",
+        "chunk-table--waiting",
     }
 
     DEFAULT_CSS = (
@@ -106,6 +133,10 @@ class ChunkTable(ScrollView, can_focus=True):
         }
         & > .chunk-table--hover { background: $block-hover-background; }
         & > .chunk-table--odd { background: $foreground 4%; }
+        & > .chunk-table--done { color: $text-success; }
+        & > .chunk-table--running { color: $text-accent; text-style: bold; }
+        & > .chunk-table--failed { color: $text-error; }
+        & > .chunk-table--waiting { color: $text-warning; }
         &:focus {
             background-tint: $foreground 5%;
             & > .chunk-table--cursor {
@@ -138,7 +169,14 @@ class ChunkTable(ScrollView, can_focus=True):
         self._rows: list[ChunkFigures] = []
         self._cells: list[tuple[str, ...]] = []
         self._index: dict[str, int] = {}
+        # Each row's place in the plan: its colour, the same as its files' in the tree.
+        self._positions: list[int] = []
+        # Chunk -> its run status ("done", "running" ...); None before any run.
+        self._status: dict[str, str] | None = None
+        self._status_width = 0
         self._widths: list[int] = [len(h) for h in HEADERS]
+        # The name column's width before a narrow terminal takes from it.
+        self._name_width = len(HEADERS[0])
         self._gap = GAPS[0]
 
     # Data ------------------------------------------------------------------------------
@@ -163,11 +201,19 @@ class ChunkTable(ScrollView, can_focus=True):
         if index is not None and index != self.cursor:
             self.cursor = index
 
-    def show(self, figures: PlanFigures, select: str | None = None) -> None:
-        """Show ``figures``, keeping the cursor on the same chunk (or ``select``)."""
+    def show(
+        self,
+        figures: PlanFigures,
+        select: str | None = None,
+        status: dict[str, str] | None = None,
+    ) -> None:
+        """Show ``figures`` in run order, keeping the cursor on the same chunk (or
+        ``select``); ``status``: each chunk's run status, once a run exists."""
         keep = select or self.selected_chunk
         old = self.cursor
-        self._rows = list(figures.chunks)
+        place = {row.name: i for i, row in enumerate(figures.chunks)}
+        self._rows = run_order(figures.chunks)
+        self._positions = [place[row.name] for row in self._rows]
         self._cells = [_cells(row) for row in self._rows]
         self._index = {row.name: i for i, row in enumerate(self._rows)}
         widths = [len(h) for h in HEADERS]
@@ -178,8 +224,10 @@ class ChunkTable(ScrollView, can_focus=True):
             for column, text in enumerate(cells, start=1):
                 if len(text) > widths[column]:
                     widths[column] = len(text)
+        self._name_width = widths[0]
         self._widths = widths
-        self._fit()
+        self._status = None
+        self.show_status(status)
         if keep is not None and keep in self._index:
             self.cursor = self._index[keep]
         elif self._rows:
@@ -188,6 +236,20 @@ class ChunkTable(ScrollView, can_focus=True):
         else:
             self.cursor = 0
         self.refresh()
+
+    def show_status(self, status: dict[str, str] | None) -> None:
+        """Each chunk's run status (a run moved); None hides the column."""
+        if status == self._status:
+            return
+        self._status = None if status is None else dict(status)
+        self._status_width = (
+            0 if status is None else max([len(STATUS_HEADER), *(len(s) for s in status.values())])
+        )
+        self._fit()
+        self.refresh()
+
+    def status_of(self, name: str) -> str:
+        return "" if self._status is None else self._status.get(name, "")
 
     # Cursor and scrolling --------------------------------------------------------------
 
@@ -211,11 +273,20 @@ class ChunkTable(ScrollView, can_focus=True):
             self.scroll_to(y=row - height + 1, animate=False, immediate=True)
 
     def _fit(self) -> None:
+        """Fit the columns to the width: narrower gaps first, then shorter names; only
+        then do the last columns (bytes first) scroll out of sight."""
         available = self.scrollable_content_region.width
+        widths = self._widths
+        widths[0] = self._name_width
+        columns = len(widths) + (1 if self._status_width else 0)
+        rest = sum(widths[1:]) + self._status_width
         for gap in GAPS:
-            total = sum(self._widths) + gap * (len(self._widths) - 1) + 2
+            total = widths[0] + rest + gap * (columns - 1) + 2
             if total <= available:
                 break
+        if total > available:
+            widths[0] = max(min(MIN_NAME_WIDTH, widths[0]), widths[0] - (total - available))
+            total = widths[0] + rest + gap * (columns - 1) + 2
         self._gap = gap
         self.virtual_size = Size(total, len(self._rows) + 1)
 
@@ -288,13 +359,16 @@ class ChunkTable(ScrollView, can_focus=True):
         scroll_x = round(self.scroll_x)
         base = self.rich_style
         name_width = self._widths[0]
+        gap = " " * self._gap
         if y == 0:
             style = base + self._full("chunk-table--header")
-            gap = " " * self._gap
             header = gap.join(
                 h.rjust(w) for h, w in zip(HEADERS[1:], self._widths[1:], strict=True)
             )
-            segments = [Segment(" " + HEADERS[0].ljust(name_width) + gap + header + " ", style)]
+            status = STATUS_HEADER.ljust(self._status_width) + gap if self._status_width else ""
+            segments = [
+                Segment(" " + HEADERS[0].ljust(name_width) + gap + status + header + " ", style)
+            ]
             return Strip(segments).crop(scroll_x, scroll_x + width).extend_cell_length(width, style)
         row = round(self.scroll_y) + y - 1
         if row >= len(self._rows):
@@ -309,13 +383,20 @@ class ChunkTable(ScrollView, can_focus=True):
             style += self._full("chunk-table--cursor")
             name_style = style
         else:
-            name_style = style + foreground_style(self, chunk_class(row))
+            name_style = style + foreground_style(self, chunk_class(self._positions[row]))
         name = name_cell(figures)
         if cell_len(name) > name_width:
-            name = name[: name_width - 1] + "…"
+            name = set_cell_size(name, name_width - 1) + "…"
         segments = [
             Segment(" ", style),
             Segment(name + " " * (name_width - cell_len(name)), name_style),
-            Segment(" " * self._gap + self._line_text(self._cells[row]) + " ", style),
+            Segment(gap, style),
         ]
+        if self._status_width:
+            status = self.status_of(figures.name)
+            status_style = style
+            if row != self.cursor and status in _STATUS_CLASS:
+                status_style = style + foreground_style(self, _STATUS_CLASS[status])
+            segments.append(Segment(status.ljust(self._status_width) + gap, status_style))
+        segments.append(Segment(self._line_text(self._cells[row]) + " ", style))
         return Strip(segments).crop(scroll_x, scroll_x + width).extend_cell_length(width, style)
