@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -14,6 +15,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import DataTable, Input, Static
+from textual.widgets.data_table import ColumnKey
 
 from tui_orchestrator.engine import report_file
 from tui_orchestrator.engine.errors import ClaudeTuiError
@@ -22,12 +24,17 @@ from tui_orchestrator.engine.text import printable
 from tui_orchestrator.engine.wording import plural
 from tui_orchestrator.ui.bridge import Batch
 from tui_orchestrator.ui.editor import open_in_editor
-from tui_orchestrator.ui.format import literal
+from tui_orchestrator.ui.format import cut_left, cut_words, literal
 from tui_orchestrator.ui.screens.finding import FindingScreen
 from tui_orchestrator.ui.screens.modals import Choice, NameScreen, PickerScreen
 from tui_orchestrator.ui.screens.view import ViewScreen
 
 COLUMNS = ("severity", "location", "title", "chunk")
+# Column widths on a narrow terminal: a title gets at least MIN_TITLE cells, a path at least
+# MIN_LOCATION (cut at its start), a chunk's name at most MAX_CHUNK.
+MIN_TITLE = 24
+MIN_LOCATION = 20
+MAX_CHUNK = 16
 SEVERITY_STYLE = {
     Severity.CRITICAL: "bold $text-error",
     Severity.HIGH: "$text-error",
@@ -141,6 +148,7 @@ class IssuesScreen(ViewScreen):
         self.sort_reverse = False
         self.query_text = ""
         self.rows: list[Finding] = []
+        self._widths: tuple[int, ...] = ()
 
     # Older tests and tools read ``_rows``.
     @property
@@ -181,17 +189,28 @@ class IssuesScreen(ViewScreen):
         selected = self._current(quiet=True)
         rows = self.findings()
         relabelled = self._label_columns(table)
-        if relabelled or rows != self.rows or table.row_count != len(rows):
+        widths = self._column_widths(table, rows)
+        if (
+            relabelled
+            or rows != self.rows
+            or table.row_count != len(rows)
+            or widths != self._widths
+        ):
             self.rows = rows
+            self._widths = widths
+            for key, width in zip(COLUMNS, widths, strict=True):
+                column = table.columns[ColumnKey(key)]
+                column.width, column.auto_width = width, False
             table.clear()
+            location_w, title_w, chunk_w = widths[1:]
             for index, f in enumerate(rows):
-                # A str cell is markup to the DataTable: the model's text goes in as Text
-                # (which the table measures, as it does a str).
+                # A str cell is markup to the DataTable: the model's text goes in as Text.
+                # Cut to its column: a title at a word's end, a path at its start.
                 table.add_row(
                     Content.styled(f.severity.value, SEVERITY_STYLE[f.severity]),
-                    Text(printable(f"{f.file}:{f.line}")),
-                    Text(printable(f.title)),
-                    Text(printable(f.chunk)),
+                    Text(cut_left(printable(f"{f.file}:{f.line}"), location_w)),
+                    Text(cut_words(printable(f.title), title_w)),
+                    Text(cut_words(printable(f.chunk), chunk_w)),
                     key=str(index),
                 )
             if rows:
@@ -201,6 +220,26 @@ class IssuesScreen(ViewScreen):
                 row = keys.index(wanted) if wanted in keys else 0
                 table.move_cursor(row=row, animate=False)
         self._show_counts()
+
+    def _column_widths(self, table: DataTable[object], rows: list[Finding]) -> tuple[int, ...]:
+        """Columns that fit the table's width: severity and chunk stay narrow, a long path
+        gives way down to MIN_LOCATION cells, and the title takes what is left (its words
+        cut with an ellipsis), so every column stays in sight at 80 columns."""
+        room = table.scrollable_content_region.width or max(0, self.size.width - 4)
+        room -= 2 * table.cell_padding * len(COLUMNS)
+        header = [len(c) + 2 for c in COLUMNS]  # the name and a sort arrow
+        severity = max(header[0], *(len(f.severity.value) for f in rows), 0)
+        location = max(header[1], *(cell_len(f"{f.file}:{f.line}") for f in rows), 0)
+        chunk = min(MAX_CHUNK, max(header[3], *(cell_len(f.chunk) for f in rows), 0))
+        title = max(header[2], *(cell_len(f.title) for f in rows), 0)
+        spare = room - severity - chunk - MIN_TITLE
+        location = max(min(location, MIN_LOCATION), min(location, spare))
+        title = max(MIN_TITLE, min(title, room - severity - chunk - location))
+        return (severity, location, title, chunk)
+
+    def on_resize(self) -> None:
+        # The columns fit the width: a new width refills the table.
+        self.call_after_refresh(self.run_changed, None)
 
     def _show_counts(self) -> None:
         table = self.query_one(DataTable)

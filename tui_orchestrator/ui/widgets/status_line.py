@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from textual.content import Content
 from textual.widgets import Static
@@ -48,45 +49,103 @@ def totals_content(editing: EditablePlan, demo: bool = False) -> Content:
     return Content.assemble(*parts)
 
 
-def run_totals_content(app: ClaudeTuiApp) -> Content:
-    """One line: chunks done/total, issues, cost against budget, ETA, rate limits, workers."""
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """Why the run does not go as it should, in words for a wide and a narrow header."""
+
+    long: str
+    short: str
+    style: str
+
+
+def run_alerts(app: ClaudeTuiApp) -> list[Alert]:
     manager = app.manager
     assert manager is not None
     run = manager.run_view()
     pool = run.pool
-    parts: list[str | tuple[str, str]] = [(app.editing.repo_name, "bold $text-primary"), "  "]
-    if app.demo:
-        parts += [(" DEMO ", "bold reverse $text-warning"), "  "]
-    parts += [(f"{run.tally[ChunkStatus.DONE]}/{run.tally.total} done", "bold")]
-    if run.tally[ChunkStatus.FAILED]:
-        parts += [SEP, (f"{run.tally[ChunkStatus.FAILED]} failed", "$text-error")]
-    if run.tally[ChunkStatus.PAUSED]:
-        parts += [SEP, (f"{run.tally[ChunkStatus.PAUSED]} paused", "$text-warning")]
-    # What stops the run comes early: on a narrow terminal the line's tail is cut off.
+    alerts = []
     if run.error and not run.active:
-        parts += [SEP, (f"run stopped: {printable(run.error)}", "bold $text-error")]
+        error = printable(run.error)
+        alerts.append(Alert(f"run stopped: {error}", f"stopped: {error}", "bold $text-error"))
     if run.outage:
-        parts += [SEP, ("API unreachable: dispatch paused", "bold $text-error")]
+        alerts.append(
+            Alert("API unreachable: dispatch paused", "API unreachable", "bold $text-error")
+        )
     elif pool.backoff_s > 0:
-        parts += [SEP, (f"rate limited: pool paused {pool.backoff_s:.0f}s", "bold $text-warning")]
+        wait = f"{pool.backoff_s:.0f}s"
+        alerts.append(
+            Alert(f"rate limited: pool paused {wait}", f"limited {wait}", "bold $text-warning")
+        )
     elif pool.limited:
-        limit = f"rate limit: {pool.concurrency} of {plural(pool.chunk_workers, 'worker')} allowed"
-        parts += [SEP, (limit, "$text-warning")]
+        allowed = f"{pool.concurrency} of {plural(pool.chunk_workers, 'worker')} allowed"
+        short = f"limit {pool.concurrency}/{pool.chunk_workers}"
+        alerts.append(Alert(f"rate limit: {allowed}", short, "$text-warning"))
     if run.save_fault:
         # The run goes on in memory; the header says why nothing new starts.
         why = "disk full" if run.disk_full else "checkpoint unsaved"
-        parts += [SEP, (f"{why}: no new starts", "bold $text-error")]
+        alerts.append(Alert(f"{why}: no new starts", why, "bold $text-error"))
     if run.budget_reached:
-        parts += [SEP, ("budget reached: no new starts", "bold $text-error")]
-    issues = len(manager.findings())
-    parts += [SEP, plural(issues, "issue"), SEP, format_cost(run.spent_usd)]
-    if run.budget_usd:
-        style = "bold $text-error" if run.budget_reached else ""
-        parts += [(f" of {format_cost(run.budget_usd)} budget", style)]
-    if run.eta_s is not None:
-        parts += [SEP, f"ETA {format_seconds(run.eta_s)}"]
-    parts += [SEP, f"{run.running} running · {plural(pool.chunk_workers, 'worker')}"]
-    return Content.assemble(*parts)
+        alerts.append(Alert("budget reached: no new starts", "budget reached", "bold $text-error"))
+    return alerts
+
+
+def run_totals_content(app: ClaudeTuiApp, width: int = 0) -> Content:
+    """One line: chunks done/total, issues, cost against budget, ETA, what stops the run,
+    running workers.
+
+    Within ``width`` cells (0: any) the line gives way in this order: the alerts take
+    their short words, the running workers go, the budget shrinks to ``$0.03/$5.00``, then
+    the alerts move behind the ETA; done, issues, cost and ETA stay in sight to the last.
+    """
+    manager = app.manager
+    assert manager is not None
+    run = manager.run_view()
+    pool = run.pool
+    head: list[str | tuple[str, str]] = [(app.editing.repo_name, "bold $text-primary"), "  "]
+    if app.demo:
+        head += [(" DEMO ", "bold reverse $text-warning"), "  "]
+    head += [(f"{run.tally[ChunkStatus.DONE]}/{run.tally.total} done", "bold")]
+    if run.tally[ChunkStatus.FAILED]:
+        head += [SEP, (f"{run.tally[ChunkStatus.FAILED]} failed", "$text-error")]
+    if run.tally[ChunkStatus.PAUSED]:
+        head += [SEP, (f"{run.tally[ChunkStatus.PAUSED]} paused", "$text-warning")]
+
+    def money(compact: bool) -> list[str | tuple[str, str]]:
+        parts: list[str | tuple[str, str]] = [
+            SEP, plural(len(manager.findings()), "issue"), SEP, format_cost(run.spent_usd),
+        ]  # fmt: skip
+        if run.budget_usd:
+            style = "bold $text-error" if run.budget_reached else ""
+            budget = format_cost(run.budget_usd)
+            parts += [(f"/{budget}" if compact else f" of {budget} budget", style)]
+        if run.eta_s is not None:
+            parts += [SEP, f"ETA {format_seconds(run.eta_s)}"]
+        return parts
+
+    figures, compact = money(False), money(True)
+    workers = [SEP, f"{run.running} running · {plural(pool.chunk_workers, 'worker')}"]
+    alerts = run_alerts(app)
+
+    def said(short: bool) -> list[str | tuple[str, str]]:
+        return [
+            part
+            for alert in alerts
+            for part in (SEP, (alert.short if short else alert.long, alert.style))
+        ]
+
+    # What stops the run comes early while there is room for it.
+    tries = [
+        head + said(False) + figures + workers,
+        head + said(True) + figures + workers,
+        head + said(True) + figures,
+        head + said(True) + compact,
+        head + compact + said(True),
+    ]
+    for parts in tries:
+        content = Content.assemble(*parts)
+        if not width or content.cell_length <= width:
+            return content
+    return content
 
 
 def opening_content(app: ClaudeTuiApp) -> Content:
@@ -113,11 +172,16 @@ class StatusLine(Static):
 
     _shown: tuple[str, tuple[object, ...]] | None = None
 
+    def on_resize(self) -> None:
+        # The line fits its words to the width: a new width may want others.
+        self._shown = None
+        self.show_totals(cast("ClaudeTuiApp", self.app))
+
     def show_totals(self, app: ClaudeTuiApp) -> None:
         if not app.opened:
             content = opening_content(app)
         elif app.manager is not None and app.run_started:
-            content = run_totals_content(app)
+            content = run_totals_content(app, self.content_region.width)
         else:
             content = totals_content(app.editing, demo=app.demo)
         # (Content's == compares the text alone: a change of style must show too.)

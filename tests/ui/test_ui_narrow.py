@@ -1,0 +1,40 @@
+"""At 80 columns the header keeps what a user watches: done, issues, cost and ETA."""
+
+from __future__ import annotations
+
+import time
+
+from tests.ui.conftest import until
+from tests.ui.scripted import ScriptedRunner
+from tui_orchestrator.ui.widgets.status_line import StatusLine
+
+NARROW = (80, 24)
+
+
+async def test_a_rate_limit_at_80_columns_leaves_issues_cost_and_eta_in_sight(
+    make_run_app,
+) -> None:
+    runner = ScriptedRunner(hang={"lib"}, fail={"scripts+src"})
+    app = make_run_app(runner, max_budget_usd=5.0)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("R")
+        settled = {"web", "src-api", "src-auth", "scripts+src"}
+        await until(
+            pilot, lambda: all(app.manager.state(n).status.finished for n in settled), tries=400
+        )
+        # A limit pauses the pool for two minutes (as a 429 with retry-after would).
+        app.manager.pool.on_limit(time.monotonic(), 120.0, running=1)
+        app.screen.show_totals()
+        await pilot.pause()
+        line = app.screen.query_one(StatusLine)
+        header = str(line.render())
+        assert len(header) <= line.content_region.width, header  # nothing cut off the end
+        for words in ("3/5 done", "1 failed", "limited ", "8 issues", "$0.03/$5.00"):
+            assert words in header, (words, header)
+        assert "ETA " in header, header
+        # At 160 columns there is room for the whole sentence and the workers.
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause()
+        wide = str(app.screen.query_one(StatusLine).render())
+        assert "rate limited: pool paused " in wide and "1 running" in wide, wide
+        assert "$0.03 of $5.00 budget" in wide, wide
