@@ -19,6 +19,8 @@ class KeyRow:
     keys: list[str]
     description: str
     tooltip: str
+    # claude-tui's own key (its binding has an id), not one a Textual widget brings.
+    own: bool = False
 
 
 @dataclass(slots=True)
@@ -64,8 +66,9 @@ def binding_sections(screen: Screen) -> list[KeySection]:
                 row = by_action.get(binding.action)
                 if row is None:
                     row = by_action[binding.action] = KeyRow(
-                        binding.action, [], binding.description, binding.tooltip
-                    )
+                        binding.action, [], binding.description, binding.tooltip,
+                        own=bool(binding.id),
+                    )  # fmt: skip
                     section.rows.append(row)
                 if shown not in row.keys:
                     row.keys.append(shown)
@@ -75,6 +78,20 @@ def binding_sections(screen: Screen) -> list[KeySection]:
         if section.rows:
             sections.append(section)
     return sections
+
+
+def keys_markdown(title: str, sections: list[KeySection]) -> str:
+    """claude-tui's own keys of one view as the README lists them (a test keeps the two
+    the same: tests/ui/test_ui_keys_doc.py)."""
+    lines = [f"#### {title}", "", "| keys | what it does |", "|---|---|"]
+    for section in sections:
+        for row in section.rows:
+            if row.own:
+                keys = " ".join(f"`{key}`" for key in row.keys).replace("|", "\\|")
+                line = f"| {keys} | {row.tooltip or row.description} |"
+                if line not in lines:  # a key the view and its table both bind
+                    lines.append(line)
+    return "\n".join(lines) + "\n"
 
 
 class HelpScreen(ModalScreen[None]):
