@@ -23,6 +23,10 @@ async def test_slash_steps_through_files_folders_and_chunks_by_name(make_app) ->
         await pilot.press("enter")
         await settle(pilot)
         assert screen.tree.selected_entry.path == "web/api.ts"
+        # The folder the search opened for the first match closed again; the typing on
+        # the way ("a", "ap") left none open either.
+        assert not screen.tree.node_for("src").is_expanded
+        assert not screen.tree.node_for("docs").is_expanded
         assert screen.table.selected_chunk == "web"  # the list follows the file's chunk
         await pilot.press("enter")
         await settle(pilot)

@@ -4,13 +4,17 @@ trees of installed packages are the real code here (CI has no internet)."""
 
 from __future__ import annotations
 
+import asyncio
+
 from pathlib import Path
 
 import pytest
 import rich
 
-from tui_orchestrator.engine.demo import LABEL, scan
+from tui_orchestrator.engine.demo import LABEL, DemoRunner, scan
 from tui_orchestrator.engine.findings import Severity
+from tui_orchestrator.engine.runner import Job
+from tui_orchestrator.engine.stream import MessageUsage
 
 
 def _chunks_with_a_finding(files: list[Path]) -> tuple[int, int]:
@@ -61,3 +65,18 @@ def test_each_kind_of_finding_and_its_label() -> None:
     assert "a checker is silenced here (type: ignore)" in found
     simulated = [f for t, f in found.items() if t != "the marker the sample uses"]
     assert all(f.description.endswith(LABEL) for f in simulated)
+
+
+def test_the_demo_spends_tokens_as_it_reads_and_its_result_says_the_same(tmp_path) -> None:
+    """A demo run shows a panel's tokens growing while it reads, as a real one does."""
+    for name in ("a.py", "b.py"):
+        (tmp_path / name).write_text("x = 1\n" * 200)
+    job = Job("c", ["a.py", "b.py"], tmp_path, "review", "sid", attempt=2)
+    events: list[object] = []
+    outcome = asyncio.run(DemoRunner(speed=1000).run(job, events.append))
+    usage = [e for e in events if isinstance(e, MessageUsage)]
+    assert len(usage) == 2 and len({u.message_id for u in usage}) == 2
+    result = outcome.result
+    assert result is not None
+    spent = sum(u.input_tokens for u in usage), sum(u.output_tokens for u in usage)
+    assert spent == (result.input_tokens, result.output_tokens)

@@ -22,6 +22,7 @@ from tui_orchestrator.engine.runner import Emit, Job, Outcome, OutcomeKind, Runn
 from tui_orchestrator.engine.stream import (
     AssistantText,
     Init,
+    MessageUsage,
     Result,
     StreamEvent,
     ToolResult,
@@ -172,7 +173,11 @@ class DemoRunner(Runner):
             AssistantText(f"I will read the {count} file{'' if count == 1 else 's'} of this chunk.")
         )
         findings: list[Finding] = []
-        for path in job.todo or job.files:
+        tokens = sum(os.path.getsize(os.path.join(job.root, p)) // 4 for p in job.files if
+                     os.path.exists(os.path.join(job.root, p)))  # fmt: skip
+        # What the simulated turns spend, message by message (the panel counts it live).
+        turn_input, turn_output = (tokens * 3 + 20_000) // max(1, count), 300
+        for index, path in enumerate(job.todo or job.files):
             full = os.path.join(job.root, path)
             tool_id = f"toolu_{rng.getrandbits(40):x}"
             emit(ToolUse("Read", {"file_path": full}, tool_id))
@@ -184,6 +189,7 @@ class DemoRunner(Runner):
                 emit(ToolResult(tool_id, True, str(exc)))
                 continue
             emit(ToolResult(tool_id, False, f"{text.count(chr(10))} lines"))
+            emit(MessageUsage(f"msg_demo_{index}", turn_input, output_tokens=turn_output))
             found = scan(text, path, job.chunk)
             if found:
                 emit(
@@ -204,8 +210,6 @@ class DemoRunner(Runner):
             except OSError:
                 continue
         await self._sleep(0.3)
-        tokens = sum(os.path.getsize(os.path.join(job.root, p)) // 4 for p in job.files if
-                     os.path.exists(os.path.join(job.root, p)))  # fmt: skip
         result = Result(
             "success", False, f"(demo) {plural(len(findings), 'finding')}", session,
             structured_output={"findings": []}, total_cost_usd=round(tokens * 9e-6, 4),

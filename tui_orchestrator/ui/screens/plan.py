@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Input, Static, Tree
+from textual.widgets.tree import TreeNode
 
 from tui_orchestrator.engine import edits
 from tui_orchestrator.engine.checkpoint import ChunkStatus
@@ -221,6 +222,8 @@ class PlanScreen(ViewScreen):
     # What the search found: tree paths, then chunk names; the one shown.
     _matches: tuple[list[str], list[str]] = ([], [])
     _match = -1
+    # The folders the search opened (it closes them as it moves on).
+    _opened: set[TreeNode[Entry]]
 
     def compose_view(self) -> ComposeResult:
         with Horizontal(id="plan-search-bar"):
@@ -377,6 +380,7 @@ class PlanScreen(ViewScreen):
     def action_search(self) -> None:
         if not self.tui.opened:
             return
+        self._opened = set()
         self.add_class("-searching")
         self.query_one("#plan-search", Input).focus()
 
@@ -405,11 +409,20 @@ class PlanScreen(ViewScreen):
             return
         self._match = (self._match + 1) % total
         if self._match < len(paths):
-            self.tree.reveal(paths[self._match])
+            path = paths[self._match]
         else:
             name = chunks[self._match - len(paths)]
             self.table.select_chunk(name)
-            self.tree.reveal(self.tui.editing.plan.chunk(name).files[0])
+            path = self.tui.editing.plan.chunk(name).files[0]
+        node = self.tree.reveal(path, self._opened)
+        # Folders the search opened on its way close again unless they hold this match.
+        keep = set()
+        while node is not None:
+            keep.add(node)
+            node = node.parent
+        for folder in self._opened - keep:
+            folder.collapse()
+        self._opened &= keep
         where = (
             f"{len(paths):,} {agree(len(paths), 'file or folder', 'files or folders')}, "
             f"{plural(len(chunks), 'chunk')}"

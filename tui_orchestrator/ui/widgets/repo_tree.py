@@ -138,8 +138,11 @@ class RepoTree(Tree[Entry]):
             self._toggle_node(node)
         super().action_select_cursor()
 
-    def reveal(self, path: str) -> TreeNode[Entry] | None:
-        """Expand the folders down to ``path`` and put the cursor on it."""
+    def reveal(
+        self, path: str, opened: set[TreeNode[Entry]] | None = None
+    ) -> TreeNode[Entry] | None:
+        """Expand the folders down to ``path`` and put the cursor on it; the folders it
+        had to open are added to ``opened`` (a search closes them again as it moves on)."""
         path = path.strip("/")
         node = self.root
         self.load(node)
@@ -153,6 +156,8 @@ class RepoTree(Tree[Entry]):
                 node = found
                 if depth < len(parts):
                     self.load(node)
+                    if opened is not None and not node.is_expanded:
+                        opened.add(node)
                     node.expand()
         # The cursor needs the node's line, which exists once the lines are rebuilt.
         _ = self._tree_lines
