@@ -38,3 +38,29 @@ async def test_a_rate_limit_at_80_columns_leaves_issues_cost_and_eta_in_sight(
         wide = str(app.screen.query_one(StatusLine).render())
         assert "rate limited: pool paused " in wide and "1 running" in wide, wide
         assert "$0.03 of $5.00 budget" in wide, wide
+
+
+async def test_at_80_columns_the_chunk_list_keeps_every_number_column_and_marks_status(
+    make_run_app,
+) -> None:
+    from tui_orchestrator.ui.widgets.chunk_table import ChunkTable
+
+    runner = ScriptedRunner(fail={"lib"})
+    app = make_run_app(runner)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("R")
+        await until(pilot, lambda: not app.manager.active and app.run_started, tries=400)
+        await pilot.press("1")
+        await pilot.pause(0.3)
+        table = app.screen.query_one(ChunkTable)
+        lines = [strip.text for strip in table.render_lines(table.region.reset_offset)]
+        header = lines[0]
+        assert header.rstrip().endswith("bytes"), header  # the last column whole
+        rows = {line.split()[0]: line for line in lines[1:6]}
+        assert "✗" in next(line for name, line in rows.items() if name.startswith("lib"))
+        assert "✓" in next(line for name, line in rows.items() if name.startswith("web"))
+        # Wide enough, the status takes its word.
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause(0.3)
+        wide = [strip.text for strip in table.render_lines(table.region.reset_offset)]
+        assert "status" in wide[0] and any("failed" in line for line in wide)

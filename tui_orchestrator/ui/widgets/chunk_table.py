@@ -36,6 +36,16 @@ from tui_orchestrator.ui.widgets.repo_tree import (
 # Bytes last: on a narrow terminal it is the column that scrolls out of sight.
 HEADERS = ("chunk", "files", "lines", "~tokens", "~cost", "bytes")
 STATUS_HEADER = "status"
+# A run status as one cell, where its word does not fit (at 80 columns).
+STATUS_MARK = {
+    "done": "✓",
+    "running": "▶",
+    "failed": "✗",
+    "cancelled": "■",
+    "paused": "‖",
+    "waiting": "…",
+    "pending": "·",
+}
 # Two spaces between columns; one when that is what it takes to fit the width.
 GAPS = (2, 1)
 # Longer names are cut with an ellipsis: the numbers matter more than a name's tail. On a
@@ -242,9 +252,6 @@ class ChunkTable(ScrollView, can_focus=True):
         if status == self._status:
             return
         self._status = None if status is None else dict(status)
-        self._status_width = (
-            0 if status is None else max([len(STATUS_HEADER), *(len(s) for s in status.values())])
-        )
         self._fit()
         self.refresh()
 
@@ -277,16 +284,23 @@ class ChunkTable(ScrollView, can_focus=True):
         then do the last columns (bytes first) scroll out of sight."""
         available = self.scrollable_content_region.width
         widths = self._widths
-        widths[0] = self._name_width
-        columns = len(widths) + (1 if self._status_width else 0)
-        rest = sum(widths[1:]) + self._status_width
-        for gap in GAPS:
-            total = widths[0] + rest + gap * (columns - 1) + 2
+        status = self._status
+        # The status in words ("running"), or as a mark ("▶") where words do not fit.
+        words = 0 if status is None else max([len(STATUS_HEADER), *map(len, status.values())])
+        for status_width in (words, 1) if words else (0,):
+            widths[0] = self._name_width
+            columns = len(widths) + (1 if status_width else 0)
+            rest = sum(widths[1:]) + status_width
+            for gap in GAPS:
+                total = widths[0] + rest + gap * (columns - 1) + 2
+                if total <= available:
+                    break
+            if total > available:
+                widths[0] = max(min(MIN_NAME_WIDTH, widths[0]), widths[0] - (total - available))
+                total = widths[0] + rest + gap * (columns - 1) + 2
             if total <= available:
                 break
-        if total > available:
-            widths[0] = max(min(MIN_NAME_WIDTH, widths[0]), widths[0] - (total - available))
-            total = widths[0] + rest + gap * (columns - 1) + 2
+        self._status_width = status_width
         self._gap = gap
         self.virtual_size = Size(total, len(self._rows) + 1)
 
@@ -365,7 +379,11 @@ class ChunkTable(ScrollView, can_focus=True):
             header = gap.join(
                 h.rjust(w) for h, w in zip(HEADERS[1:], self._widths[1:], strict=True)
             )
-            status = STATUS_HEADER.ljust(self._status_width) + gap if self._status_width else ""
+            status = ""
+            if self._status_width:
+                status = (STATUS_HEADER if self._status_width > 1 else " ").ljust(
+                    self._status_width
+                ) + gap
             segments = [
                 Segment(" " + HEADERS[0].ljust(name_width) + gap + status + header + " ", style)
             ]
@@ -397,6 +415,7 @@ class ChunkTable(ScrollView, can_focus=True):
             status_style = style
             if row != self.cursor and status in _STATUS_CLASS:
                 status_style = style + foreground_style(self, _STATUS_CLASS[status])
-            segments.append(Segment(status.ljust(self._status_width) + gap, status_style))
+            shown = status if self._status_width > 1 else STATUS_MARK.get(status, " ")
+            segments.append(Segment(shown.ljust(self._status_width) + gap, status_style))
         segments.append(Segment(self._line_text(self._cells[row]) + " ", style))
         return Strip(segments).crop(scroll_x, scroll_x + width).extend_cell_length(width, style)
