@@ -379,7 +379,7 @@ async def test_the_palette_finds_any_action_of_any_view_by_name(run_app) -> None
             await until(pilot, lambda: isinstance(app.screen, IssuesScreen))
         assert "Plan" in offered["plan"]  # the view switch
         assert "Help" in offered["help"]
-        assert "Pause/continue all · Workers view" in offered["pause"]
+        assert "Pause all · Workers view" in offered["pause"]
         assert "Split · Plan view" in offered["split"]
         assert "Export" in offered["export"]  # this view's own: no view named
         # Chosen, an action of another view shows that view and runs there.

@@ -64,3 +64,19 @@ async def test_at_80_columns_the_chunk_list_keeps_every_number_column_and_marks_
         await pilot.pause(0.3)
         wide = [strip.text for strip in table.render_lines(table.region.reset_offset)]
         assert "status" in wide[0] and any("failed" in line for line in wide)
+
+
+async def test_at_80_columns_every_views_key_bar_ends_with_help_and_quit(make_run_app) -> None:
+    from textual.widgets._footer import FooterKey
+
+    app = make_run_app(ScriptedRunner())
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("R")
+        await until(pilot, lambda: not app.manager.active and app.run_started, tries=400)
+        for view in "123":
+            await pilot.press(view)
+            await pilot.pause(0.3)
+            keys = {key.action: key for key in app.screen.query(FooterKey)}
+            for action in ("help", "quit_app"):
+                assert keys[action].region.right <= NARROW[0], (view, action)
+                assert keys[action].region.width > 0, (view, action)

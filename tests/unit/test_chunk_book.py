@@ -7,6 +7,8 @@ from pathlib import Path
 from tui_orchestrator.engine.checkpoint import Checkpoint, ChunkState, ChunkStatus
 from tui_orchestrator.engine.chunk_book import ChunkBook
 from tui_orchestrator.engine.events import Event, UsageChanged
+from tui_orchestrator.engine.runner import Outcome, OutcomeKind
+from tui_orchestrator.engine.stream import Result
 from tui_orchestrator.engine.stream_facts import Spending
 from tui_orchestrator.engine.views import Waiting
 
@@ -91,5 +93,32 @@ def test_a_running_attempt_shows_its_spend_until_the_result_replaces_it(
     assert (view.tokens, view.cost_usd, view.cost_estimated) == (1400, 0.52, True)
     assert UsageChanged("c", 0.52, 1400, 0.5) in events
     book.ended(state)
+    book.account(
+        state,
+        Outcome(
+            OutcomeKind.OK,
+            Result("success", False, "", "s", None, total_cost_usd=0.03, input_tokens=450),
+        ),
+    )
     view = book.view("c")
-    assert (view.tokens, view.cost_usd, view.cost_estimated) == (1000, 0.5, False)
+    # The result's figures replace the running estimate.
+    assert (view.tokens, view.cost_usd, view.cost_estimated) == (1450, 0.53, False)
+
+
+def test_an_attempt_stopped_before_its_result_still_counts_what_it_spent(
+    tmp_path: Path,
+) -> None:
+    book, state = _book(tmp_path, [])
+    book.begin(state, "review")
+    book.apply(state, Spending(tokens=400, cost_usd=0.02))
+    _pause(book, state)
+    book.account(state, None)  # a pause: no result line comes
+    view = book.view("c")
+    assert (view.tokens, view.cost_usd, view.cost_estimated) == (400, 0.02, False)
+    assert state.cost_usd == 0.02  # in the checkpoint: the budget sees it
+    # A question asked beside a running attempt leaves that attempt's figure alone.
+    book.resume(state)
+    book.begin(state, "review")
+    book.apply(state, Spending(tokens=100, cost_usd=0.01))
+    book.account(state, Outcome(OutcomeKind.CRASH), attempt=False)
+    assert book.view("c").tokens == 500 and book.view("c").cost_estimated

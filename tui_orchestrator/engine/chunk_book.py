@@ -218,13 +218,25 @@ class ChunkBook:
         state.elapsed_s += self._now() - runtime.started_at
         runtime.task = None
         runtime.activity = ""
-        # The result's usage (``account``) is the truth; the running figure goes.
-        runtime.live_tokens, runtime.live_cost_usd = 0, 0.0
 
-    def account(self, state: ChunkState, outcome: Outcome) -> None:
-        """What the process spent, and the session it ended in."""
-        result = outcome.result
+    def account(self, state: ChunkState, outcome: Outcome | None, *, attempt: bool = True) -> None:
+        """What the process spent, and the session it ended in (``outcome`` None: the user
+        or a shutdown stopped it). An attempt (``attempt``; not a question asked beside it)
+        ended without a result line, by a pause, a kill or a crash, still spent what its
+        messages said: that counts, at list prices, so a budget is never under-counted."""
+        runtime = self.runtime[state.name]
+        live_tokens, live_cost = (runtime.live_tokens, runtime.live_cost_usd) if attempt else (0, 0)
+        if attempt:
+            runtime.live_tokens, runtime.live_cost_usd = 0, 0.0
+        result = outcome.result if outcome is not None else None
         if result is None:
+            if live_tokens:
+                state.cost_usd += live_cost
+                state.input_tokens += live_tokens
+                usage = UsageChanged(
+                    state.name, state.cost_usd, state.tokens, self.checkpoint.cost_usd
+                )
+                self._emit(usage)
             return
         state.cost_usd += result.total_cost_usd
         state.input_tokens += result.input_tokens

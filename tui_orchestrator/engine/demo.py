@@ -17,6 +17,7 @@ import random
 import re
 import uuid
 
+from tui_orchestrator.engine.estimate import spent_usd
 from tui_orchestrator.engine.findings import Finding, Severity
 from tui_orchestrator.engine.runner import Emit, Job, Outcome, OutcomeKind, Runner
 from tui_orchestrator.engine.stream import (
@@ -212,8 +213,10 @@ class DemoRunner(Runner):
         await self._sleep(0.3)
         result = Result(
             "success", False, f"(demo) {plural(len(findings), 'finding')}", session,
-            structured_output={"findings": []}, total_cost_usd=round(tokens * 9e-6, 4),
-            input_tokens=tokens * 3 + 20_000, output_tokens=300 * len(job.files), num_turns=3,
+            structured_output={"findings": []},
+            # What the simulated messages said they spent, priced as the panel priced them.
+            total_cost_usd=spent_usd(turn_input * count, 0, 0, turn_output * count),
+            input_tokens=turn_input * count, output_tokens=turn_output * count, num_turns=3,
         )  # fmt: skip
         return Outcome(OutcomeKind.OK, result, 0, findings=findings)
 

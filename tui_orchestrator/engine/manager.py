@@ -343,8 +343,8 @@ class Manager:
             outcome = Outcome(OutcomeKind.CRASH, stderr_tail=repr(exc))
         finally:
             self.book.ended(state)
+        self.book.account(state, outcome)  # None: stopped; what it spent so far counts
         if outcome is not None:
-            self.book.account(state, outcome)
             self._ended(state, self.book.runtime[state.name], outcome)
         with contextlib.suppress(Exception):
             await asyncio.shield(self.writer.write_now())
@@ -445,7 +445,7 @@ class Manager:
         outcome, answer = await follow_up.ask(
             self.runner, job, lambda kind, text: self.book.log(name, kind, text)
         )
-        self.book.account(state, outcome)
+        self.book.account(state, outcome, attempt=False)
         self.writer.changed()
         return answer
 

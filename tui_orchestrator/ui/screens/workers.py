@@ -101,7 +101,7 @@ class WorkersScreen(ViewScreen):
         Binding("r", "retry_chunk", "Retry", tooltip="Queue the focused chunk again, resuming its session (a done one: review it anew)", id="workers.retry"),
         Binding("a", "ask", "Ask", tooltip="Ask a follow-up question in the focused chunk's session", id="workers.ask"),
         Binding("enter", "zoom", "Zoom", tooltip="Show the focused worker's whole log", id="workers.zoom"),
-        Binding("P", "pause_all", "Pause/continue all", tooltip="Pause the whole run; when nothing runs, continue it (resume the paused chunks, run the pending ones)", id="workers.pause_all"),
+        Binding("P", "pause_all", "Pause all", tooltip="Pause the whole run; when nothing runs, continue it (resume the paused chunks, run the pending ones)", id="workers.pause_all"),
         Binding("plus,equals_sign", "more_workers", "One more worker", tooltip="Run one more worker at once", id="workers.more", group=WORKER_COUNT),
         Binding("minus", "fewer_workers", "One worker fewer", tooltip="Run one worker fewer at once", id="workers.fewer", group=WORKER_COUNT),
         Binding("R", "app.run_all", "Run", show=False, tooltip="Run every pending chunk of the plan", id="workers.run_all"),
