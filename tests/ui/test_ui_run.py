@@ -482,6 +482,31 @@ def test_snapshot_workers_grid_mid_run(make_run_app, snap_compare, monkeypatch, 
 
 
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_snapshot_plan_view_mid_run(make_run_app, snap_compare, monkeypatch, size) -> None:
+    """The chunk list in run order with each chunk's status (words, or marks at 80
+    columns), and the line below saying what is left of the run."""
+    monkeypatch.setattr("tui_orchestrator.engine.pool.STAGGER_S", 0.0)
+    app = make_run_app(ScriptedRunner(hang_at={"web": 1, "src-api": 2}, fail={"lib"}))
+    app.manager.pool.clock = Clock(monotonic=_FixedClock())
+
+    async def run_before(pilot) -> None:
+        await pilot.press("R")
+        await until(
+            pilot,
+            lambda: (
+                sum(c.status.finished for c in app.manager.checkpoint.chunks) == 3
+                and len(app.manager.state("src-api").files_read) == 2
+                and len(app.manager.state("web").files_read) == 1
+            ),
+        )
+        await pilot.press("1")
+        app.clear_notifications()
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
 def test_snapshot_issues_table(finished_run_app, snap_compare, size) -> None:
     async def run_before(pilot) -> None:
         await _run_to_the_end(pilot)

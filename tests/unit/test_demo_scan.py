@@ -5,7 +5,6 @@ trees of installed packages are the real code here (CI has no internet)."""
 from __future__ import annotations
 
 import asyncio
-
 from pathlib import Path
 
 import pytest

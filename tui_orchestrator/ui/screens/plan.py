@@ -53,6 +53,9 @@ class Selection:
     chunk: str | None = None
 
 
+# The share of a chunk's predicted time its report takes, once every file is read.
+REPORT_SHARE = 0.05
+
 SEARCH_HELP = "Search files, folders and chunks by name · enter: next match · esc: close"
 
 # The split picker's value for "in half" (no file path can hold a NUL).
@@ -318,14 +321,13 @@ class PlanScreen(ViewScreen):
 
     def _left_line(self, figures: PlanFigures, views: list[ChunkView]) -> Content:
         """During and after a run: what is left of it, predicted as the plan was (a
-        running chunk by the files it has still to read and the time it has had)."""
-        estimate = {row.name: row.seconds for row in figures.chunks}
+        running chunk by the share of its files it has still to read)."""
         left: dict[str, float] = {}
         for view in views:
             if view.status is ChunkStatus.RUNNING:
+                # Its files still to read; a little for the report once all are read.
                 unread = 1.0 - view.files_read / max(1, view.files)
-                overdue = 1.0 - view.elapsed_s / max(1.0, estimate.get(view.name, 1.0))
-                left[view.name] = max(unread, overdue, 0.0)
+                left[view.name] = max(unread, REPORT_SHARE)
             elif view.status not in (ChunkStatus.PENDING, ChunkStatus.PAUSED):
                 left[view.name] = 0.0  # done, or failed or cancelled until retried
         seconds = seconds_left(figures, left, figures.chunk_workers)
@@ -339,8 +341,6 @@ class PlanScreen(ViewScreen):
                 (f"~{format_seconds(seconds)}", "bold $text-primary"),
                 (f" with {plural(figures.chunk_workers, 'worker')}", "$text-muted"),
             ]
-        elif any(view.status is ChunkStatus.RUNNING for view in views):
-            parts.append((" · finishing", "$text-muted"))
         parts += [(" · whole plan ", "$text-muted"), format_seconds(figures.makespan_s)]
         return Content.assemble(*parts)
 
