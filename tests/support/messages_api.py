@@ -52,6 +52,12 @@ Knobs (constructor arguments; the same as command-line flags when run as a proce
   stream once without streaming (even with ``CLAUDE_CODE_MAX_RETRIES=0``); that retry (same
   ``X-Claude-Code-Session-Id``) is cut the same way, so the run ends as in stream_cut.jsonl:
   ``API Error: API returned an empty or malformed response (HTTP 200)``;
+* ``usage_window=(start, end)``: wall-clock seconds (epoch); model requests between them get
+  HTTP 429 with the unified headers of a subscription's usage limit
+  (``anthropic-ratelimit-unified-status: rejected``, ``…-reset: <end>``,
+  ``…-representative-claim: five_hour``), which the CLI logged in with
+  ``CLAUDE_CODE_OAUTH_TOKEN`` turns into a ``rate_limit_event`` with ``resetsAt``;
+  ``usage_warning=0.9``: accepted requests carry ``allowed_warning`` at that utilisation;
 * ``inject=True``: see above;
 * ``also_read=[...]``: repository-relative files the first turn also reads, beyond the
   prompt's (a model that looks around the repository); their findings are reported too;
@@ -632,6 +638,8 @@ class ScriptedMessagesServer:
         cut_stream_after: int | Iterable[int] | None = None,
         inject: bool = False,
         retry_after: float | None = None,
+        usage_window: tuple[float, float] | None = None,
+        usage_warning: float | None = None,
         input_tokens: int = 1000,
         log_path: str | None = None,
         verbose: bool = False,
@@ -653,6 +661,8 @@ class ScriptedMessagesServer:
         self.inject = inject
         self.also_read: list[str] = []
         self.retry_after = retry_after
+        self.usage_window = usage_window
+        self.usage_warning = usage_warning
         self.input_tokens = input_tokens
         self.log_path = log_path
         self.verbose = verbose
@@ -784,6 +794,18 @@ class ScriptedMessagesServer:
 
     def _admit(self, n: int) -> tuple[int, dict[str, str]]:
         """Status for model request number n: 200, or an error status with headers."""
+        if self.usage_window is not None:
+            start, end = self.usage_window
+            if start <= time.time() < end:
+                return 429, {
+                    "anthropic-ratelimit-unified-status": "rejected",
+                    "anthropic-ratelimit-unified-reset": str(math.ceil(end)),
+                    "anthropic-ratelimit-unified-representative-claim": "five_hour",
+                    "anthropic-ratelimit-unified-5h-status": "rejected",
+                    "anthropic-ratelimit-unified-5h-reset": str(math.ceil(end)),
+                    "anthropic-ratelimit-unified-5h-utilization": "1.0",
+                    "anthropic-ratelimit-unified-overage-status": "rejected",
+                }
         if self.always_status is not None and (self.always_for is None or n <= self.always_for):
             headers = {}
             if self.always_status == 429 or self.retry_after is not None:
@@ -878,6 +900,14 @@ class ScriptedMessagesServer:
             h.send_header("Cache-Control", "no-cache")
             h.send_header("Transfer-Encoding", "chunked")
             h.send_header("request-id", _new_id("req_"))
+            if self.usage_warning is not None:
+                reset = str(math.ceil(time.time() + 3600))
+                h.send_header("anthropic-ratelimit-unified-status", "allowed_warning")
+                h.send_header("anthropic-ratelimit-unified-reset", reset)
+                h.send_header("anthropic-ratelimit-unified-representative-claim", "five_hour")
+                h.send_header("anthropic-ratelimit-unified-5h-status", "allowed_warning")
+                h.send_header("anthropic-ratelimit-unified-5h-reset", reset)
+                h.send_header("anthropic-ratelimit-unified-5h-utilization", str(self.usage_warning))
             h.end_headers()
             for ev in sse_events(model, reply, self.input_tokens):
                 _write_chunk(h, ev)

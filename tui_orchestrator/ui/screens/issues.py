@@ -223,8 +223,8 @@ class IssuesScreen(ViewScreen):
 
     def _column_widths(self, table: DataTable[object], rows: list[Finding]) -> tuple[int, ...]:
         """Columns that fit the table's width: severity and chunk stay narrow, a long path
-        gives way down to MIN_LOCATION cells, and the title takes what is left (its words
-        cut with an ellipsis), so every column stays in sight at 80 columns."""
+        takes at most a third of the room (MIN_LOCATION cells at least), and the title what
+        is left (its words cut with an ellipsis), so every column stays in sight at 80."""
         room = table.scrollable_content_region.width or max(0, self.size.width - 4)
         room -= 2 * table.cell_padding * len(COLUMNS)
         header = [len(c) + 2 for c in COLUMNS]  # the name and a sort arrow
@@ -232,8 +232,9 @@ class IssuesScreen(ViewScreen):
         location = max(header[1], *(cell_len(f"{f.file}:{f.line}") for f in rows), 0)
         chunk = min(MAX_CHUNK, max(header[3], *(cell_len(f.chunk) for f in rows), 0))
         title = max(header[2], *(cell_len(f.title) for f in rows), 0)
-        spare = room - severity - chunk - MIN_TITLE
-        location = max(min(location, MIN_LOCATION), min(location, spare))
+        # A path gets at most a third of the room (its file name and line stay); the title,
+        # what a user reads first, the rest.
+        location = min(location, max(MIN_LOCATION, room // 3))
         title = max(MIN_TITLE, min(title, room - severity - chunk - location))
         return (severity, location, title, chunk)
 
