@@ -228,3 +228,33 @@ def test_checkpoint_session_id_is_on_disk_before_the_cli_starts(tmp_path: Path) 
             proc.kill()
             proc.wait()
     assert json.loads(json.dumps(cp))  # parses cleanly after a kill
+
+
+def test_a_usage_limit_window_mid_run_is_waited_out_with_few_requests(tmp_path: Path) -> None:
+    """Logged in with a token (no API key), the CLI reports the usage limit the server's
+    unified headers announce; claude-tui waits for the reset and every chunk finishes."""
+    from tests.conftest import write_config
+
+    files = {f"pkg{i}/mod.py": f"x = {i}\n# BUG(medium): issue {i}\n" for i in range(6)}
+    repo = make_review_repo(tmp_path / "repo", files)
+    cfg = write_config(tmp_path / "c.toml", max_usage_wait_s=120.0, max_files_per_chunk=1)
+    start = time.time() + 2.0
+    window = (start, start + 5.0)
+    with ScriptedMessagesServer(latency=0.5, usage_window=window) as srv:
+        env = _env(tmp_path, srv)
+        env.pop("ANTHROPIC_API_KEY")
+        env["CLAUDE_CODE_OAUTH_TOKEN"] = "test-token"  # a subscription login
+        done = run_cli(
+            "run", str(repo), "--workers", "2", "--config", str(cfg), env=env, timeout=180
+        )
+        requests = srv.requests()
+    assert done.returncode == 0, done.stderr
+    assert "usage limit (five-hour), resets " in done.stderr
+    assert "the usage limit has reset: work resumes" in done.stderr
+    cp = load_checkpoint(repo)
+    assert all(c["status"] == "done" for c in cp["chunks"])
+    assert len(load_report(repo)["issues"]) == 6
+    during = [r for r in requests if window[0] <= r.time < window[1]]
+    assert 0 < len(during) <= 2, [(r.time - window[0], r.status) for r in during]
+    after = [r.time for r in requests if r.time >= window[1]]
+    assert after and min(after) - window[1] < 10.0

@@ -47,7 +47,18 @@ Environment:
                       file's own), ``result`` and ``usage`` (keys replacing those of the result
                       line and its usage);
     ``write``         as ok, appending a line to the first file of its chunk after reading it
-                      (a worker that writes into the repository).
+                      (a worker that writes into the repository);
+    ``usage_limit``   a subscription's usage limit: a ``rate_limit_event`` (``rejected``,
+                      ``resetsAt`` from ``FAKE_CLAUDE_RESETS_AT``, else an hour from now,
+                      ``rateLimitType: five_hour``), then the 429 result ``You've hit your
+                      limit · resets …``, exit 1 (what 2.1.197 prints logged in with a token);
+    ``usage_split``   the same, the event printed in the middle of the synthetic error line
+                      (as some CLI versions do);
+    ``usage_key``     the usage limit with an API key: no event, the result text
+                      ``API Error: Request rejected (429) · You've hit your limit``;
+    ``flaky``         a link that cuts every answer after one read: reads the first file
+                      of its list, then ends as ``stream_cut`` does; a list of one file is
+                      read and reported (each try gets one file further).
 ``FAKE_CLAUDE_LEAVE``  processes this run starts right after its init line and leaves behind,
                        as Grep's ripgrep, a hook or an MCP server may (comma-separated; each a
                        ``sleep 300`` with this run's environment):
@@ -121,6 +132,10 @@ MODES = (
     "junk",
     "hostile",
     "write",
+    "usage_limit",
+    "usage_split",
+    "usage_key",
+    "flaky",
 )
 
 # Options of the real CLI that take a value (everything else starting with "-" is a flag).
@@ -772,6 +787,43 @@ def main(argv=None):
         out.raw("")
         out.raw("{not json either")
 
+    if mode in ("usage_limit", "usage_split", "usage_key"):
+        resets_at = int(float(env.get("FAKE_CLAUDE_RESETS_AT") or (time.time() + 3600)))
+        event = {
+            "type": "rate_limit_event",
+            "rate_limit_info": {
+                "status": "rejected",
+                "resetsAt": resets_at,
+                "rateLimitType": "five_hour",
+                "overageStatus": "rejected",
+                "isUsingOverage": False,
+            },
+            "uuid": _uuid(),
+            "session_id": sid,
+        }
+        clock = time.strftime("%I:%M%p", time.gmtime(resets_at)).lstrip("0").lower()
+        if mode == "usage_key":
+            text = "API Error: Request rejected (429) \u00b7 You've hit your limit"
+        else:
+            text = f"You've hit your limit \u00b7 resets {clock} (UTC)"
+        error_line = json.dumps(synthetic_error_line(sid, text, "rate_limit"))
+        if mode == "usage_limit":
+            out.line(event)
+            out.raw(error_line)
+        elif mode == "usage_split":
+            # The event lands inside another line, as public bug reports show.
+            middle = len(error_line) // 2
+            out.raw(error_line[:middle] + json.dumps(event) + error_line[middle:])
+        else:
+            out.raw(error_line)
+        out.final(
+            result_line(
+                sid, start, 1, 0, model_label, is_error=True, result=text, status=429,
+                stop_reason="stop_sequence",
+            )
+        )
+        return 1
+
     if mode in ("rate_limit", "overloaded", "unreachable"):
         text, error, status = {
             "rate_limit": (
@@ -827,7 +879,8 @@ def main(argv=None):
             out.line(user_line(sid, result, "Error: " + content))
             time.sleep(hostile.get("pause", 0))
     reads = []
-    for rel in files:
+    # A flaky link: one file a try (the last one is read and reported).
+    for rel in files[:1] if mode == "flaky" else files:
         path = abs_path(root, rel, cwd)
         block = {"type": "tool_use", "id": _tool_id(), "name": "Read", "input": {"file_path": path}}
         reads.append((rel, path, block["id"]))
@@ -900,7 +953,7 @@ def main(argv=None):
         with open(reads[0][1], "a", encoding="utf-8") as f:
             f.write("# written by the fake claude\n")
 
-    if mode == "stream_cut":
+    if mode == "stream_cut" or (mode == "flaky" and len(files) > 1):
         text = (
             "API Error: API returned an empty or malformed response (HTTP 200) \u2014 check "
             "for a proxy or gateway intercepting the request"

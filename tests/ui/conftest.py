@@ -198,3 +198,15 @@ def drive_the_app(monkeypatch, journey) -> None:
         asyncio.run(go())
 
     monkeypatch.setattr(ClaudeTuiApp, "run", run)
+
+
+@pytest.fixture(autouse=True)
+def _utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local time is UTC in the app's tests: snapshots show the same clock everywhere."""
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

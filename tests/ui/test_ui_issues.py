@@ -383,7 +383,7 @@ async def test_the_palette_finds_any_action_of_any_view_by_name(run_app) -> None
         assert "Split · Plan view" in offered["split"]
         assert "Export" in offered["export"]  # this view's own: no view named
         # Chosen, an action of another view shows that view and runs there.
-        await palette_titles(pilot, "pause/continue")
+        await palette_titles(pilot, "pause all")
         await pilot.press("enter")
         await until(pilot, lambda: app.current_mode == "workers")
 

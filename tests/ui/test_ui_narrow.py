@@ -80,3 +80,24 @@ async def test_at_80_columns_every_views_key_bar_ends_with_help_and_quit(make_ru
             for action in ("help", "quit_app"):
                 assert keys[action].region.right <= NARROW[0], (view, action)
                 assert keys[action].region.width > 0, (view, action)
+
+
+async def test_the_header_counts_down_a_usage_limit_in_local_time(make_run_app) -> None:
+    from tui_orchestrator.engine.usage_limit import UsageLimit
+
+    app = make_run_app(ScriptedRunner())
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("R")
+        await until(pilot, lambda: not app.manager.active and app.run_started, tries=400)
+        reset = (int(time.time()) // 60 + 73) * 60  # on a minute: 1h12m-1h13m away
+        app.manager.pool.on_usage_limit(UsageLimit(reset, "five_hour"), time.monotonic())
+        app.screen.show_totals()
+        await pilot.pause()
+        header = str(app.screen.query_one(StatusLine).render())
+        clock = time.strftime("%H:%M", time.localtime(reset))
+        assert f"usage limit (five-hour) · resets {clock} (in 1h1" in header, header
+        # At 80 columns it keeps its essentials: the wait and the figures.
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        narrow = str(app.screen.query_one(StatusLine).render())
+        assert "usage limit 1h1" in narrow and "issues" in narrow, narrow

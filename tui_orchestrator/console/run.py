@@ -45,7 +45,7 @@ from tui_orchestrator.engine.run_request import RunRequest
 from tui_orchestrator.engine.signals import stop_signals
 from tui_orchestrator.engine.statedir import default_report_path
 from tui_orchestrator.engine.text import printable
-from tui_orchestrator.engine.views import RunSummary
+from tui_orchestrator.engine.views import RunEnd, RunSummary
 from tui_orchestrator.engine.wording import format_seconds, plural
 
 
@@ -213,7 +213,9 @@ def summary_lines(
             "— a worker may have written them"
         )
     lines.append(f"Report: {report_path}")
-    if unfinished:
+    if summary.reason is RunEnd.USAGE_LIMIT and summary.error:
+        lines.append(summary.error[:1].upper() + summary.error[1:])
+    elif unfinished:
         lines.append("Run the same command again to resume.")
     # A chunk's error is the CLI's or the model's words: shown, never obeyed by the terminal.
     return [printable(line) for line in lines]

@@ -101,6 +101,10 @@ class Checkpoint:
     # and a later run leaves them so (only files in no plan at all join a chunk).
     unassigned: list[str] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
+    # A usage limit the run waits for: its reset (epoch seconds; 0: none) and its window.
+    # A restart during the window waits too, instead of asking the API again.
+    usage_limit_until: float = 0.0
+    usage_limit_window: str = ""
 
     def __post_init__(self) -> None:
         if not self.created:
@@ -154,6 +158,9 @@ def checkpoint_to_toml(checkpoint: Checkpoint) -> str:
         f"unassigned = {toml_array(checkpoint.unassigned)}",
         f"excluded = {toml_array(checkpoint.excluded)}",
     ]
+    if checkpoint.usage_limit_until:
+        out.append(f"usage_limit_until = {toml_float(checkpoint.usage_limit_until)}")
+        out.append(f"usage_limit_window = {toml_str(checkpoint.usage_limit_window)}")
     append = out.append
     for c in checkpoint.chunks:
         append("")
@@ -256,6 +263,8 @@ def checkpoint_from_toml(text: str, source: str = "checkpoint") -> Checkpoint:
             max_budget_usd=_amount(data, "max_budget_usd"),
             unassigned=_paths(data.get("unassigned", []), "unassigned"),
             excluded=_paths(data.get("excluded", []), "excluded"),
+            usage_limit_until=_amount(data, "usage_limit_until"),
+            usage_limit_window=str(data.get("usage_limit_window", "")),
         )
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise bad(f"malformed ({type(exc).__name__}: {exc})") from None

@@ -163,6 +163,8 @@ class ChunkBook:
         runtime.counted_resume = resume and not runtime.retrying
         state.resumes += runtime.counted_resume
         runtime.retrying = False
+        runtime.usage = None
+        runtime.progressed = False
         state.error = ""
         state.host = ""  # known once a remote executor places the attempt
         scope = state.todo or state.files
@@ -197,6 +199,7 @@ class ChunkBook:
         elif isinstance(fact, FileRead) and fact.path not in state.files_read:
             # A file counts as read once its contents came back (progress, resume).
             state.files_read.append(fact.path)
+            self.runtime[name].progressed = True  # further than any try before
             self.progress(state)
             self.writer.changed()
         elif isinstance(fact, SessionSeen) and fact.session_id != state.session_id:
@@ -303,6 +306,16 @@ class ChunkBook:
         self.runtime[state.name].retrying = waiting in (Waiting.RETRY, Waiting.TIMEOUT)
         self.runtime[state.name].not_before = self._now() + delay_s
         self.set_status(state, ChunkStatus.PENDING, waiting)
+
+    def wait_for_usage(self, state: ChunkState, why: str, delay_s: float) -> None:
+        """A usage limit: back to the queue until the pool's wait ends; its error says why
+        (in the checkpoint too) until it runs again. Its session is kept: it resumes."""
+        state.error = why
+        self.runtime[state.name].retrying = False  # a resume, not another try
+        self.runtime[state.name].not_before = self._now() + delay_s
+        self.set_status(state, ChunkStatus.PENDING, Waiting.USAGE)
+        self.log(state.name, LogKind.NOTE, why)
+        self.writer.changed()
 
     def settle(self, state: ChunkState, verdict: Verdict, outcome: Outcome) -> None:
         """The verdict on the process's end (``outcomes.py``), but for a rate limit, whose

@@ -57,6 +57,10 @@ class Config:
     max_attempts: int = 3
     # How long a rate limit or an outage may last before the run gives up (docs/engine.md §3).
     patience_s: float = 900.0
+    # The longest wait for a usage limit's reset before a headless run stops (exit 1;
+    # 0: never wait). 0 by default when the environment has CI set: a CI job cannot wait
+    # hours. The app always waits, and says so.
+    max_usage_wait_s: float = 21600.0
     bare: bool = False
     executor: str = "local"
     # Dask executor only: the repository's path on every worker (a shared filesystem);
@@ -79,7 +83,12 @@ _INT_MIN = {
     "max_turns": 0,
     "max_attempts": 1,
 }
-_FLOAT_MIN = {"max_budget_usd": 0.0, "chunk_timeout_s": 1.0, "patience_s": 0.0}
+_FLOAT_MIN = {
+    "max_budget_usd": 0.0,
+    "chunk_timeout_s": 1.0,
+    "patience_s": 0.0,
+    "max_usage_wait_s": 0.0,
+}
 
 
 def _field_types() -> dict[str, str]:
@@ -196,6 +205,8 @@ def load_config(
         if key == "file_types" and isinstance(value, tuple):
             value = list(value)
         merged[key] = validate_value(key, value, f"--{key.replace('_', '-')}")
+    if "max_usage_wait_s" not in merged and environ.get("CI"):
+        merged["max_usage_wait_s"] = 0.0  # a CI job does not wait hours for a reset
     return Config(**merged)
 
 

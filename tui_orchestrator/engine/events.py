@@ -23,6 +23,7 @@ class Topic(StrEnum):
     OUTAGE = "outage"
     BUDGET = "budget"
     DISK = "disk"
+    USAGE_LIMIT = "usage limit"  # a wait for a usage limit's reset begins or ends
 
 
 @dataclass(slots=True, frozen=True)

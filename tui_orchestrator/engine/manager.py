@@ -38,7 +38,7 @@ from tui_orchestrator.engine.reports import Keep, render, report_findings
 from tui_orchestrator.engine.run_saving import RunSaving
 from tui_orchestrator.engine.runner import Job, Outcome, OutcomeKind, Runner
 from tui_orchestrator.engine.stream import StreamEvent
-from tui_orchestrator.engine.stream_facts import ChunkReading, LogKind, Throttled
+from tui_orchestrator.engine.stream_facts import ChunkReading, LogKind, Spending, Throttled
 from tui_orchestrator.engine.tasks import build_job
 from tui_orchestrator.engine.throttle import Throttle
 from tui_orchestrator.engine.views import (
@@ -69,6 +69,7 @@ class Manager:
         logs_dir: Path | None = None,
         clock: Clock | None = None,
         write_delay: float = 0.5,
+        patient: bool = False,
     ) -> None:
         self.root = root
         self.checkpoint = checkpoint
@@ -78,7 +79,12 @@ class Manager:
         self.instructions = instructions
         self.on_event = on_event
         self.logs_dir = logs_dir
-        self.pool = PoolGovernor(config.workers, config.patience_s, clock)
+        # ``patient`` (the app): a usage limit is waited out however long it lasts; a
+        # headless run stops past ``max_usage_wait_s``.
+        max_usage_wait = None if patient else config.max_usage_wait_s
+        self.pool = PoolGovernor(
+            config.workers, config.patience_s, clock, max_usage_wait_s=max_usage_wait
+        )
         self.saving = RunSaving(
             store, checkpoint, emit=self._emit, now=self._now, changed=self._saving_changed,
             delay=write_delay,
@@ -205,6 +211,7 @@ class Manager:
         self.book.changed.clear()
         self._fatal = None  # a new start tries again (the disk may have room now)
         self.throttle.gave_up = None
+        self.throttle.stop_text = ""
         for state in self.checkpoint.chunks:
             if state.status is ChunkStatus.RUNNING:
                 state.status = ChunkStatus.PENDING  # left running by a process that died
@@ -218,6 +225,8 @@ class Manager:
                     len(self.checkpoint.chunks), pending, self.chunk_workers, self.runner.backend
                 )
             )
+            # A usage limit of an earlier run that has not reset: wait, do not ask.
+            self.throttle.resume_waiting()
         try:
             reason = await self._loop()
         except Exception as exc:  # a bug: the run still ends as one, saved and told
@@ -225,6 +234,8 @@ class Manager:
         finally:
             await self._end_run()
         error = str(self._fatal) if reason is RunEnd.ERROR and self._fatal else ""
+        if reason is RunEnd.USAGE_LIMIT:
+            error = self.throttle.stop_text
         summary = summarize(
             self.checkpoint, reason, self._now() - started, self.book.changed, error
         )
@@ -297,6 +308,9 @@ class Manager:
                 break
             if admit is Admit.PROBE:
                 self._emit(Notice("info", "probing whether the API is reachable again"))
+            elif admit is Admit.USAGE_PROBE:
+                text = f"{task.chunk} tries whether the usage limit has reset"
+                self._emit(Notice("info", text, Topic.USAGE_LIMIT))
             self._start(self.state(task.chunk))
             self.pool.started()
 
@@ -366,6 +380,8 @@ class Manager:
                     self.throttle.throttled(state, fact)
                 else:
                     self.book.apply(state, fact)
+                    if isinstance(fact, Spending) and fact.tokens:
+                        self.throttle.answered()  # the API answers: a usage limit is over
 
         outcome = await self.runner.run(job, on_stream)
         changed = changed_files(self.root, before)
@@ -381,6 +397,8 @@ class Manager:
         verdict = judge(state.name, outcome, runtime, self.config.max_attempts)
         if verdict.action is Action.LIMITED:
             self.throttle.limited(state, runtime, outcome)
+        elif verdict.action is Action.USAGE:
+            self.throttle.usage_limited(state, runtime)
         else:
             self.book.settle(state, verdict, outcome)
 

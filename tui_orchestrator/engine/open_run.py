@@ -100,6 +100,7 @@ class OpenRun:
             sizes=self.setup.sizes,
             on_event=self.on_event,
             logs_dir=logs_dir(self.setup.root),
+            patient=not self.options.headless,
         )
         return self.manager
 

@@ -19,6 +19,9 @@ from tui_orchestrator.engine.views import Runtime, Waiting
 # A crashed chunk waits this long before its next try, doubling per crash up to the max.
 RETRY_BASE_S = 2.0
 RETRY_MAX_S = 60.0
+# Tries after transient faults that got further count against no attempt, up to this
+# many times ``max_attempts`` tries in all.
+PROGRESS_CAP = 4
 # A chunk whose session is missing (or in use) starts afresh at most this many times.
 FRESH_RESTARTS = 3
 
@@ -28,6 +31,7 @@ class Action(StrEnum):
     REQUEUE = "requeue"
     FAIL = "fail"
     LIMITED = "limited"  # rate limited: the pool decides how long it waits
+    USAGE = "usage"  # a usage limit: the pool waits for its reset
     OUTAGE = "outage"  # the API is unreachable: the breaker decides
 
 
@@ -48,6 +52,10 @@ def judge(name: str, outcome: Outcome, runtime: Runtime, max_attempts: int) -> V
     kind = outcome.kind
     if kind is OutcomeKind.OK:
         return Verdict(Action.DONE)
+    if kind is OutcomeKind.USAGE_LIMIT or (
+        kind is OutcomeKind.RATE_LIMITED and runtime.usage is not None
+    ):
+        return Verdict(Action.USAGE, Waiting.USAGE)
     if kind is OutcomeKind.RATE_LIMITED:
         return Verdict(Action.LIMITED)
     if kind is OutcomeKind.OUTAGE:
@@ -66,8 +74,19 @@ def judge(name: str, outcome: Outcome, runtime: Runtime, max_attempts: int) -> V
         notice = f"{name}: timed out; retrying once (resuming)"
         return Verdict(Action.REQUEUE, Waiting.TIMEOUT, notice=notice)
     if kind in (OutcomeKind.CRASH, OutcomeKind.TRANSIENT):
+        tries = runtime.failures + runtime.progress_retries + 1
+        if runtime.progressed and tries < PROGRESS_CAP * max_attempts:
+            # It got further than any try before (a flaky link, not a broken chunk): no
+            # attempt is spent, the next try waits a little, and the tries have a hard cap
+            # (each --resume sends the whole history again).
+            runtime.progress_retries += 1
+            delay = RETRY_BASE_S  # (it got further: the link works, now and then)
+            text = f"{kind.value}: {outcome.message}; it got further, trying again in {delay:.0f}s"
+            return Verdict(
+                Action.REQUEUE, Waiting.RETRY, delay_s=delay, log=Said(LogKind.ERROR, text)
+            )
         runtime.failures += 1
-        if runtime.failures >= max_attempts:
+        if runtime.failures >= max_attempts or tries >= PROGRESS_CAP * max_attempts:
             return Verdict(Action.FAIL, error=f"{kind.value}: {outcome.message}")
         delay = min(RETRY_MAX_S, RETRY_BASE_S * 2 ** (runtime.failures - 1))
         text = f"{kind.value}: {outcome.message}; retrying {runtime.failures + 1}/{max_attempts}"

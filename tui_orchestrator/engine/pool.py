@@ -12,6 +12,11 @@ alone with a fake clock (docs/engine.md):
   chunk at a time (half-open) until an answer closes it; after ``patience_s`` of outage
   the run gives up.
 - **Starts are staggered** so N processes never hit the API in one burst.
+- **A usage limit stops the whole pool until it resets** (``usage_limit.py``): nothing
+  starts before the reset time the CLI named (plus a little jitter), then one chunk probes,
+  and the others follow, staggered, once an answer came through. With no reset time known,
+  probes go at growing intervals. The wait counts against no attempt and no patience; a
+  reset further away than ``max_usage_wait_s`` gives up at once (headless: exit 1).
 
 The governor decides; the manager acts and tells the user. Methods return what changed
 (``Transition``, ``Slowdown``) rather than emitting anything themselves.
@@ -26,6 +31,12 @@ from dataclasses import dataclass
 from enum import Enum, StrEnum
 
 from tui_orchestrator.engine.runner import OutcomeKind
+from tui_orchestrator.engine.usage_limit import (
+    RESET_JITTER_S,
+    UNKNOWN_FIRST_S,
+    UNKNOWN_MAX_S,
+    UsageLimit,
+)
 
 # The pool's pause after a rate limit with no retry-after: doubles per limit in a row.
 LIMIT_PAUSE_S = 1.0
@@ -61,6 +72,8 @@ class Admit(Enum):
     YES = "yes"
     # Yes, as the one probe of a half-open breaker: the manager says so to the user.
     PROBE = "probe"
+    # Yes, as the one chunk that tries whether a usage limit has reset.
+    USAGE_PROBE = "usage probe"
 
 
 class Transition(StrEnum):
@@ -83,6 +96,15 @@ class Slowdown:
 
 
 @dataclass(frozen=True, slots=True)
+class UsageWait:
+    """What a usage limit did to the pool."""
+
+    until: float  # the wall-clock time nothing starts before
+    started: bool  # a new wait began (the user hears of it once)
+    gave_up: bool = False  # the reset is further away than the longest wait allowed
+
+
+@dataclass(frozen=True, slots=True)
 class PoolState:
     """The pool as the screens show it."""
 
@@ -92,6 +114,11 @@ class PoolState:
     circuit: Circuit
     start_gap_s: float  # seconds between starts while paced at one worker
     outage_s: float  # seconds the API has been unreachable (0: it answers)
+    # The usage limit the pool waits out (None: none), and the wall time its wait ends.
+    usage: UsageLimit | None = None
+    usage_until: float = 0.0
+    # "five-hour usage at 91%": close to a usage limit (quota news; nothing slows down).
+    usage_warning: str = ""
 
     @property
     def limited(self) -> bool:
@@ -107,9 +134,18 @@ class PoolGovernor:
         patience_s: float,
         clock: Clock | None = None,
         jitter: Callable[[float, float], float] = random.uniform,
+        max_usage_wait_s: float | None = None,
     ) -> None:
         self.clock = clock or Clock()
         self.patience_s = patience_s
+        # The longest wait for a usage limit's reset (None: however long it takes).
+        self.max_usage_wait_s = max_usage_wait_s
+        self.usage: UsageLimit | None = None
+        self.usage_warning = ""
+        self._usage_until = 0.0  # wall time
+        self._usage_since = 0.0  # wall time the wait began
+        self._usage_began = float("-inf")  # monotonic time of the latest hold
+        self._usage_level = 0  # probes so far with no reset time known
         # A random factor on every pause, so workers of several runs do not retry in step.
         self._jitter = jitter
         self.chunk_workers = max(1, chunk_workers)
@@ -136,6 +172,11 @@ class PoolGovernor:
         now = self._now()
         if now < self._pause_until or now < self._next_start_at:
             return Admit.NO
+        if self.usage is not None:
+            # Until the reset nothing starts; then one chunk tries, alone.
+            if self.clock.wall() < self._usage_until or running > 0:
+                return Admit.NO
+            return Admit.USAGE_PROBE
         if self.circuit is Circuit.OPEN:
             if now < self._probe_at:
                 return Admit.NO
@@ -156,6 +197,8 @@ class PoolGovernor:
         times = [self._pause_until, self._next_start_at]
         if self.circuit is Circuit.OPEN:
             times.append(self._probe_at)
+        if self.usage is not None:
+            times.append(now + self._usage_until - self.clock.wall())
         future = [t for t in times if t > now]
         return min(future) if future else None
 
@@ -174,6 +217,48 @@ class PoolGovernor:
         wait = moment - self.clock.wall()
         if wait > 0:
             self._pause_until = max(self._pause_until, self._now() + wait)
+
+    # ---------------------------------------------------------------- usage limits
+
+    def on_usage_limit(self, limit: UsageLimit, started_at: float) -> UsageWait:
+        """A process met a usage limit (it had started at monotonic ``started_at``): the
+        pool waits for the reset, or with none known, for the next probe."""
+        wall = self.clock.wall()
+        started = self.usage is None
+        if started:
+            self._usage_since = wall
+            self._usage_until = 0.0
+        if limit.resets_at is not None:
+            until = limit.resets_at + self._jitter(*RESET_JITTER_S)
+            self.usage = limit
+        elif started or started_at >= self._usage_began:
+            # A probe (or a first start) met it again: the next probe waits longer. Processes
+            # that were in flight when the wait began meet the same limit: no step up.
+            interval = min(UNKNOWN_MAX_S, UNKNOWN_FIRST_S * 2**self._usage_level)
+            self._usage_level += 1
+            until = wall + interval * self._jitter(1.0, 1.1)
+            if self.usage is None or self.usage.resets_at is None:
+                self.usage = limit
+        else:
+            until = self._usage_until
+        self._usage_until = max(self._usage_until, until)
+        self._usage_began = self._now()
+        limit_s = self.max_usage_wait_s
+        known = self.usage.resets_at is not None
+        waited = self._usage_until - (wall if known else self._usage_since)
+        gave_up = limit_s is not None and waited > limit_s
+        return UsageWait(self._usage_until, started, gave_up)
+
+    def usage_cleared(self) -> bool:
+        """An answer came through: a usage limit is over; the chunks waiting for it follow,
+        staggered as after a rate limit. True when a wait ended."""
+        if self.usage is None:
+            return False
+        self.usage = None
+        self._usage_level = 0
+        self._usage_until = 0.0
+        self._start_gap = max(self._start_gap, RECOVERY_STAGGER_S)
+        return True
 
     # ------------------------------------------------------------------- outcomes
 
@@ -271,4 +356,7 @@ class PoolGovernor:
             circuit=self.circuit,
             start_gap_s=self._start_gap,
             outage_s=0.0 if self._outage_since is None else now - self._outage_since,
+            usage=self.usage,
+            usage_until=self._usage_until if self.usage is not None else 0.0,
+            usage_warning=self.usage_warning,
         )

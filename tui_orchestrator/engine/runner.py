@@ -27,6 +27,7 @@ from tui_orchestrator.engine.cli_process import CliProcess
 from tui_orchestrator.engine.errors import ClaudeNotFoundError
 from tui_orchestrator.engine.findings import FINDINGS_SCHEMA, Finding, parse_result_findings
 from tui_orchestrator.engine.stream import Result, StreamEvent, parse_line
+from tui_orchestrator.engine.usage_limit import is_usage_text
 
 READ_ONLY_TOOLS = "Read,Grep,Glob"
 
@@ -35,6 +36,7 @@ class OutcomeKind(StrEnum):
     OK = "ok"
     PARSE_ERROR = "parse error"
     RATE_LIMITED = "rate limited"
+    USAGE_LIMIT = "usage limit"  # a subscription's window is used up until a reset time
     OUTAGE = "outage"
     TRANSIENT = "transient"
     CRASH = "crash"
@@ -154,6 +156,8 @@ def classify(result: Result | None, exit_code: int | None, stderr: str) -> Outco
         return OutcomeKind.OK
     text = f"{result.result} {' '.join(result.errors)}"
     status = result.api_error_status
+    if status == 429 and is_usage_text(text):
+        return OutcomeKind.USAGE_LIMIT
     if status in (429, 529) or result.api_error_type in ("rate_limit_error", "overloaded_error"):
         return OutcomeKind.RATE_LIMITED
     if "No conversation found" in text or "No conversation found" in stderr:

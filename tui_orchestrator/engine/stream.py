@@ -7,10 +7,12 @@ Every stdout line becomes one event. Unknown event types and lines that are not 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from tui_orchestrator.engine.text import finite_number
+from tui_orchestrator.engine.usage_limit import UsageLimit
 
 # Tools whose calls count as reading a file of the chunk (progress; docs/decisions.md §3).
 READ_TOOLS = frozenset({"Read", "Grep", "Glob"})
@@ -109,9 +111,41 @@ class RateLimitNotice:
         """
         if self.status in (429, 529):
             return True
+        return self._state == "rejected"
+
+    @property
+    def _info(self) -> dict[str, Any]:
         info = self.raw.get("rate_limit_info")
-        state = info.get("status") if isinstance(info, dict) else self.raw.get("status")
-        return state == "rejected"
+        return info if isinstance(info, dict) else {}
+
+    @property
+    def _state(self) -> object:
+        return self._info.get("status", self.raw.get("status"))
+
+    @property
+    def usage_limit(self) -> UsageLimit | None:
+        """A subscription's usage limit was hit (a ``rate_limit_event`` saying ``rejected``):
+        when it resets and which window, as far as the event says (docs/claude-code.md §6)."""
+        if self.raw.get("type") != "rate_limit_event" or self._state != "rejected":
+            return None
+        resets_at = finite_number(self._info.get("resetsAt"))
+        if resets_at is not None and resets_at > 1e11:
+            resets_at /= 1000.0  # milliseconds, not seconds
+        window = self._info.get("rateLimitType")
+        return UsageLimit(resets_at, window if isinstance(window, str) else "")
+
+    @property
+    def usage_warning(self) -> str:
+        """ "five-hour usage at 91%" when the account is close to its limit (``allowed_warning``);
+        "" otherwise. Quota news, not a reason to slow down."""
+        if self._state != "allowed_warning":
+            return ""
+        window = self._info.get("rateLimitType")
+        name = f"{window.replace('_', '-')} " if isinstance(window, str) and window else ""
+        used = finite_number(self._info.get("utilization"))
+        if used is None:
+            return f"close to the {name}usage limit"
+        return f"{name}usage at {used * 100 if used <= 1 else used:.0f}%"
 
 
 @dataclass(slots=True, frozen=True)
@@ -180,7 +214,7 @@ def parse_line(line: str) -> list[StreamEvent]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError:
-        return [NonJson(text)]
+        return _spliced(text)
     if not isinstance(data, dict):
         return [NonJson(text)]
     kind = data.get("type")
@@ -260,6 +294,35 @@ def parse_line(line: str) -> list[StreamEvent]:
             )
         ]
     return [Unknown(str(kind), data)]
+
+
+# Some CLI versions print a rate_limit_event in the middle of another line.
+_EVENT_START = re.compile(r'\{\s*"type"\s*:\s*"rate_limit_event"')
+
+
+def _spliced(text: str) -> list[StreamEvent]:
+    """A line that is not JSON: a rate_limit_event printed inside another line is taken out
+    and parsed, and so is the line around it when what is left is whole; else NonJson."""
+    decoder = json.JSONDecoder()
+    events: list[StreamEvent] = []
+    rest = text
+    while (found := _EVENT_START.search(rest)) is not None:
+        at = found.start()
+        try:
+            data, end = decoder.raw_decode(rest, at)
+        except json.JSONDecodeError:
+            break
+        events.append(_rate_notice(data))
+        rest = rest[:at] + rest[end:]
+    if not events:
+        return [NonJson(text)]
+    around = rest.strip()
+    if around:
+        outer = parse_line(around)
+        if not (len(outer) == 1 and isinstance(outer[0], NonJson)):
+            return outer + events
+        events.append(NonJson(around))
+    return events
 
 
 def _message_usage(message: dict[str, Any], usage: dict[str, Any]) -> MessageUsage:

@@ -1,5 +1,5 @@
-"""Rate limits and outages: the pool governor's decisions carried out on the chunks and
-told to the user.
+"""Rate limits, usage limits and outages: the pool governor's decisions carried out on the
+chunks and told to the user.
 
 ``pool.py`` decides (how far the pool shrinks, how long starts wait, when the breaker
 opens); this module applies each decision to the chunk that met it (``chunk_book.py``)
@@ -13,11 +13,12 @@ from collections.abc import Callable
 from tui_orchestrator.engine.checkpoint import ChunkState
 from tui_orchestrator.engine.chunk_book import ChunkBook
 from tui_orchestrator.engine.events import Event, Notice, PoolChanged, RunEnd, Topic
-from tui_orchestrator.engine.pool import PoolGovernor, Transition
-from tui_orchestrator.engine.runner import Outcome
+from tui_orchestrator.engine.pool import PoolGovernor, Transition, UsageWait
+from tui_orchestrator.engine.runner import Outcome, OutcomeKind
 from tui_orchestrator.engine.stream_facts import Throttled
+from tui_orchestrator.engine.usage_limit import UsageLimit, resets_text
 from tui_orchestrator.engine.views import Runtime, Waiting
-from tui_orchestrator.engine.wording import plural
+from tui_orchestrator.engine.wording import format_seconds, plural
 
 
 class Throttle:
@@ -34,8 +35,10 @@ class Throttle:
         self.book = book
         self._emit = emit
         self._budget_reached = budget_reached
-        # Set once the API has been unreachable for longer than the patience.
+        # Set once the API has been unreachable for longer than the patience, or a usage
+        # limit resets later than the longest wait allowed; ``stop_text`` says which.
         self.gave_up: RunEnd | None = None
+        self.stop_text = ""
 
     def changed(self) -> None:
         """Tell the displays how the pool stands now."""
@@ -47,6 +50,8 @@ class Throttle:
 
     def ended(self, outcome: Outcome) -> None:
         """A process ended: the breaker and the pool's growth follow its outcome."""
+        if outcome.kind is OutcomeKind.OK:
+            self.answered()
         changes = self.pool.on_outcome(outcome.kind)
         for change in changes:
             if change is Transition.OPENED:
@@ -81,11 +86,84 @@ class Throttle:
         self._notice("warning", text, Topic.RATE_LIMIT)
         self.changed()
 
+    # ------------------------------------------------------------------ usage limits
+
+    def usage_limited(self, state: ChunkState, runtime: Runtime) -> None:
+        """The chunk's process ended on a usage limit: the chunk waits for the reset (its
+        session kept, no attempt spent); the whole pool waits with it."""
+        limit = runtime.usage or UsageLimit()
+        runtime.usage = None
+        wait = self._usage_wait(limit, runtime.started_at)
+        now = self.pool.clock.wall()
+        why = f"{limit.label}: {resets_text(limit.resets_at, now)}"
+        self.book.wait_for_usage(state, why, max(0.0, wait.until - now))
+
+    def _usage_wait(self, limit: UsageLimit, started_at: float) -> UsageWait:
+        wait = self.pool.on_usage_limit(limit, started_at)
+        pool = self.pool.state()
+        checkpoint = self.book.checkpoint
+        checkpoint.usage_limit_until = wait.until if limit.resets_at is not None else 0.0
+        checkpoint.usage_limit_window = limit.window
+        self.book.writer.urgent()  # a restart during the window must wait too
+        usage = pool.usage or limit
+        resets = resets_text(usage.resets_at, self.pool.clock.wall())
+        if wait.gave_up and self.gave_up is None:
+            allowed = self.pool.max_usage_wait_s or 0.0
+            longest = f"longer than max_usage_wait_s ({format_seconds(allowed)})"
+            if not allowed:
+                longest = "max_usage_wait_s is 0 (no wait; CI sets it so)"
+            self.gave_up = RunEnd.USAGE_LIMIT
+            self.stop_text = (
+                f"{usage.label} {resets}: {longest}; stopping, every chunk is resumable: "
+                "run the same command after the reset to go on"
+            )
+            self._notice("error", self.stop_text, Topic.USAGE_LIMIT)
+        elif wait.started:
+            if usage.resets_at is None:
+                text = f"{usage.label} ({resets}): nothing is sent until the next probe"
+            else:
+                text = f"{usage.label}, {resets}: nothing is sent until then; then work resumes"
+            self._notice("warning", text, Topic.USAGE_LIMIT)
+        self.changed()
+        return wait
+
+    def answered(self) -> None:
+        """An answer came through: a usage limit the pool waited for is over."""
+        if self.pool.usage_cleared():
+            checkpoint = self.book.checkpoint
+            checkpoint.usage_limit_until, checkpoint.usage_limit_window = 0.0, ""
+            self.book.writer.changed()
+            self._notice("info", "the usage limit has reset: work resumes", Topic.USAGE_LIMIT)
+            self.changed()
+
+    def resume_waiting(self) -> None:
+        """A run starts while a usage limit of an earlier one has not reset yet: it waits
+        for the reset instead of asking the API again."""
+        checkpoint = self.book.checkpoint
+        if checkpoint.usage_limit_until > self.pool.clock.wall():
+            limit = UsageLimit(checkpoint.usage_limit_until, checkpoint.usage_limit_window)
+            self._usage_wait(limit, self.pool.clock.monotonic())
+        elif checkpoint.usage_limit_until:
+            checkpoint.usage_limit_until, checkpoint.usage_limit_window = 0.0, ""
+
+    # ------------------------------------------------------------------- rate limits
+
     def throttled(self, state: ChunkState, fact: Throttled) -> None:
         """The CLI met a 429/529 mid-chunk and retries it itself: the chunk runs on, but
-        the pool slows down as for a limit, before the other workers meet it too."""
+        the pool slows down as for a limit, before the other workers meet it too. A usage
+        limit stops the pool at once (the process ends on it); a warning that the account
+        is close to one is shown and changes nothing."""
         runtime = self.book.runtime[state.name]
         event = fact.notice
+        limit = event.usage_limit
+        if limit is not None:
+            runtime.usage = limit
+            self._usage_wait(limit, runtime.started_at)
+            return
+        is_quota_news = event.raw.get("type") == "rate_limit_event"
+        if is_quota_news and event.usage_warning != self.pool.usage_warning:
+            self.pool.usage_warning = event.usage_warning  # ("allowed" clears it)
+            self.changed()
         if event.retry_after_s is not None:
             runtime.retry_after_s = event.retry_after_s
         if not event.limited:

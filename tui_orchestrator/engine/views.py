@@ -14,6 +14,8 @@ from enum import StrEnum
 
 from tui_orchestrator.engine.checkpoint import Checkpoint, ChunkState, ChunkStatus
 from tui_orchestrator.engine.pool import Circuit, PoolState
+from tui_orchestrator.engine.usage_limit import UsageLimit
+from tui_orchestrator.engine.wording import format_seconds
 
 
 class RunEnd(StrEnum):
@@ -22,6 +24,7 @@ class RunEnd(StrEnum):
     STOPPED = "stopped"  # the user stopped the run (quit, Ctrl+C)
     BUDGET = "budget"  # the budget is spent
     OUTAGE = "outage"  # the API was unreachable for longer than the patience
+    USAGE_LIMIT = "usage limit"  # a usage limit resets later than the longest wait allowed
     ERROR = "error"  # the run could not go on (Claude Code missing, checkpoint unwritable)
 
 
@@ -36,6 +39,7 @@ class Waiting(StrEnum):
     OUTAGE = "outage"  # the API is unreachable
     RESTART = "restart"  # its session was missing or in use: a fresh one next
     DISK = "disk"  # the checkpoint must be saved before it may start
+    USAGE = "usage"  # a usage limit: the pool waits for its reset (``wait_s`` left)
 
 
 @dataclass(slots=True)
@@ -61,6 +65,12 @@ class Runtime:
     retrying: bool = False
     # The running attempt continues a session the user or a shutdown interrupted.
     counted_resume: bool = False
+    # The usage limit the running attempt met (its rate_limit_event), if any.
+    usage: UsageLimit | None = None
+    # The running attempt read a file of the chunk no earlier attempt had read.
+    progressed: bool = False
+    # Tries after a transient fault that got further: they count against no attempt.
+    progress_retries: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +134,8 @@ class ChunkView:
                 return "restarting"
             case Waiting.DISK:
                 return "waiting to save the checkpoint"
+            case Waiting.USAGE:
+                return f"usage limit: resumes in {format_seconds(self.wait_s)}"
         return ""
 
 

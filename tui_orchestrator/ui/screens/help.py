@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 
 from textual.app import ComposeResult
@@ -126,6 +127,12 @@ class HelpScreen(ModalScreen[None]):
                             yield Label(" ".join(row.keys), classes="key", markup=False)
                             yield Label(row.description, classes="description", markup=False)
                             yield Label(row.tooltip, classes="tooltip", markup=False)
+                yield Label(
+                    f"Times (a usage limit's reset) are local time: {time.strftime('%Z')}, "
+                    f"UTC{time.strftime('%z')}.",
+                    classes="section-title",
+                    markup=False,
+                )
 
     def action_close(self) -> None:
         self.dismiss(None)

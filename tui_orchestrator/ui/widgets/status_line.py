@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
@@ -10,6 +11,7 @@ from textual.widgets import Static
 
 from tui_orchestrator.engine.checkpoint import ChunkStatus
 from tui_orchestrator.engine.text import printable
+from tui_orchestrator.engine.usage_limit import local_clock
 from tui_orchestrator.engine.wording import format_cost, format_count, format_seconds, plural
 from tui_orchestrator.ui.editable_plan import EditablePlan
 
@@ -67,6 +69,18 @@ def run_alerts(app: ClaudeTuiApp) -> list[Alert]:
     if run.error and not run.active:
         error = printable(run.error)
         alerts.append(Alert(f"run stopped: {error}", f"stopped: {error}", "bold $text-error"))
+    if pool.usage is not None:
+        now = time.time()
+        # The reset the CLI named (the pool waits a few seconds more); else the next probe.
+        moment = pool.usage.resets_at if pool.usage.resets_at is not None else pool.usage_until
+        left = format_seconds(max(0.0, moment - now))
+        if pool.usage.resets_at is not None:
+            long = f"{pool.usage.label} · resets {local_clock(moment)} (in {left})"
+        else:
+            long = f"{pool.usage.label} · reset unknown: next probe in {left}"
+        alerts.append(Alert(long, f"usage limit {left}", "bold $text-warning"))
+    elif pool.usage_warning:
+        alerts.append(Alert(pool.usage_warning, pool.usage_warning, "$text-warning"))
     if run.outage:
         alerts.append(
             Alert("API unreachable: dispatch paused", "API unreachable", "bold $text-error")
