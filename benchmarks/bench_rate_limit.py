@@ -6,7 +6,14 @@ grow it back. Reports the run's wall time against the bound the limit sets (acce
 requests x W / K) and the share of requests rejected. Goals: within 1.3x of the bound,
 under 30% rejected, every chunk done.
 
-    .venv/bin/python benchmarks/bench_rate_limit.py [--k 4] [--w 4] [--chunks 16] [--write-readme]
+It also measures a usage limit (a subscription's window) in the middle of a run: the
+server refuses every request between two moments with the unified headers of a
+five-hour limit, the CLI runs logged in with a token; the pool must send almost nothing
+until the reset and be at work again within seconds after it. Reports the requests refused,
+the time from the reset to the first request after it, and the wall time against the same
+run without the limit.
+
+    .venv/bin/python benchmarks/bench_rate_limit.py [--limits 4/4,10/10] [--chunks 24] [--write-readme]
 """
 
 from __future__ import annotations
@@ -69,30 +76,113 @@ def run_storm(k: int, w: float, chunks: int, workers: int, bin_: Path) -> dict[s
     }
 
 
+def _repo(tmp: Path, chunks: int) -> Path:
+    files = {
+        f"pkg{c:02d}/m{i}.py": f"x = {i}\n# BUG(low): note {c}.{i}\n"
+        for c in range(chunks)
+        for i in range(2)
+    }
+    return make_review_repo(tmp / "repo", files)
+
+
+def _timed_run(
+    repo: Path, tmp: Path, srv: ScriptedMessagesServer, workers: int, bin_: Path, token: bool
+) -> tuple[float, subprocess.CompletedProcess[str]]:
+    env = real_cli_env(tmp / "home", srv.base_url, CLAUDE_TUI_CLAUDE_BIN=str(bin_))
+    env["CLAUDE_TUI_CONFIG_DIR"] = str(tmp / "config")
+    env.pop("CI", None)  # the run must wait for the reset, as on a laptop
+    if token:
+        env.pop("ANTHROPIC_API_KEY", None)
+        env["CLAUDE_CODE_OAUTH_TOKEN"] = "bench-token"
+    start = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "tui_orchestrator", "run", str(repo), "--workers", str(workers),
+         "--max-files-per-chunk", "2"],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    return time.monotonic() - start, done
+
+
+def run_usage_window(
+    chunks: int, workers: int, bin_: Path, latency: float, opens_s: float, lasts_s: float
+) -> dict[str, str]:
+    """The same run twice: without a limit, then with a usage window in its middle."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-usage-"))
+    with ScriptedMessagesServer(latency=latency) as srv:
+        plain_s, plain = _timed_run(
+            _repo(tmp / "plain", chunks), tmp / "plain", srv, workers, bin_, True
+        )
+    repo = _repo(tmp / "limited", chunks)
+    opens = time.time() + opens_s
+    window = (opens, opens + lasts_s)
+    with ScriptedMessagesServer(latency=latency, usage_window=window) as srv:
+        wall, done = _timed_run(repo, tmp / "limited", srv, workers, bin_, True)
+        records = srv.requests()
+    (tmp / "run.stderr").write_text(done.stderr)
+    if done.returncode != 0 or plain.returncode != 0:
+        print(done.stderr[-3000:], plain.stderr[-2000:], file=sys.stderr)
+    cp = tomllib.loads((repo / ".claude-tui" / "checkpoint.toml").read_text())
+    finished = sum(c["status"] == "done" for c in cp["chunks"])
+    refused = [r for r in records if r.status == 429]
+    during = [r for r in records if window[0] <= r.time < window[1]]
+    after = [r.time - window[1] for r in records if r.time >= window[1]]
+    first_after = min(after) if after else float("nan")
+    return {
+        "limit": f"usage window of {lasts_s:g} s, {opens_s:g} s into the run",
+        "chunks done": f"{finished} / {len(cp['chunks'])} (exit {done.returncode})",
+        "requests refused (all in the window)": f"{len(refused)} ({len(during)} sent in the window, {workers} workers)",
+        "reset to first request (goal: seconds)": f"{first_after:.1f} s",
+        "wall time, limited / unlimited": f"{wall:.1f} s / {plain_s:.1f} s",
+        "wall time past the unlimited + window": f"{wall - plain_s - lasts_s:+.1f} s",
+        "progress log": str(tmp / "run.stderr"),
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--limits", default="4/4,10/10", help="K/W pairs, comma separated")
     ap.add_argument("--chunks", type=int, default=24)
     ap.add_argument("--workers", type=int, default=8)
+    ap.add_argument("--usage-window", type=float, default=20.0, help="seconds (0: skip)")
     ap.add_argument("--write-readme", action="store_true")
     args = ap.parse_args()
     bin_ = find_claude_bin()
     if bin_ is None:
         raise SystemExit("Claude Code is not installed: bash scripts/install_claude_code.sh")
     results = []
-    for pair in args.limits.split(","):
+    for pair in filter(None, args.limits.split(",")):
         k, _, w = pair.partition("/")
         results.append(run_storm(int(k), float(w), args.chunks, args.workers, bin_))
-    keys = [key for key in results[0] if key != "progress log"]
-    table = "| rate-limit storm | " + " | ".join(r["limit"] for r in results) + " |\n"
-    table += "|---|" + "---|" * len(results) + "\n"
-    table += "\n".join(
-        f"| {key} | " + " | ".join(r[key] for r in results) + " |" for key in keys[1:]
-    )
-    print(table)
-    for r in results:
-        print(f"({r['limit']}: progress lines in {r['progress log']})")
+    table = ""
+    if results:
+        keys = [key for key in results[0] if key != "progress log"]
+        table = "| rate-limit storm | " + " | ".join(r["limit"] for r in results) + " |\n"
+        table += "|---|" + "---|" * len(results) + "\n"
+        table += "\n".join(
+            f"| {key} | " + " | ".join(r[key] for r in results) + " |" for key in keys[1:]
+        )
+        print(table)
+        for r in results:
+            print(f"({r['limit']}: progress lines in {r['progress log']})")
+    usage_table = ""
+    if args.usage_window > 0:
+        usage = run_usage_window(args.chunks, args.workers, bin_, 0.5, 5.0, args.usage_window)
+        usage_keys = [key for key in usage if key not in ("limit", "progress log")]
+        usage_table = f"| usage limit | {usage['limit']} |\n|---|---|\n" + "\n".join(
+            f"| {key} | {usage[key]} |" for key in usage_keys
+        )
+        print(usage_table)
+        print(f"(usage window: progress lines in {usage['progress log']})")
     if args.write_readme:
+        if usage_table:
+            usage_note = (
+                f"(`benchmarks/bench_rate_limit.py`: {args.chunks} chunks of 2 files, "
+                f"--workers {args.workers}, real CLI logged in with a token, a five-hour "
+                f"limit answered by the loopback server's unified headers, {os.cpu_count()} cores)"
+            )
+            write_block(ROOT / "README.md", "usage-window", usage_table + "\n\n" + usage_note)
+        if not table:
+            return 0
         note = (
             f"(`benchmarks/bench_rate_limit.py`: {args.chunks} chunks of 2 files, "
             f"--workers {args.workers}, real CLI with CLAUDE_CODE_MAX_RETRIES=0, "

@@ -85,7 +85,9 @@ async def test_at_80_columns_every_views_key_bar_ends_with_help_and_quit(make_ru
 async def test_the_header_counts_down_a_usage_limit_in_local_time(make_run_app) -> None:
     from tui_orchestrator.engine.usage_limit import UsageLimit
 
-    app = make_run_app(ScriptedRunner())
+    app = make_run_app(ScriptedRunner(), max_usage_wait_s=60.0)
+    # The app waits however long a reset takes (a headless run stops past the setting).
+    assert app.manager.pool.max_usage_wait_s is None
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.press("R")
         await until(pilot, lambda: not app.manager.active and app.run_started, tries=400)

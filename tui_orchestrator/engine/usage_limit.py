@@ -21,7 +21,7 @@ from tui_orchestrator.engine.wording import format_seconds
 UNKNOWN_FIRST_S = 60.0
 UNKNOWN_MAX_S = 600.0
 # After a known reset, the probe waits a little more (the API's clock and ours differ).
-RESET_JITTER_S = (1.0, 5.0)
+RESET_JITTER_S = (0.5, 2.0)
 # The result text of a usage limit, with a subscription ("You've hit your limit · resets
 # 9:25pm (UTC)", "You've hit your session limit") or an API key ("API Error: Request
 # rejected (429) · You've hit your limit").
