@@ -309,10 +309,11 @@ class HostFolder:
 
     def remove(self) -> None:
         """Remove the repository's copy and its sessions (the caller holds the lock alone)."""
+        # Sessions first: once the copy is gone, nothing of the repository is left here.
+        shutil.rmtree(self.projects, ignore_errors=True)
         with contextlib.suppress(OSError):
             self.marker.unlink()
         shutil.rmtree(self.root, ignore_errors=True)
-        shutil.rmtree(self.projects, ignore_errors=True)
 
     def _unlock(self) -> None:
         if self._fd is not None:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from textual import work
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.css.query import NoMatches
@@ -457,7 +457,10 @@ class ClaudeTuiApp(App[int]):
 
     def _tick_totals(self) -> None:
         # The ETA and a rate limit's countdown move with the clock, not with events.
-        screen = self.screen
+        try:
+            screen = self.screen
+        except ScreenStackError:
+            return  # the app is closing: its screens are gone before its timers
         if self.manager is not None and self.manager.active and isinstance(screen, ViewScreen):
             try:
                 screen.show_totals()
