@@ -117,6 +117,6 @@ def test_a_bad_usage_number_counts_zero_and_lines_without_a_message_id_each_coun
         }
     )
     facts = [f for e in parse_line(line) for f in reading.facts(e)]
-    assert Spending(7, 7 * 15.0 / 1e6) in facts
+    assert Spending(7, 7 * 15.0 / 1e6, answered=True) in facts
     facts = [f for e in parse_line(line) for f in reading.facts(e)]
     assert [f.tokens for f in facts if isinstance(f, Spending)] == [14]

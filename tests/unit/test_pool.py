@@ -179,3 +179,32 @@ def test_starts_are_staggered_more_while_the_pool_recovers(time: FakeTime) -> No
     time.now += 10.0
     pool.started()
     assert pool.next_wakeup() == pytest.approx(time.now + 0.5)
+
+
+def test_starts_are_paced_to_the_request_rate_learned_from_accepted_and_refused(
+    time: FakeTime,
+) -> None:
+    """The API accepted 10 requests in 10 s, then refused one: about 1 request/s is what
+    it allows. Two requests a chunk: a start every 2 s (with a margin), not sooner."""
+    pool = governor(time, 8)
+    assert pool.rate is None and pool.rate_gap() == 0.0  # no limit met: no pacing
+    for _ in range(10):
+        pool.answered()
+        time.now += 1.0
+    for _ in range(5):
+        pool.on_outcome(OutcomeKind.OK)  # five chunks done: two requests each
+    pool.on_limit(started_at=time.now - 1, retry_after=None, running=1)
+    assert pool.rate == pytest.approx(1.0)
+    assert pool.rate_gap() == pytest.approx(2 / 0.9)
+    time.now += 60  # past the pause
+    assert pool.admit(running=0) is Admit.YES
+    pool.started()
+    time.now += 2.0
+    assert pool.admit(running=0) is Admit.NO  # paced: 2.2 s between starts
+    time.now += 0.3
+    assert pool.admit(running=0) is Admit.YES
+    # A while without refusals: the rate grows a little with each accepted request.
+    before = pool.rate
+    pool.answered()
+    assert pool.rate == pytest.approx(before * 1.05)
+    assert pool.refusals == 1 and pool.requests == 11

@@ -200,6 +200,13 @@ def summary_lines(
         f"- Cost: ${checkpoint.cost_usd:.2f}"
         + (f" of a ${checkpoint.max_budget_usd:.2f} budget" if checkpoint.max_budget_usd else ""),
     ]
+    if summary.refused:
+        sent = summary.requests + summary.refused
+        share = summary.refused / sent if sent else 0.0
+        paced = f"; starts paced to {summary.paced_rps:.2f} requests/s" if summary.paced_rps else ""
+        lines.append(
+            f"- Rate limits: {summary.refused} of {sent} model requests refused ({share:.0%}){paced}"
+        )
     unfinished = [c for c in checkpoint.chunks if c.status is not ChunkStatus.DONE]
     for state in unfinished[:20]:
         lines.append(

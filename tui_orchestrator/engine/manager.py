@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from tui_orchestrator.engine import follow_up
@@ -208,6 +209,7 @@ class Manager:
         ``RunFinished`` and a summary; a fatal error (Claude Code missing, a checkpoint
         that cannot be written at the start) is its reason ERROR and its error."""
         started = self._now()
+        requests_before, refused_before = self.pool.requests, self.pool.refusals
         self.book.changed.clear()
         self._fatal = None  # a new start tries again (the disk may have room now)
         self.throttle.gave_up = None
@@ -236,8 +238,11 @@ class Manager:
         error = str(self._fatal) if reason is RunEnd.ERROR and self._fatal else ""
         if reason is RunEnd.USAGE_LIMIT:
             error = self.throttle.stop_text
-        summary = summarize(
-            self.checkpoint, reason, self._now() - started, self.book.changed, error
+        summary = replace(
+            summarize(self.checkpoint, reason, self._now() - started, self.book.changed, error),
+            requests=self.pool.requests - requests_before,
+            refused=self.pool.refusals - refused_before,
+            paced_rps=self.pool.rate,
         )
         self._emit(
             RunFinished(reason, summary.done, summary.failed, summary.unfinished, summary.error)
@@ -380,8 +385,9 @@ class Manager:
                     self.throttle.throttled(state, fact)
                 else:
                     self.book.apply(state, fact)
-                    if isinstance(fact, Spending) and fact.tokens:
-                        self.throttle.answered()  # the API answers: a usage limit is over
+                    if isinstance(fact, Spending) and fact.answered:
+                        self.pool.answered()  # a request went through: the rate it allows
+                        self.throttle.answered()  # (and a usage limit is over)
 
         outcome = await self.runner.run(job, on_stream)
         changed = changed_files(self.root, before)

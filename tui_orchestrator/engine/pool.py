@@ -3,7 +3,11 @@
 Three rules live here, apart from the queue (``manager.py``) so each can be read and tested
 alone with a fake clock (docs/engine.md):
 
-- **Rate limits slow the whole pool** (AIMD). A limit halves the number of running workers
+- **Starts are paced to the request rate the API allows**, once a limit was met: the
+  rate is learned from the requests it accepted over the last ``RATE_HORIZON_S`` around
+  its refusals, and a chunk (about ``requests_per_chunk`` requests) starts no more often
+  than that rate allows, with a margin. After a while without refusals the rate grows.
+- **Rate limits slow the whole pool** (AIMD), as the safety net. A limit halves the number of running workers
   and pauses new starts (the API's retry-after, else 1 s doubling per limit in a row); a
   limit met by a process that was already in flight when the pool slowed down is the same
   storm, not a new one; at one worker, starts are paced; every success eases the pacing,
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum, StrEnum
@@ -48,6 +53,13 @@ PROBE_MAX_S = 60.0
 # while the pool recovers from a rate limit.
 STAGGER_S = 0.15
 RECOVERY_STAGGER_S = 0.5
+# The learned rate: accepted requests over this many seconds (the API's windows are a
+# minute or less), used at this share, and grown by this factor per accepted request once
+# RATE_QUIET_S have passed without a refusal (it finds out whether more is allowed).
+RATE_HORIZON_S = 60.0
+RATE_MARGIN = 0.9
+RATE_GROWTH = 1.05
+RATE_QUIET_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +158,15 @@ class PoolGovernor:
         self._usage_since = 0.0  # wall time the wait began
         self._usage_began = float("-inf")  # monotonic time of the latest hold
         self._usage_level = 0  # probes so far with no reset time known
+        # Requests the API accepted (monotonic times, the last RATE_HORIZON_S), the
+        # latest refusal, the allowed rate learned from them (None: no limit met yet),
+        # and how many requests a chunk makes (accepted ones over chunks done).
+        self._accepted: deque[float] = deque()
+        self._last_refusal = float("-inf")
+        self.rate: float | None = None
+        self._requests = 0
+        self.refusals = 0
+        self._chunks_done = 0
         # A random factor on every pause, so workers of several runs do not retry in step.
         self._jitter = jitter
         self.chunk_workers = max(1, chunk_workers)
@@ -187,9 +208,52 @@ class PoolGovernor:
         return Admit.YES if running < min(self.concurrency, self.chunk_workers) else Admit.NO
 
     def started(self) -> None:
-        """A chunk started: the next waits a little (more while the pool recovers)."""
+        """A chunk started: the next waits a little (more while the pool recovers, and
+        as long as the learned request rate asks)."""
         gap = RECOVERY_STAGGER_S if self.concurrency < self.chunk_workers else STAGGER_S
-        self._next_start_at = self._now() + max(gap, self._start_gap)
+        self._next_start_at = self._now() + max(gap, self._start_gap, self.rate_gap())
+
+    # ------------------------------------------------------------------ request rate
+
+    @property
+    def requests(self) -> int:
+        """Model requests the API accepted so far."""
+        return self._requests
+
+    @property
+    def requests_per_chunk(self) -> float:
+        return self._requests / self._chunks_done if self._chunks_done else 2.0
+
+    def rate_gap(self) -> float:
+        """Seconds between starts that keep the requests under the learned rate."""
+        if self.rate is None:
+            return 0.0
+        return self.requests_per_chunk / (RATE_MARGIN * self.rate)
+
+    def answered(self) -> None:
+        """The API accepted a request (a worker got a message back)."""
+        now = self._now()
+        self._accepted.append(now)
+        self._requests += 1
+        while self._accepted and now - self._accepted[0] > RATE_HORIZON_S:
+            self._accepted.popleft()
+        if self.rate is not None and now - self._last_refusal > RATE_QUIET_S:
+            self.rate *= RATE_GROWTH  # a while without a refusal: ask a little more
+
+    def _refused(self) -> None:
+        """The API refused a request: the rate it accepted lately is the rate it allows."""
+        now = self._now()
+        self._last_refusal = now
+        self.refusals += 1
+        while self._accepted and now - self._accepted[0] > RATE_HORIZON_S:
+            self._accepted.popleft()
+        if len(self._accepted) < 2:
+            return
+        span = max(1.0, now - self._accepted[0])
+        learned = len(self._accepted) / span
+        # (blended with the rate learned before, leaning low: a refusal costs more than
+        # a request sent a little later)
+        self.rate = learned if self.rate is None else (min(self.rate, learned) + learned) / 2
 
     def next_wakeup(self) -> float | None:
         """The next monotonic time the pool may admit a start it refuses now (None: none)."""
@@ -272,6 +336,8 @@ class PoolGovernor:
             self._outage_since = None
             self._probe_level = 0
             changes.append(Transition.CLOSED)
+        if kind is OutcomeKind.OK:
+            self._chunks_done += 1
         if kind is OutcomeKind.OK and self._recovered():
             changes.append(Transition.GREW)
         return changes
@@ -296,6 +362,7 @@ class PoolGovernor:
         the pool slowed down meets the same storm: it neither doubles the pause nor halves
         the pool again (only a longer retry-after extends the pause)."""
         now = self._now()
+        self._refused()
         if started_at < self._last_limit_at:
             if retry_after is not None:
                 self._pause_until = max(self._pause_until, now + retry_after)

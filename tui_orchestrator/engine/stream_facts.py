@@ -122,6 +122,9 @@ class Spending:
 
     tokens: int
     cost_usd: float
+    # A message not seen before, with tokens: the API accepted a request (the pool learns
+    # the rate it allows from these; docs/engine.md §3).
+    answered: bool = False
 
 
 Fact = Activity | Said | FileRead | SessionSeen | HostPlaced | Throttled | Spending
@@ -245,9 +248,12 @@ class ChunkReading:
         return facts
 
     def _spending(self, usage: MessageUsage) -> Spending:
-        self._usage[usage.message_id or f"#{len(self._usage)}"] = usage
+        key = usage.message_id or f"#{len(self._usage)}"
+        answered = key not in self._usage and usage.tokens > 0
+        self._usage[key] = usage
         seen = self._usage.values()
         return Spending(
+            answered=answered,
             tokens=sum(u.tokens for u in seen),
             cost_usd=spent_usd(
                 sum(u.input_tokens for u in seen),

@@ -208,6 +208,11 @@ class RunSummary:
     # Chunk -> its files whose contents changed while it was reviewed (this run).
     changed: dict[str, list[str]] = field(default_factory=dict)
     error: str = ""  # why the run could not go on (reason ERROR)
+    # Model requests the API accepted and refused (rate limits) in this run, and the
+    # request rate starts were paced to at the end (None: never paced).
+    requests: int = 0
+    refused: int = 0
+    paced_rps: float | None = None
 
 
 def summarize(
