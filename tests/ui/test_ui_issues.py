@@ -404,3 +404,23 @@ async def test_the_sorted_column_shows_its_order_in_its_header(run_app) -> None:
         await until(pilot, lambda: headers() == ["Severity", "Location ↓", "Title", "Chunk"])
         await pilot.press("S")
         await until(pilot, lambda: headers()[1] == "Location ↑")
+
+
+async def test_the_details_show_category_confidence_and_evidence(make_app, shopfront) -> None:
+    from textual.widgets import Static
+
+    from tui_orchestrator.engine.findings import Finding, Severity
+
+    finding = Finding(
+        "src/config.py", 6, Severity.HIGH, "hard-coded key", "the key is in the code", "src",
+        "secrets", "high", 'SECRET_KEY = "[REDACTED]"',
+    )  # fmt: skip
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.push_screen(FindingScreen(finding, shopfront))
+        await until(pilot, lambda: isinstance(app.screen, FindingScreen))
+        await pilot.pause()
+        texts = [str(s.render()) for s in app.screen.query(Static)]
+        assert "src/config.py:6 · chunk src · secrets · high confidence" in texts
+        assert 'Evidence:\nSECRET_KEY = "[REDACTED]"' in texts

@@ -122,3 +122,19 @@ def test_an_attempt_stopped_before_its_result_still_counts_what_it_spent(
     book.apply(state, Spending(tokens=100, cost_usd=0.01))
     book.account(state, Outcome(OutcomeKind.CRASH), attempt=False)
     assert book.view("c").tokens == 500 and book.view("c").cost_estimated
+
+
+def test_an_accepted_finding_gets_its_fingerprint_once(tmp_path: Path) -> None:
+    from tui_orchestrator.engine.findings import Finding, Severity
+    from tui_orchestrator.engine.fingerprint import fingerprint
+
+    book, state = _book(tmp_path, [])
+    book.begin(state, "review")
+    found = Finding("a.py", 1, Severity.LOW, "t", "d")
+    book.done(state, [found])
+    (kept,) = state.issues
+    assert kept.chunk == "c" and kept.fingerprint == fingerprint(tmp_path, "a.py", 1, "t")
+    # A finding that comes with one (a merge, an earlier run) keeps it.
+    book.begin(state, "review")
+    book.done(state, [Finding("a.py", 1, Severity.LOW, "t", "d", fingerprint="f" * 32)])
+    assert state.issues[0].fingerprint == "f" * 32

@@ -71,10 +71,18 @@ def test_json_report_has_exactly_the_spec_keys_and_types(cp: Checkpoint) -> None
     assert data["repo"] == "/home/dev/shop"
     assert data["backend"] == "claude"
     for issue in data["issues"]:
-        assert set(issue) == {"file", "line", "severity", "title", "description", "chunk"}
+        # The contract's keys, and the additions of docs/findings.md (never renames).
+        assert set(issue) == {
+            "file", "line", "severity", "title", "description", "chunk",
+            "category", "confidence", "evidence", "fingerprint",
+        }  # fmt: skip
         assert isinstance(issue["file"], str) and isinstance(issue["line"], int)
         assert issue["severity"] in ("critical", "high", "medium", "low", "info")
         assert all(isinstance(issue[k], str) for k in ("title", "description", "chunk"))
+        assert all(
+            isinstance(issue[k], str) for k in ("category", "confidence", "evidence", "fingerprint")
+        )
+    assert data["repo_id"] == ""  # not a git repository
     for chunk in data["chunks"]:
         assert {"name", "status", "files", "session_id", "attempts", "cost_usd", "error"} <= set(
             chunk

@@ -192,6 +192,10 @@ def checkpoint_to_toml(checkpoint: Checkpoint) -> str:
             append(f"severity = {toml_str(f.severity.value)}")
             append(f"title = {toml_str(f.title)}")
             append(f"description = {toml_str(f.description)}")
+            append(f"category = {toml_str(f.category)}")
+            append(f"confidence = {toml_str(f.confidence)}")
+            append(f"evidence = {toml_str(f.evidence)}")
+            append(f"fingerprint = {toml_str(f.fingerprint)}")
     return "\n".join(out) + "\n"
 
 
@@ -228,6 +232,11 @@ def checkpoint_from_toml(text: str, source: str = "checkpoint") -> Checkpoint:
                     title=str(i["title"]),
                     description=str(i.get("description", "")),
                     chunk=str(raw["name"]),
+                    # (Absent from checkpoints written before they existed.)
+                    category=str(i.get("category", "")),
+                    confidence=str(i.get("confidence", "")),
+                    evidence=str(i.get("evidence", "")),
+                    fingerprint=str(i.get("fingerprint", "")),
                 )
                 for i in raw.get("issues", [])
             ]

@@ -34,6 +34,7 @@ from tui_orchestrator.engine.events import (
 )
 from tui_orchestrator.engine.file_watch import changed_text
 from tui_orchestrator.engine.findings import Finding, split_outside
+from tui_orchestrator.engine.fingerprint import fingerprint
 from tui_orchestrator.engine.outcomes import Action, Verdict
 from tui_orchestrator.engine.prompt import first_prompt, resume_prompt
 from tui_orchestrator.engine.runner import Outcome, OutcomeKind, append_meta
@@ -253,7 +254,7 @@ class ChunkBook:
         scope = set(state.todo or state.files)
         kept = [f for f in state.issues if f.file not in scope]
         found = [
-            f if f.chunk == state.name else replace(f, chunk=state.name)
+            replace(f, chunk=state.name, fingerprint=f.fingerprint or self._fingerprint(f))
             for f in self._inside_repo(state, findings)
         ]
         state.issues = kept + found
@@ -264,6 +265,10 @@ class ChunkBook:
         self.set_status(state, ChunkStatus.DONE)
         self.progress(state)
         self._emit(ChunkFinished(state.name, ChunkStatus.DONE, "", tuple(found)))
+
+    def _fingerprint(self, finding: Finding) -> str:
+        """Of the finding's content, computed once, as it is accepted (fingerprint.py)."""
+        return fingerprint(self.root, finding.file, finding.line, finding.title)
 
     def _inside_repo(self, state: ChunkState, findings: list[Finding]) -> list[Finding]:
         """The findings about the repository's files; the chunk's log counts the others."""

@@ -16,6 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from tui_orchestrator.engine.redact import redact
 from tui_orchestrator.engine.text import printable
 
 
@@ -53,6 +54,65 @@ _SYNONYMS = {
     "style": Severity.INFO,
 }
 
+
+class Category(StrEnum):
+    """What kind of problem a finding is (a short fixed taxonomy; its CWEs are in
+    docs/findings.md)."""
+
+    INJECTION = "injection"
+    PATH_TRAVERSAL = "path-traversal"
+    AUTH = "auth"
+    CRYPTO = "crypto"
+    SECRETS = "secrets"
+    RACE_CONDITION = "race-condition"
+    RESOURCE_LEAK = "resource-leak"
+    ERROR_HANDLING = "error-handling"
+    DATA_LOSS = "data-loss"
+    LOGIC = "logic"
+    PERFORMANCE = "performance"
+    OTHER = "other"
+
+    @classmethod
+    def parse(cls, value: object) -> str:
+        """The category a model wrote, as one of the taxonomy's ("" when it gave none;
+        "other" when it gave one outside it)."""
+        text = str(value or "").strip().lower().replace("_", "-").replace(" ", "-")
+        if not text:
+            return ""
+        try:
+            return cls(text).value
+        except ValueError:
+            return _CATEGORY_SYNONYMS.get(text, cls.OTHER).value
+
+
+_CATEGORY_SYNONYMS = {
+    "sql-injection": Category.INJECTION,
+    "command-injection": Category.INJECTION,
+    "xss": Category.INJECTION,
+    "traversal": Category.PATH_TRAVERSAL,
+    "authentication": Category.AUTH,
+    "authorization": Category.AUTH,
+    "access-control": Category.AUTH,
+    "cryptography": Category.CRYPTO,
+    "secret": Category.SECRETS,
+    "hardcoded-secret": Category.SECRETS,
+    "race": Category.RACE_CONDITION,
+    "concurrency": Category.RACE_CONDITION,
+    "leak": Category.RESOURCE_LEAK,
+    "error": Category.ERROR_HANDLING,
+    "bug": Category.LOGIC,
+    "correctness": Category.LOGIC,
+}
+
+CONFIDENCES = ("low", "medium", "high")
+
+
+def parse_confidence(value: object) -> str:
+    """low, medium or high; "" when the model gave none or something else."""
+    text = str(value or "").strip().lower()
+    return text if text in CONFIDENCES else ""
+
+
 FINDINGS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -66,6 +126,9 @@ FINDINGS_SCHEMA: dict[str, Any] = {
                     "severity": {"type": "string", "enum": [s.value for s in Severity]},
                     "title": {"type": "string"},
                     "description": {"type": "string"},
+                    "category": {"type": "string", "enum": [c.value for c in Category]},
+                    "confidence": {"type": "string", "enum": list(CONFIDENCES)},
+                    "evidence": {"type": "string"},
                 },
                 "required": ["file", "line", "severity", "title", "description"],
             },
@@ -85,6 +148,13 @@ class Finding:
     title: str
     description: str
     chunk: str = ""
+    # What kind of problem (``Category``; "" when the model gave none), how sure the model
+    # is (low, medium, high or ""), and the lines or calls that show it.
+    category: str = ""
+    confidence: str = ""
+    evidence: str = ""
+    # Of the finding's content, not its line (fingerprint.py); "" until it is accepted.
+    fingerprint: str = ""
 
     @property
     def key(self) -> tuple[str, int, str]:
@@ -152,7 +222,8 @@ def _finding(raw: Mapping[str, Any], root: Path, chunk: str) -> Finding | None:
         return None
     # Model text is shown on terminals and written to reports: no control character of
     # it survives (the path stays as the repository spells it; its displays escape it).
-    title_text = printable(str(title)).strip()
+    # Secret values the model quotes go no further (redact.py).
+    title_text = redact(printable(str(title)).strip())
     if not title_text:
         return None
     return Finding(
@@ -160,9 +231,16 @@ def _finding(raw: Mapping[str, Any], root: Path, chunk: str) -> Finding | None:
         line=_line(raw.get("line")),
         severity=Severity.parse(raw.get("severity", "info")),
         title=title_text,
-        description=printable(str(raw.get("description") or ""), lines=True, tabs=True).strip(),
+        description=_text(raw.get("description")),
         chunk=chunk,
+        category=Category.parse(raw.get("category")),
+        confidence=parse_confidence(raw.get("confidence")),
+        evidence=_text(raw.get("evidence")),
     )
+
+
+def _text(value: object) -> str:
+    return redact(printable(str(value or ""), lines=True, tabs=True).strip())
 
 
 def findings_from(payload: object, root: Path, chunk: str = "") -> list[Finding] | None:

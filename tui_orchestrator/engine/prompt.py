@@ -24,7 +24,11 @@ matters. Do not report style nits. Do not try to change any file: you have read-
 
 OUTPUT_NOTE = """\
 Report your findings through the structured output tool as {"findings": [...]}; if you
-find nothing, report an empty list. Paths may be absolute or relative to the repository root."""
+find nothing, report an empty list. Paths may be absolute or relative to the repository root.
+For each finding also give its category (injection, path-traversal, auth, crypto, secrets,
+race-condition, resource-leak, error-handling, data-loss, logic, performance or other), your
+confidence (low, medium or high) and the evidence: the lines or calls that show the problem
+(never quote a secret's value)."""
 
 
 def load_instructions(prompt_file: str) -> str:

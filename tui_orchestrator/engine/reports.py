@@ -18,6 +18,7 @@ from tui_orchestrator import __version__
 from tui_orchestrator.engine.checkpoint import Checkpoint, ChunkStatus
 from tui_orchestrator.engine.errors import ConfigError
 from tui_orchestrator.engine.findings import Finding, Severity, dedupe, inside_repo
+from tui_orchestrator.engine.fingerprint import repo_id
 from tui_orchestrator.engine.text import printable
 from tui_orchestrator.engine.wording import plural
 
@@ -75,6 +76,7 @@ def report_data(checkpoint: Checkpoint, keep: Keep = None, filtered: str = "") -
     return {
         "version": 1,
         "repo": checkpoint.repo,
+        "repo_id": repo_id(Path(checkpoint.repo)),
         "backend": checkpoint.backend,
         "issues": [
             {
@@ -84,6 +86,10 @@ def report_data(checkpoint: Checkpoint, keep: Keep = None, filtered: str = "") -
                 "title": f.title,
                 "description": f.description,
                 "chunk": f.chunk,
+                "category": f.category,
+                "confidence": f.confidence,
+                "evidence": f.evidence,
+                "fingerprint": f.fingerprint,
             }
             for f in findings
         ],
@@ -238,16 +244,25 @@ def render_markdown(checkpoint: Checkpoint, keep: Keep = None, filtered: str = "
         if not group:
             continue
         lines += ["", f"## {severity.value.capitalize()} ({len(group)})", ""]
-        lines += ["| File | Line | Title | Chunk |", "|---|---:|---|---|"]
+        lines += [
+            "| File | Line | Title | Category | Confidence | Chunk |",
+            "|---|---:|---|---|---|---|",
+        ]
         for f in group:
             lines.append(
-                f"| `{_md_cell(f.file)}` | {f.line} | {_md_cell(f.title)} | {_md_cell(f.chunk)} |"
+                f"| `{_md_cell(f.file)}` | {f.line} | {_md_cell(f.title)} | "
+                f"{_md_cell(f.category)} | {_md_cell(f.confidence)} | {_md_cell(f.chunk)} |"
             )
         for f in group:
-            if f.description:
+            if f.description or f.evidence:
                 description = printable(f.description, lines=True, tabs=True)
                 where = f"`{printable(f.file)}:{f.line}`"
                 lines += ["", f"**{_md_cell(f.title)}** ({where}): {description}"]
+                if f.evidence:
+                    evidence = printable(f.evidence, lines=True, tabs=True)
+                    # A fence longer than any run of backticks the evidence holds.
+                    fence = "`" * max(3, 1 + max(map(len, re.findall("`+", evidence)), default=0))
+                    lines += ["", "Evidence:", "", fence, evidence, fence]
     if not findings:
         lines += ["", "No issues found."]
     return "\n".join(lines) + "\n"

@@ -78,9 +78,18 @@ class FindingScreen(ModalScreen[None]):
         with VerticalScroll(id="finding") as box:
             box.border_title = literal(f"{f.severity.value.upper()} · {f.title}")
             box.border_subtitle = "o open in $EDITOR · esc back"
-            yield Static(literal(f"{f.file}:{f.line} · chunk {f.chunk}"), classes="meta")
+            meta = [f"{f.file}:{f.line}", f"chunk {f.chunk}"]
+            if f.category:
+                meta.append(f.category)
+            if f.confidence:
+                meta.append(f"{f.confidence} confidence")
+            yield Static(literal(" · ".join(meta)), classes="meta")
             description = printable(f.description or "(no description)", lines=True, tabs=True)
             yield Static(description, classes="description", markup=False)
+            if f.evidence:
+                evidence = printable(f.evidence, lines=True, tabs=True)
+                # (printable above: the lines stay, no control character does)
+                yield Static(Content("Evidence:\n" + evidence), classes="evidence")
             yield Static("…", id="code")
         yield Footer(compact=True)
 
