@@ -258,3 +258,31 @@ def test_a_usage_limit_window_mid_run_is_waited_out_with_few_requests(tmp_path: 
     assert 0 < len(during) <= 2, [(r.time - window[0], r.status) for r in during]
     after = [r.time for r in requests if r.time >= window[1]]
     assert after and min(after) - window[1] < 10.0
+
+
+def test_two_chunks_that_both_read_one_file_report_its_problem_once(tmp_path: Path) -> None:
+    """The agents read beyond their chunk: both sessions read the shared file and report its
+    problem. The report holds it once, named after the first chunk, with both listed."""
+    files = {
+        "alpha/a.py": "x = 1\n# BUG(low): alpha note\n",
+        "beta/b.py": "y = 2\n# BUG(low): beta note\n",
+        "shared/util.py": "def f():\n    # BUG(high): shared problem\n    pass\n",
+    }
+    repo = make_review_repo(tmp_path / "repo", files)
+    with ScriptedMessagesServer() as srv:
+        srv.also_read = ["shared/util.py"]
+        done = run_cli(
+            "run", str(repo), "--max-files-per-chunk", "2", "--strategy", "directory",
+            env=_env(tmp_path, srv),
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    cp = load_checkpoint(repo)
+    reporters = [c["name"] for c in cp["chunks"] for i in c["issues"] if i["file"] == "shared/util.py"]
+    assert len(reporters) >= 2, cp["chunks"]  # each session reported it
+    shared = [i for i in load_report(repo)["issues"] if i["file"] == "shared/util.py"]
+    assert len(shared) == 1, shared
+    (one,) = shared
+    order = [c["name"] for c in cp["chunks"]]
+    assert one["chunk"] == min(reporters, key=order.index)
+    assert sorted(one["chunks"]) == sorted(set(reporters))
+    assert len(one["fingerprint"]) == 32

@@ -407,9 +407,12 @@ async def test_the_sorted_column_shows_its_order_in_its_header(run_app) -> None:
 
 
 async def test_the_details_show_category_confidence_and_evidence(make_app, shopfront) -> None:
+    from dataclasses import replace
+
     from textual.widgets import Static
 
     from tui_orchestrator.engine.findings import Finding, Severity
+    from tui_orchestrator.ui.screens.issues import chunk_cell
 
     finding = Finding(
         "src/config.py", 6, Severity.HIGH, "hard-coded key", "the key is in the code", "src",
@@ -424,3 +427,11 @@ async def test_the_details_show_category_confidence_and_evidence(make_app, shopf
         texts = [str(s.render()) for s in app.screen.query(Static)]
         assert "src/config.py:6 · chunk src · secrets · high confidence" in texts
         assert 'Evidence:\nSECRET_KEY = "[REDACTED]"' in texts
+        await pilot.press("escape")
+        merged = replace(finding, chunks=("src", "web", "lib"))
+        app.push_screen(FindingScreen(merged, shopfront))
+        await until(pilot, lambda: isinstance(app.screen, FindingScreen))
+        await pilot.pause()
+        texts = [str(s.render()) for s in app.screen.query(Static)]
+        assert texts[0].startswith("src/config.py:6 · reported by 3 chunks: src, web, lib")
+        assert chunk_cell(merged) == "src +2"  # the table's chunk column

@@ -143,3 +143,33 @@ def test_reports_carry_the_fields_and_the_repository_s_first_commit(tmp_path: Pa
     assert issue["fingerprint"] == finding.fingerprint and len(finding.fingerprint) == 32
     markdown = render_markdown(checkpoint)
     assert "| injection | high |" in markdown and "query % user" in markdown
+
+
+def _f(chunk: str, line: int, **kw: object) -> Finding:
+    fields = {"severity": Severity.LOW, "title": "t", "description": "d"} | kw
+    return Finding("a.py", line, chunk=chunk, **fields)  # type: ignore[arg-type]
+
+
+def test_one_finding_per_problem_whatever_the_order_they_arrive_in() -> None:
+    from tui_orchestrator.engine.findings import merge
+
+    first = _f("api", 10, category="injection", evidence="short", fingerprint="p1")
+    # The same fingerprint, another line and title (the file moved between two reviews).
+    moved = _f("auth", 14, title="SQL built from input", fingerprint="p1",
+               severity=Severity.HIGH, evidence="the longer evidence")  # fmt: skip
+    # The same file and category, 3 lines away: the same problem, worded otherwise.
+    near = _f("web", 13, title="query concatenation", category="injection")
+    far = _f("web", 20, title="another injection", category="injection")
+    other_kind = _f("web", 11, title="leaks a handle", category="resource-leak")
+    for order in ([first, moved, near, far, other_kind], [first, near, moved, other_kind, far]):
+        merged = merge(order)
+        assert len(merged) == 3, merged
+        one = merged[0]
+        assert one.chunk == "api" and one.line == 10 and one.title == "t"
+        assert set(one.chunks) == {"api", "auth", "web"} and one.chunks[0] == "api"
+        assert one.severity is Severity.HIGH and one.evidence == "the longer evidence"
+        assert {f.title for f in merged[1:]} == {"another injection", "leaks a handle"}
+    # Same file, line and title: one finding, whatever else differs (the contract's rule).
+    assert len(merge([_f("a", 3), _f("b", 3, description="other words")])) == 1
+    # No category and no fingerprint: near lines stay apart.
+    assert len(merge([_f("a", 3), _f("b", 4, title="u")])) == 2

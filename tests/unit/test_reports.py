@@ -74,7 +74,7 @@ def test_json_report_has_exactly_the_spec_keys_and_types(cp: Checkpoint) -> None
         # The contract's keys, and the additions of docs/findings.md (never renames).
         assert set(issue) == {
             "file", "line", "severity", "title", "description", "chunk",
-            "category", "confidence", "evidence", "fingerprint",
+            "category", "confidence", "evidence", "fingerprint", "chunks",
         }  # fmt: skip
         assert isinstance(issue["file"], str) and isinstance(issue["line"], int)
         assert issue["severity"] in ("critical", "high", "medium", "low", "info")
@@ -123,7 +123,10 @@ def test_duplicates_across_chunks_appear_once_credited_to_the_first_chunk(cp: Ch
 def test_plan_order_not_severity_decides_who_reported_a_duplicate(cp: Checkpoint) -> None:
     cp.chunks.reverse()
     sql7 = [i for i in report_data(cp)["issues"] if i["line"] == 7]
-    assert [(i["chunk"], i["severity"]) for i in sql7] == [("src-api", "low")]
+    # The first reporter in plan order names it; it keeps the highest severity reported.
+    assert [(i["chunk"], i["severity"], i["chunks"]) for i in sql7] == [
+        ("src-api", "high", ["src-api", "src-auth"])
+    ]
 
 
 def test_demo_runs_say_so_in_every_format(cp: Checkpoint) -> None:

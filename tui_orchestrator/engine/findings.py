@@ -11,7 +11,7 @@ import os
 import posixpath
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -155,6 +155,8 @@ class Finding:
     evidence: str = ""
     # Of the finding's content, not its line (fingerprint.py); "" until it is accepted.
     fingerprint: str = ""
+    # Every chunk that reported it, in plan order, once findings are merged (``merge``).
+    chunks: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple[str, int, str]:
@@ -292,12 +294,56 @@ def parse_result_findings(
     return findings_from_text(result_text, root, chunk)
 
 
-def dedupe(findings: Iterable[Finding]) -> list[Finding]:
-    """Keep the first finding for each (file, line, title): plan order decides the chunk."""
-    seen: set[tuple[str, int, str]] = set()
-    out = []
+# Two findings of one category in one file this close are one problem (docs/findings.md §4).
+NEAR_LINES = 3
+
+
+def merge(findings: Iterable[Finding]) -> list[Finding]:
+    """One finding per problem, in plan order: two findings are one when they share the
+    file, line and title, or the fingerprint, or the file and category within
+    ``NEAR_LINES`` lines. The merged finding is the first one's, reported by every chunk
+    (``chunks``), at the highest severity and with the longest evidence."""
+    out: list[Finding] = []
+    by_key: dict[tuple[str, int, str], int] = {}
+    by_print: dict[str, int] = {}
+    by_kind: dict[tuple[str, str], list[int]] = {}
     for finding in findings:
-        if finding.key not in seen:
-            seen.add(finding.key)
-            out.append(finding)
+        index = _same(finding, out, by_key, by_print, by_kind)
+        if index is None:
+            index = len(out)
+            out.append(replace(finding, chunks=(finding.chunk,) if finding.chunk else ()))
+        else:
+            out[index] = _joined(out[index], finding)
+        by_key.setdefault(finding.key, index)
+        if finding.fingerprint:
+            by_print.setdefault(finding.fingerprint, index)
+        if finding.category:
+            by_kind.setdefault((finding.file, finding.category), []).append(index)
     return out
+
+
+def _same(
+    finding: Finding,
+    out: list[Finding],
+    by_key: dict[tuple[str, int, str], int],
+    by_print: dict[str, int],
+    by_kind: dict[tuple[str, str], list[int]],
+) -> int | None:
+    if finding.key in by_key:
+        return by_key[finding.key]
+    if finding.fingerprint and finding.fingerprint in by_print:
+        return by_print[finding.fingerprint]
+    if finding.category:
+        for index in by_kind.get((finding.file, finding.category), ()):
+            if abs(out[index].line - finding.line) <= NEAR_LINES:
+                return index
+    return None
+
+
+def _joined(kept: Finding, other: Finding) -> Finding:
+    chunks = kept.chunks
+    if other.chunk and other.chunk not in chunks:
+        chunks = (*chunks, other.chunk)
+    severity = min(kept.severity, other.severity, key=lambda s: s.rank)
+    evidence = max(kept.evidence, other.evidence, key=len)
+    return replace(kept, chunks=chunks, severity=severity, evidence=evidence)

@@ -1,7 +1,8 @@
 """Reports from a checkpoint: JSON, SARIF 2.1.0 and Markdown (docs/contracts.md §5).
 
-Findings reported by several chunks (same file, line and title) appear once, attributed to
-the first chunk in plan order.
+Findings reported by several chunks appear once (``findings.merge``: the same file, line and
+title, the same fingerprint, or the same file and category within 3 lines), attributed to
+the first chunk in plan order, with every reporter in ``chunks``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from urllib.parse import quote
 from tui_orchestrator import __version__
 from tui_orchestrator.engine.checkpoint import Checkpoint, ChunkStatus
 from tui_orchestrator.engine.errors import ConfigError
-from tui_orchestrator.engine.findings import Finding, Severity, dedupe, inside_repo
+from tui_orchestrator.engine.findings import Finding, Severity, inside_repo, merge
 from tui_orchestrator.engine.fingerprint import repo_id
 from tui_orchestrator.engine.text import printable
 from tui_orchestrator.engine.wording import plural
@@ -60,7 +61,7 @@ def report_findings(checkpoint: Checkpoint, keep: Keep = None) -> list[Finding]:
     A finding about a file outside the repository is never reported, even from a
     checkpoint written before such findings were dropped as they came in.
     """
-    found = dedupe(f for f in checkpoint.findings() if inside_repo(f.file))
+    found = merge(f for f in checkpoint.findings() if inside_repo(f.file))
     return found if keep is None else [f for f in found if keep(f)]
 
 
@@ -90,6 +91,7 @@ def report_data(checkpoint: Checkpoint, keep: Keep = None, filtered: str = "") -
                 "confidence": f.confidence,
                 "evidence": f.evidence,
                 "fingerprint": f.fingerprint,
+                "chunks": list(f.chunks or ((f.chunk,) if f.chunk else ())),
             }
             for f in findings
         ],
@@ -251,7 +253,8 @@ def render_markdown(checkpoint: Checkpoint, keep: Keep = None, filtered: str = "
         for f in group:
             lines.append(
                 f"| `{_md_cell(f.file)}` | {f.line} | {_md_cell(f.title)} | "
-                f"{_md_cell(f.category)} | {_md_cell(f.confidence)} | {_md_cell(f.chunk)} |"
+                f"{_md_cell(f.category)} | {_md_cell(f.confidence)} | "
+                f"{_md_cell(', '.join(f.chunks) or f.chunk)} |"
             )
         for f in group:
             if f.description or f.evidence:

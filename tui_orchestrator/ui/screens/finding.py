@@ -79,6 +79,8 @@ class FindingScreen(ModalScreen[None]):
             box.border_title = literal(f"{f.severity.value.upper()} · {f.title}")
             box.border_subtitle = "o open in $EDITOR · esc back"
             meta = [f"{f.file}:{f.line}", f"chunk {f.chunk}"]
+            if len(f.chunks) > 1:
+                meta[1] = f"reported by {len(f.chunks)} chunks: {', '.join(f.chunks)}"
             if f.category:
                 meta.append(f.category)
             if f.confidence:

@@ -43,7 +43,10 @@ SEVERITY_STYLE = {
     Severity.INFO: "$text-muted",
 }
 EXPORTS = {"json": "report.json", "sarif": "report.sarif", "markdown": "report.md"}
-FILTER_HELP = "words, sev:high (high+ = high or worse), chunk:NAME, file:PATH · esc clears"
+FILTER_HELP = (
+    "words, sev:high (high+ = high or worse), cat:injection, conf:high, chunk:NAME, file:PATH"
+    " · esc clears"
+)
 
 _SORT_KEYS: dict[str, Callable[[Finding], tuple[object, ...]]] = {
     "severity": lambda f: (f.severity.rank, f.file, f.line, f.title),
@@ -58,19 +61,24 @@ class IssueFilter:
     """A parsed filter: plain words match anywhere; ``key:value`` narrows one column.
 
     ``sev:high`` is that severity, ``sev:high+`` that one or worse; ``chunk:`` and
-    ``file:`` match a part of the chunk name or path. Every term must match.
+    ``file:`` match a part of a reporting chunk's name or of the path; ``cat:`` and
+    ``conf:`` the start of the category and the confidence. Every term must match.
     """
 
     words: tuple[str, ...] = ()
     severities: frozenset[Severity] | None = None
     chunks: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    confidences: tuple[str, ...] = ()
 
     @classmethod
     def parse(cls, text: str) -> IssueFilter:
         words: list[str] = []
         chunks: list[str] = []
         files: list[str] = []
+        categories: list[str] = []
+        confidences: list[str] = []
         severities: set[Severity] | None = None
         for term in text.lower().split():
             key, sep, value = term.partition(":")
@@ -85,6 +93,10 @@ class IssueFilter:
                 chunks.append(value)
             elif sep and value and key in ("file", "f", "path"):
                 files.append(value)
+            elif sep and value and key in ("cat", "category"):
+                categories.append(value)
+            elif sep and value and key in ("conf", "confidence"):
+                confidences.append(value)
             else:
                 words.append(term)
         return cls(
@@ -92,13 +104,19 @@ class IssueFilter:
             None if severities is None else frozenset(severities),
             tuple(chunks),
             tuple(files),
+            tuple(categories),
+            tuple(confidences),
         )
 
     def __call__(self, finding: Finding) -> bool:
         if self.severities is not None and finding.severity not in self.severities:
             return False
-        chunk, path = finding.chunk.lower(), finding.file.lower()
+        chunk, path = " ".join(finding.chunks or (finding.chunk,)).lower(), finding.file.lower()
         if not all(c in chunk for c in self.chunks) or not all(f in path for f in self.files):
+            return False
+        if not all(finding.category.startswith(c) for c in self.categories):
+            return False
+        if not all(finding.confidence.startswith(c) for c in self.confidences):
             return False
         text = f"{finding.severity.value} {path}:{finding.line} {finding.title.lower()} {chunk}"
         return all(word in text for word in self.words)
@@ -112,6 +130,12 @@ def matches(finding: Finding, query: str) -> bool:
 def _identity(finding: Finding) -> tuple[str, int, str]:
     # The report's dedup key: one row per (file, line, title).
     return (finding.file, finding.line, finding.title)
+
+
+def chunk_cell(finding: Finding) -> str:
+    """The chunk that reported it, and how many others did too: ``web +2``."""
+    others = len(finding.chunks) - 1
+    return f"{finding.chunk} +{others}" if others > 0 else finding.chunk
 
 
 class FindingsTable(DataTable[object]):
@@ -210,7 +234,7 @@ class IssuesScreen(ViewScreen):
                     Content.styled(f.severity.value, SEVERITY_STYLE[f.severity]),
                     Text(cut_left(printable(f"{f.file}:{f.line}"), location_w)),
                     Text(cut_words(printable(f.title), title_w)),
-                    Text(cut_words(printable(f.chunk), chunk_w)),
+                    Text(cut_words(printable(chunk_cell(f)), chunk_w)),
                     key=str(index),
                 )
             if rows:
@@ -230,7 +254,7 @@ class IssuesScreen(ViewScreen):
         header = [len(c) + 2 for c in COLUMNS]  # the name and a sort arrow
         severity = max(header[0], *(len(f.severity.value) for f in rows), 0)
         location = max(header[1], *(cell_len(f"{f.file}:{f.line}") for f in rows), 0)
-        chunk = min(MAX_CHUNK, max(header[3], *(cell_len(f.chunk) for f in rows), 0))
+        chunk = min(MAX_CHUNK, max(header[3], *(cell_len(chunk_cell(f)) for f in rows), 0))
         title = max(header[2], *(cell_len(f.title) for f in rows), 0)
         # A path gets at most a third of the room (its file name and line stay); the title,
         # what a user reads first, the rest.
