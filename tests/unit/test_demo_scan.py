@@ -79,3 +79,12 @@ def test_the_demo_spends_tokens_as_it_reads_and_its_result_says_the_same(tmp_pat
     assert result is not None
     spent = sum(u.input_tokens for u in usage), sum(u.output_tokens for u in usage)
     assert spent == (result.input_tokens, result.output_tokens)
+
+
+def test_simulated_findings_have_a_category_and_quote_no_secret() -> None:
+    text = 'API_KEY = "sk-live-abcdefghijklmnop"\ntry:\n    x()\nexcept:\n    pass\n'
+    found = {f.title: f for f in scan(text, "app.py", "c")}
+    secret = found["a secret written into the code"]
+    assert secret.category == "secrets" and "abcdefghijklmnop" not in secret.evidence
+    assert "abcdefghijklmnop" not in secret.description and "[REDACTED]" in secret.evidence
+    assert found["bare except hides failures"].category == "error-handling"

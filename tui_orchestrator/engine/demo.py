@@ -19,6 +19,7 @@ import uuid
 
 from tui_orchestrator.engine.estimate import spent_usd
 from tui_orchestrator.engine.findings import Finding, Severity
+from tui_orchestrator.engine.redact import redact
 from tui_orchestrator.engine.runner import Emit, Job, Outcome, OutcomeKind, Runner
 from tui_orchestrator.engine.stream import (
     AssistantText,
@@ -33,18 +34,18 @@ from tui_orchestrator.engine.wording import plural
 
 MARKER = re.compile(r"BUG\((critical|high|medium|low|info)\):\s*(.+?)\s*(?:\*/\}?|-->)?\s*$")
 PATTERNS = (
-    (re.compile(r"\beval\("), Severity.HIGH, "eval() on a value that may come from outside"),
-    (re.compile(r"\bpickle\.loads?\("), Severity.HIGH, "pickle can run code from its input"),
-    (re.compile(r"shell\s*=\s*True"), Severity.MEDIUM, "subprocess with shell=True"),
-    (re.compile(r"except\s*:\s*(pass)?\s*$"), Severity.LOW, "bare except hides failures"),
+    (re.compile(r"\beval\("), Severity.HIGH, "eval() on a value that may come from outside", "injection"),
+    (re.compile(r"\bpickle\.loads?\("), Severity.HIGH, "pickle can run code from its input", "injection"),
+    (re.compile(r"shell\s*=\s*True"), Severity.MEDIUM, "subprocess with shell=True", "injection"),
+    (re.compile(r"except\s*:\s*(pass)?\s*$"), Severity.LOW, "bare except hides failures", "error-handling"),
     (re.compile(r"except\s+(Base)?Exception\s*(as\s+\w+\s*)?:\s*(pass|continue)?\s*$"),
-     Severity.LOW, "broad except may hide failures"),
-    (re.compile(r"catch\s*(\(\s*\w*\s*\))?\s*\{\s*\}"), Severity.LOW, "empty catch swallows errors"),
-    (re.compile(r"-----BEGIN ([A-Z]+ )?PRIVATE KEY-----"), Severity.CRITICAL, "a private key in the code"),
-    (re.compile(r"\bAKIA[0-9A-Z]{16}\b"), Severity.CRITICAL, "an AWS access key in the code"),
+     Severity.LOW, "broad except may hide failures", "error-handling"),
+    (re.compile(r"catch\s*(\(\s*\w*\s*\))?\s*\{\s*\}"), Severity.LOW, "empty catch swallows errors", "error-handling"),
+    (re.compile(r"-----BEGIN ([A-Z]+ )?PRIVATE KEY-----"), Severity.CRITICAL, "a private key in the code", "secrets"),
+    (re.compile(r"\bAKIA[0-9A-Z]{16}\b"), Severity.CRITICAL, "an AWS access key in the code", "secrets"),
     (re.compile(r"(?i)\b(password|passwd|secret|api_?key|auth_?token|access_?token)\w*[\"']?\s*[:=]\s*[\"'][^\"'\s]{8,}[\"']"),
-     Severity.HIGH, "a secret written into the code"),
-    (re.compile(r"\bverify\s*=\s*False\b"), Severity.MEDIUM, "TLS certificate check turned off"),
+     Severity.HIGH, "a secret written into the code", "secrets"),
+    (re.compile(r"\bverify\s*=\s*False\b"), Severity.MEDIUM, "TLS certificate check turned off", "crypto"),
 )  # fmt: skip
 SILENCED = re.compile(
     r"(#\s*type:\s*ignore|#\s*noqa|@ts-ignore|eslint-disable|#\s*pragma: no cover|nolint)"
@@ -67,15 +68,12 @@ def scan(text: str, path: str, chunk: str) -> list[Finding]:
     for number, line in enumerate(lines, start=1):
         marker = MARKER.search(line)
         if marker:
-            found.append(
-                Finding(
-                    path, number, Severity(marker.group(1)), marker.group(2), line.strip(), chunk
-                )
-            )
+            title, said = redact(marker.group(2)), redact(line.strip())
+            found.append(Finding(path, number, Severity(marker.group(1)), title, said, chunk))
             continue
-        for pattern, severity, title in PATTERNS:
+        for pattern, severity, title, category in PATTERNS:
             if pattern.search(line):
-                found.append(_finding(path, number, severity, title, line, chunk))
+                found.append(_finding(path, number, severity, title, line, chunk, category))
         silenced = SILENCED.search(line)
         if silenced and silenced_count < MOST_PER_KIND:
             silenced_count += 1
@@ -92,9 +90,20 @@ def scan(text: str, path: str, chunk: str) -> list[Finding]:
 
 
 def _finding(
-    path: str, line: int, severity: Severity, title: str, text: str, chunk: str
+    path: str,
+    line: int,
+    severity: Severity,
+    title: str,
+    text: str,
+    chunk: str,
+    category: str = "other",
 ) -> Finding:
-    return Finding(path, line, severity, title, f"{text.strip()[:200]} {LABEL}", chunk)
+    """A simulated finding: the line as its evidence (a secret's value redacted, as a
+    model's would be), and its label."""
+    quoted = redact(text.strip()[:200])
+    return Finding(
+        path, line, severity, title, f"{quoted} {LABEL}", chunk, category, "low", quoted
+    )  # fmt: skip
 
 
 def _long_functions(lines: list[str], path: str, chunk: str) -> list[Finding]:

@@ -29,11 +29,14 @@ from tui_orchestrator.ui.screens.finding import FindingScreen
 from tui_orchestrator.ui.screens.modals import Choice, NameScreen, PickerScreen
 from tui_orchestrator.ui.screens.view import ViewScreen
 
-COLUMNS = ("severity", "location", "title", "chunk")
+COLUMNS = ("severity", "location", "title", "category", "chunk")
 # Column widths on a narrow terminal: a title gets at least MIN_TITLE cells, a path at least
 # MIN_LOCATION (cut at its start), a chunk's name at most MAX_CHUNK.
 MIN_TITLE = 24
 MIN_LOCATION = 20
+# What they give way to when every column must fit (80 columns, five columns).
+NARROW_TITLE = 16
+NARROW_LOCATION = 16
 MAX_CHUNK = 16
 SEVERITY_STYLE = {
     Severity.CRITICAL: "bold $text-error",
@@ -52,8 +55,16 @@ _SORT_KEYS: dict[str, Callable[[Finding], tuple[object, ...]]] = {
     "severity": lambda f: (f.severity.rank, f.file, f.line, f.title),
     "location": lambda f: (f.file, f.line, f.severity.rank),
     "title": lambda f: (f.title.lower(), f.file, f.line),
+    "category": lambda f: (f.category or "~", f.severity.rank, f.file, f.line),
     "chunk": lambda f: (f.chunk, f.severity.rank, f.file, f.line),
 }
+# A category in one word where the full one does not fit (80 columns).
+SHORT_CATEGORY = {
+    "injection": "inject", "path-traversal": "path", "auth": "auth", "crypto": "crypto",
+    "secrets": "secret", "race-condition": "race", "resource-leak": "leak",
+    "error-handling": "errors", "data-loss": "loss", "logic": "logic",
+    "performance": "perf", "other": "other",
+}  # fmt: skip
 
 
 @dataclass(slots=True, frozen=True)
@@ -130,6 +141,11 @@ def matches(finding: Finding, query: str) -> bool:
 def _identity(finding: Finding) -> tuple[str, int, str]:
     # The report's dedup key: one row per (file, line, title).
     return (finding.file, finding.line, finding.title)
+
+
+def category_cell(category: str, width: int) -> str:
+    """The category, or its one word where the column is narrow."""
+    return category if len(category) <= width else SHORT_CATEGORY.get(category, category)[:width]
 
 
 def chunk_cell(finding: Finding) -> str:
@@ -212,8 +228,8 @@ class IssuesScreen(ViewScreen):
         table = self.query_one(DataTable)
         selected = self._current(quiet=True)
         rows = self.findings()
-        relabelled = self._label_columns(table)
         widths = self._column_widths(table, rows)
+        relabelled = self._label_columns(table, widths)
         if (
             relabelled
             or rows != self.rows
@@ -226,7 +242,7 @@ class IssuesScreen(ViewScreen):
                 column = table.columns[ColumnKey(key)]
                 column.width, column.auto_width = width, False
             table.clear()
-            location_w, title_w, chunk_w = widths[1:]
+            location_w, title_w, category_w, chunk_w = widths[1:]
             for index, f in enumerate(rows):
                 # A str cell is markup to the DataTable: the model's text goes in as Text.
                 # Cut to its column: a title at a word's end, a path at its start.
@@ -234,6 +250,7 @@ class IssuesScreen(ViewScreen):
                     Content.styled(f.severity.value, SEVERITY_STYLE[f.severity]),
                     Text(cut_left(printable(f"{f.file}:{f.line}"), location_w)),
                     Text(cut_words(printable(f.title), title_w)),
+                    Text(category_cell(f.category, category_w)),
                     Text(cut_words(printable(chunk_cell(f)), chunk_w)),
                     key=str(index),
                 )
@@ -254,13 +271,24 @@ class IssuesScreen(ViewScreen):
         header = [len(c) + 2 for c in COLUMNS]  # the name and a sort arrow
         severity = max(header[0], *(len(f.severity.value) for f in rows), 0)
         location = max(header[1], *(cell_len(f"{f.file}:{f.line}") for f in rows), 0)
-        chunk = min(MAX_CHUNK, max(header[3], *(cell_len(chunk_cell(f)) for f in rows), 0))
+        chunk = min(MAX_CHUNK, max(header[4], *(cell_len(chunk_cell(f)) for f in rows), 0))
         title = max(header[2], *(cell_len(f.title) for f in rows), 0)
+        category = max(len("Cat ↓"), *(len(f.category) for f in rows), 0)
         # A path gets at most a third of the room (its file name and line stay); the title,
-        # what a user reads first, the rest.
+        # what a user reads first, the rest; on a narrow terminal a category takes one word.
         location = min(location, max(MIN_LOCATION, room // 3))
-        title = max(MIN_TITLE, min(title, room - severity - chunk - location))
-        return (severity, location, title, chunk)
+        if room - severity - chunk - location - category < MIN_TITLE:
+            short = (len(SHORT_CATEGORY.get(f.category, f.category)) for f in rows)
+            category = max(len("Cat ↓"), *short, 0)
+        title = min(title, max(MIN_TITLE, room - severity - chunk - location - category))
+        # Still too wide: the path gives way first, then the title (never below a few words).
+        over = severity + location + title + category + chunk - room
+        if over > 0:
+            cut = min(over, max(0, location - NARROW_LOCATION))
+            location, over = location - cut, over - cut
+        if over > 0:
+            title = max(NARROW_TITLE, title - over)
+        return (severity, location, title, category, chunk)
 
     def on_resize(self) -> None:
         # The columns fit the width: a new width refills the table.
@@ -283,13 +311,16 @@ class IssuesScreen(ViewScreen):
         table.border_title = literal(title)
         table.border_subtitle = f"by {self.sort_column} {arrow}"
 
-    def _label_columns(self, table: DataTable[object]) -> bool:
+    def _label_columns(self, table: DataTable[object], widths: tuple[int, ...]) -> bool:
         """The sorted column says so in its header, where the eye looks for it; True when a
         header changed (the table is then refilled, which draws the headers anew)."""
         arrow = "↑" if self.sort_reverse else "↓"
         changed = False
+        width = dict(zip(COLUMNS, widths, strict=True))
         for key, column in table.columns.items():
             label = str(key.value).capitalize()
+            if len(label) + 2 > width.get(str(key.value), len(label) + 2):
+                label = label[:3]  # "Cat": a narrow column keeps a short header
             if key.value == self.sort_column:
                 label += f" {arrow}"
             if column.label.plain != label:
