@@ -437,3 +437,24 @@ async def test_the_details_show_category_confidence_and_evidence(make_app, shopf
         texts = [str(s.render()) for s in app.screen.query(Static)]
         assert texts[0].startswith("src/config.py:6 · reported by 3 chunks: src, web, lib")
         assert chunk_cell(merged) == "src +2"  # the table's chunk column
+
+
+async def test_a_problem_two_chunks_reported_is_one_row_that_says_so(run_app) -> None:
+    from dataclasses import replace
+
+    app = run_app(ScriptedRunner())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _finished_run(pilot)
+        first = screen.rows[0]
+        # Another chunk reported the same problem (its session read that file too).
+        other = next(c for c in app.manager.checkpoint.chunks if c.name != first.chunk)
+        other.issues.append(replace(first, chunk=other.name))
+        screen.run_changed(None)
+        await pilot.pause()
+        assert len(screen.rows) == 12  # still one row for it
+        table = screen.query_one(DataTable)
+        table.move_cursor(row=0)
+        await pilot.pause()
+        assert str(table.border_subtitle).startswith("reported by 2 chunks · by severity")
+        cell = str(table.get_row_at(0)[-1])
+        assert cell == f"{first.chunk} +1"

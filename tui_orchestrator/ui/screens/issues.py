@@ -310,6 +310,23 @@ class IssuesScreen(ViewScreen):
             title += f" matching {self.query_text!r}"
         table.border_title = literal(title)
         table.border_subtitle = f"by {self.sort_column} {arrow}"
+        self._show_reporters()
+
+    @on(DataTable.RowHighlighted, "#issues-table")
+    def _row_moved(self) -> None:
+        self._show_reporters()
+
+    def _show_reporters(self) -> None:
+        """Under the table: how many chunks reported the finding under the cursor (when
+        more than one did), beside the sort order."""
+        table = self.query_one(DataTable)
+        arrow = "↑" if self.sort_reverse else "↓"
+        subtitle = f"by {self.sort_column} {arrow}"
+        current = self._current(quiet=True)
+        if current is not None and len(current.chunks) > 1:
+            subtitle = f"reported by {len(current.chunks)} chunks · {subtitle}"
+        if table.border_subtitle != subtitle:
+            table.border_subtitle = subtitle
 
     def _label_columns(self, table: DataTable[object], widths: tuple[int, ...]) -> bool:
         """The sorted column says so in its header, where the eye looks for it; True when a
