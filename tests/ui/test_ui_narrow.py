@@ -83,7 +83,7 @@ async def test_at_80_columns_every_views_key_bar_ends_with_help_and_quit(make_ru
 
 
 async def test_the_header_counts_down_a_usage_limit_in_local_time(make_run_app) -> None:
-    from tui_orchestrator.engine.usage_limit import UsageLimit
+    from tui_orchestrator.engine.usage_limit import UsageLimit, local_clock
 
     app = make_run_app(ScriptedRunner(), max_usage_wait_s=60.0)
     # The app waits however long a reset takes (a headless run stops past the setting).
@@ -96,7 +96,7 @@ async def test_the_header_counts_down_a_usage_limit_in_local_time(make_run_app) 
         app.screen.show_totals()
         await pilot.pause()
         header = str(app.screen.query_one(StatusLine).render())
-        clock = time.strftime("%H:%M", time.localtime(reset))
+        clock = local_clock(reset)  # ("Mon 00:01" when the reset is past midnight)
         assert f"usage limit (five-hour) · resets {clock} (in 1h1" in header, header
         # At 80 columns it keeps its essentials: the wait and the figures.
         await pilot.resize_terminal(80, 24)
