@@ -456,23 +456,35 @@ def test_snapshot_workers_grid_after_a_run(finished_run_app, snap_compare, size)
     assert snap_compare(finished_run_app(), terminal_size=size, run_before=run_before)
 
 
-@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
-def test_snapshot_workers_grid_mid_run(make_run_app, snap_compare, monkeypatch, size) -> None:
-    """Two chunks at work (progress, activity, log, figures) above three finished lines."""
+def _mid_run_app(make_run_app, monkeypatch):
+    """Two chunks that stop mid-review (web after 1 file, src-api after 2), lib failing,
+    on a clock that stands still: the same frame every time."""
     monkeypatch.setattr("tui_orchestrator.engine.pool.STAGGER_S", 0.0)
     app = make_run_app(ScriptedRunner(hang_at={"web": 1, "src-api": 2}, fail={"lib"}))
     app.manager.pool.clock = Clock(monotonic=_FixedClock())
+    return app
+
+
+async def _to_mid_run(pilot, app) -> None:
+    """Run until three chunks finished and the other two stopped where they hang."""
+    await pilot.press("R")
+    await until(
+        pilot,
+        lambda: (
+            sum(c.status.finished for c in app.manager.checkpoint.chunks) == 3
+            and len(app.manager.state("src-api").files_read) == 2
+            and len(app.manager.state("web").files_read) == 1
+        ),
+    )
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_snapshot_workers_grid_mid_run(make_run_app, snap_compare, monkeypatch, size) -> None:
+    """Two chunks at work (progress, activity, log, figures) above three finished lines."""
+    app = _mid_run_app(make_run_app, monkeypatch)
 
     async def run_before(pilot) -> None:
-        await pilot.press("R")
-        await until(
-            pilot,
-            lambda: (
-                sum(c.status.finished for c in app.manager.checkpoint.chunks) == 3
-                and len(app.manager.state("src-api").files_read) == 2
-                and len(app.manager.state("web").files_read) == 1
-            ),
-        )
+        await _to_mid_run(pilot, app)
         await pilot.pause(1.2)  # one tick of the grid's clock: every panel drawn
         await _focus(pilot, await _panel_of(pilot, "src-api"))
         app.clear_notifications()
@@ -485,20 +497,10 @@ def test_snapshot_workers_grid_mid_run(make_run_app, snap_compare, monkeypatch, 
 def test_snapshot_plan_view_mid_run(make_run_app, snap_compare, monkeypatch, size) -> None:
     """The chunk list in run order with each chunk's status (words, or marks at 80
     columns), and the line below saying what is left of the run."""
-    monkeypatch.setattr("tui_orchestrator.engine.pool.STAGGER_S", 0.0)
-    app = make_run_app(ScriptedRunner(hang_at={"web": 1, "src-api": 2}, fail={"lib"}))
-    app.manager.pool.clock = Clock(monotonic=_FixedClock())
+    app = _mid_run_app(make_run_app, monkeypatch)
 
     async def run_before(pilot) -> None:
-        await pilot.press("R")
-        await until(
-            pilot,
-            lambda: (
-                sum(c.status.finished for c in app.manager.checkpoint.chunks) == 3
-                and len(app.manager.state("src-api").files_read) == 2
-                and len(app.manager.state("web").files_read) == 1
-            ),
-        )
+        await _to_mid_run(pilot, app)
         await pilot.press("1")
         app.clear_notifications()
         await pilot.pause(0.3)

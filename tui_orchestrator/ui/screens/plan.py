@@ -243,16 +243,6 @@ class PlanScreen(ViewScreen):
     async def rebuild(self) -> None:
         await self.query_one(PlanPanes).recompose()
 
-    def on_mount(self) -> None:
-        # (ViewScreen's own on_mount runs too.) Time left moves with the clock, not only
-        # with the run's events.
-        self.set_interval(1.0, self._tick)
-
-    def _tick(self) -> None:
-        manager = self.tui.manager
-        if self.is_current and self.tui.opened and manager is not None and manager.active:
-            self.query_one("#makespan", Static).update(self._makespan_line())
-
     def opened(self) -> None:
         super().opened()
         self.tree.focus()
@@ -273,10 +263,11 @@ class PlanScreen(ViewScreen):
             return
         editing = self.tui.editing
         figures = editing.figures
-        self.table.show(figures, select, self._run_status())
+        views = self._run_views()
+        self.table.show(figures, select, self._run_status(views))
         self.tree.restyle()
         self.query_one("#chunk-pane").border_title = f"Chunks ({len(figures.chunks)})"
-        self.query_one("#makespan", Static).update(self._makespan_line())
+        self.query_one("#makespan", Static).update(self._makespan_line(views))
         self._show_selection()
         self.refresh_bindings()
 
@@ -284,8 +275,11 @@ class PlanScreen(ViewScreen):
         super().run_changed(batch)
         if not self.tui.opened or not self.is_current:
             return  # a hidden view catches up when shown (ViewScreen)
-        self.table.show_status(self._run_status())
-        self.query_one("#makespan", Static).update(self._makespan_line())
+        if batch is not None and not batch.chunks:
+            return  # no chunk moved: status and time left are as they were
+        views = self._run_views()  # (built once for both: thousands of chunks, 5 times a second)
+        self.table.show_status(self._run_status(views))
+        self.query_one("#makespan", Static).update(self._makespan_line(views))
 
     def _run_views(self) -> list[ChunkView] | None:
         """Where each chunk of the run stands; None before any run."""
@@ -294,14 +288,12 @@ class PlanScreen(ViewScreen):
             return None
         return manager.chunk_views()
 
-    def _run_status(self) -> dict[str, str] | None:
-        views = self._run_views()
+    def _run_status(self, views: list[ChunkView] | None) -> dict[str, str] | None:
         return None if views is None else {view.name: run_status(view) for view in views}
 
-    def _makespan_line(self) -> Content:
+    def _makespan_line(self, views: list[ChunkView] | None) -> Content:
         editing = self.tui.editing
         figures = editing.figures
-        views = self._run_views()
         if views is not None:
             return self._left_line(figures, views)
         ratio = figures.makespan_s / figures.lower_bound_s if figures.lower_bound_s else 1.0
