@@ -36,6 +36,10 @@ class ScriptedRunner(Runner):
     # Chunk -> the machine a remote executor would report (a Placed event).
     hosts: dict[str, str] = field(default_factory=dict)
 
+    def last_call(self, chunk: str) -> Job:
+        """The newest job of ``chunk`` (other chunks may start after it)."""
+        return next(job for job in reversed(self.calls) if job.chunk == chunk)
+
     async def run(self, job: Job, emit: Emit) -> Outcome:
         self.calls.append(job)
         sid = job.session_id

@@ -83,7 +83,8 @@ async def test_space_pauses_the_focused_worker_and_resumes_it(make_run_app) -> N
         runner.hang.clear()
         await pilot.press("space")
         await until(pilot, lambda: app.manager.state("web").status is ChunkStatus.DONE)
-        assert runner.calls[-1].resume and runner.calls[-1].session_id == session
+        resumed = runner.last_call("web")
+        assert resumed.resume and resumed.session_id == session
 
 
 async def test_finished_chunks_fold_into_full_width_lines_below_the_ones_at_work(
@@ -166,8 +167,8 @@ async def test_r_on_a_done_chunk_reviews_it_again_in_a_fresh_session(make_run_ap
         await pilot.press("enter")  # the dialog highlights what the key asked for
         await until(pilot, lambda: len(runner.calls) > calls)
         await until(pilot, lambda: app.manager.state("web").status is ChunkStatus.DONE)
-        again = runner.calls[-1]
-        assert again.chunk == "web" and not again.resume and again.session_id != old_session
+        again = runner.last_call("web")
+        assert not again.resume and again.session_id != old_session
         assert sorted(again.todo) == sorted(app.manager.state("web").files)  # every file
         # The new review's findings replace the old ones (the same here: no duplicates).
         assert set(app.manager.state("web").issues) == set(old_issues)
