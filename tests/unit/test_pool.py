@@ -206,5 +206,67 @@ def test_starts_are_paced_to_the_request_rate_learned_from_accepted_and_refused(
     # A while without refusals: the rate grows a little with each accepted request.
     before = pool.rate
     pool.answered()
-    assert pool.rate == pytest.approx(before * 1.05)
+    assert pool.rate == pytest.approx(before * 1.02)
     assert pool.refusals == 1 and pool.requests == 11
+
+
+def test_a_burst_of_first_requests_over_estimates_the_rate_and_the_reopening_corrects_it(
+    time: FakeTime,
+) -> None:
+    """Eight workers start at once against 4 requests per 4 s: four are accepted within
+    half a second, then refusals. The first estimate (4 a second) is far too high; the
+    API accepts again about 4 s after the first acceptance: about 1 a second."""
+    pool = governor(time, 8)
+    for _ in range(4):
+        pool.answered()
+        time.now += 0.125
+    for _ in range(4):
+        pool.on_limit(started_at=time.now - 1, retry_after=None, running=8)
+    burst = pool.rate
+    assert burst is not None and burst > 2.0  # each refusal of the burst stepped it down
+    time.now += 2.0
+    pool.on_limit(started_at=time.now - 0.5, retry_after=None, running=1)  # a probe, too soon
+    time.now = 100.0 + 5.5
+    pool.answered()  # room was made between the probe (102.5) and now: at 104
+    assert pool.rate == pytest.approx(4 / 4.0)
+    # Corrected once: later acceptances after refusals do not pull it down again.
+    pool.on_limit(started_at=time.now - 0.5, retry_after=None, running=1)
+    stepped = pool.rate
+    assert stepped == pytest.approx(0.85)  # a step down from the corrected rate
+    time.now += 3.0
+    pool.answered()
+    assert pool.rate == pytest.approx(stepped)
+
+
+def test_a_refusal_while_paced_steps_the_rate_down_but_not_below_what_was_accepted(
+    time: FakeTime,
+) -> None:
+    pool = governor(time, 8)
+    for _ in range(30):
+        pool.answered()
+        time.now += 1.0
+    pool.on_limit(started_at=time.now - 1, retry_after=None, running=1)
+    assert pool.rate == pytest.approx(1.0)  # 30 accepted in 30 s
+    time.now += 60.0
+    for _ in range(60):  # a minute at 2 a second, without a refusal: the rate crept up
+        pool.answered()
+        time.now += 0.5
+    grown = pool.rate
+    assert grown > 1.5
+    pool.on_limit(started_at=time.now - 1, retry_after=None, running=1)
+    assert pool.rate == pytest.approx(max(grown * 0.85, 60 / 30))
+    for _ in range(5):  # refusal after refusal: never below what the API did accept
+        pool.on_limit(started_at=time.now - 1, retry_after=None, running=1)
+    assert pool.rate == pytest.approx(60 / 30)
+
+
+def test_requests_per_chunk_counts_the_tries_that_finished(time: FakeTime) -> None:
+    """A try cut short by a refusal and resumed would count its requests twice."""
+    pool = governor(time, 4)
+    assert pool.requests_per_chunk == 2.0  # nothing finished yet: a guess
+    for _ in range(7):
+        pool.answered()  # 3 in a try that was refused, 4 in two finished tries
+    pool.on_outcome(OutcomeKind.OK, requests=2)
+    pool.on_outcome(OutcomeKind.OK, requests=2)
+    assert pool.requests_per_chunk == pytest.approx(2.0)
+    assert pool.requests == 7

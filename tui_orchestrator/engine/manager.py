@@ -378,6 +378,7 @@ class Manager:
         self._emit(ChunkStarted(state.name, state.attempts, state.session_id, job.resume))
         self.book.progress(state)
         reading = ChunkReading(self.root, state.files)
+        runtime = self.book.runtime[state.name]
 
         def on_stream(event: StreamEvent) -> None:
             for fact in reading.facts(event):
@@ -386,6 +387,7 @@ class Manager:
                 else:
                     self.book.apply(state, fact)
                     if isinstance(fact, Spending) and fact.answered:
+                        runtime.requests += 1
                         self.pool.answered()  # a request went through: the rate it allows
                         self.throttle.answered()  # (and a usage limit is over)
 
@@ -399,7 +401,7 @@ class Manager:
 
     def _ended(self, state: ChunkState, runtime: Runtime, outcome: Outcome) -> None:
         """Carry out the verdict on a process's end (outcomes.py); the pool hears of it."""
-        self.throttle.ended(outcome)
+        self.throttle.ended(outcome, runtime.requests)
         verdict = judge(state.name, outcome, runtime, self.config.max_attempts)
         if verdict.action is Action.LIMITED:
             self.throttle.limited(state, runtime, outcome)

@@ -3,10 +3,14 @@
 Three rules live here, apart from the queue (``manager.py``) so each can be read and tested
 alone with a fake clock (docs/engine.md):
 
-- **Starts are paced to the request rate the API allows**, once a limit was met: the
-  rate is learned from the requests it accepted over the last ``RATE_HORIZON_S`` around
-  its refusals, and a chunk (about ``requests_per_chunk`` requests) starts no more often
-  than that rate allows, with a margin. After a while without refusals the rate grows.
+- **Starts are paced to the request rate the API allows**, once a limit was met, and a
+  chunk (about ``requests_per_chunk`` requests, counted over the tries that finished)
+  starts no more often than that rate allows, with a margin. The rate is learned from
+  accepted and refused requests: the first refusal takes the rate accepted until then
+  (a burst of first requests makes it too high), the time the API takes to accept
+  again corrects it once, and each later refusal steps it down, never below the rate
+  the API did accept over the last ``RATE_HORIZON_S``. After a while without refusals
+  it creeps up, to find out whether more is allowed (docs/engine.md).
 - **Rate limits slow the whole pool** (AIMD), as the safety net. A limit halves the number of running workers
   and pauses new starts (the API's retry-after, else 1 s doubling per limit in a row); a
   limit met by a process that was already in flight when the pool slowed down is the same
@@ -54,11 +58,14 @@ PROBE_MAX_S = 60.0
 STAGGER_S = 0.15
 RECOVERY_STAGGER_S = 0.5
 # The learned rate: accepted requests over this many seconds (the API's windows are a
-# minute or less), used at this share, and grown by this factor per accepted request once
-# RATE_QUIET_S have passed without a refusal (it finds out whether more is allowed).
+# minute or less), used at this share, cut by RATE_BACKOFF per refusal, and grown by
+# RATE_GROWTH per accepted request once RATE_QUIET_S have passed without a refusal. A
+# refusal costs a process and a resume that sends the whole history again; a request
+# sent a little late costs little, so it creeps up slowly.
 RATE_HORIZON_S = 60.0
 RATE_MARGIN = 0.9
-RATE_GROWTH = 1.05
+RATE_BACKOFF = 0.85
+RATE_GROWTH = 1.02
 RATE_QUIET_S = 10.0
 
 
@@ -163,10 +170,13 @@ class PoolGovernor:
         # and how many requests a chunk makes (accepted ones over chunks done).
         self._accepted: deque[float] = deque()
         self._last_refusal = float("-inf")
+        self._last_accepted = float("-inf")
+        self._corrected = False  # the first estimate was checked against a reopening
         self.rate: float | None = None
         self._requests = 0
         self.refusals = 0
         self._chunks_done = 0
+        self._done_requests = 0  # requests of the tries that finished their chunk
         # A random factor on every pause, so workers of several runs do not retry in step.
         self._jitter = jitter
         self.chunk_workers = max(1, chunk_workers)
@@ -222,7 +232,11 @@ class PoolGovernor:
 
     @property
     def requests_per_chunk(self) -> float:
-        return self._requests / self._chunks_done if self._chunks_done else 2.0
+        """Requests a start makes, as the tries that finished their chunk made them (tries
+        cut short by a refusal would count their requests twice)."""
+        if not self._chunks_done or not self._done_requests:
+            return 2.0
+        return self._done_requests / self._chunks_done
 
     def rate_gap(self) -> float:
         """Seconds between starts that keep the requests under the learned rate."""
@@ -233,27 +247,57 @@ class PoolGovernor:
     def answered(self) -> None:
         """The API accepted a request (a worker got a message back)."""
         now = self._now()
+        if (
+            self.rate is not None
+            and not self._corrected
+            and self._last_refusal > self._last_accepted
+        ):
+            self._reopened(now)
         self._accepted.append(now)
+        self._last_accepted = now
         self._requests += 1
-        while self._accepted and now - self._accepted[0] > RATE_HORIZON_S:
-            self._accepted.popleft()
+        self._forget(now)
         if self.rate is not None and now - self._last_refusal > RATE_QUIET_S:
             self.rate *= RATE_GROWTH  # a while without a refusal: ask a little more
 
+    def _forget(self, now: float) -> None:
+        while self._accepted and now - self._accepted[0] > RATE_HORIZON_S:
+            self._accepted.popleft()
+
+    def _accepted_rate(self, now: float, min_span: float) -> float | None:
+        """Requests accepted over the last RATE_HORIZON_S, per second, over at least
+        ``min_span`` seconds (None: too few)."""
+        self._forget(now)
+        if len(self._accepted) < 2:
+            return None
+        return len(self._accepted) / max(min_span, now - self._accepted[0])
+
     def _refused(self) -> None:
-        """The API refused a request: the rate it accepted lately is the rate it allows."""
+        """The API refused a request: the first refusal takes the rate accepted so far;
+        later ones step the rate down, never below the rate the API did accept."""
         now = self._now()
         self._last_refusal = now
         self.refusals += 1
-        while self._accepted and now - self._accepted[0] > RATE_HORIZON_S:
-            self._accepted.popleft()
-        if len(self._accepted) < 2:
-            return
-        span = max(1.0, now - self._accepted[0])
-        learned = len(self._accepted) / span
-        # (blended with the rate learned before, leaning low: a refusal costs more than
-        # a request sent a little later)
-        self.rate = learned if self.rate is None else (min(self.rate, learned) + learned) / 2
+        if self.rate is None:
+            self.rate = self._accepted_rate(now, min_span=1.0)
+        else:
+            # (over RATE_QUIET_S at least: a few requests accepted in a burst are no rate)
+            floor = self._accepted_rate(now, min_span=RATE_QUIET_S) or 0.0
+            self.rate = max(floor, self.rate * RATE_BACKOFF)
+
+    def _reopened(self, now: float) -> None:
+        """The first request accepted after the first refusals: the requests accepted
+        before them took until the API made room again to be allowed, which is the rate
+        it allows. The first estimate came from a burst and is too high; this corrects
+        it, once."""
+        if now - self._last_refusal > RATE_QUIET_S:
+            return  # nothing was sent for a while: the wait tells nothing of the API
+        self._corrected = True
+        before = [t for t in self._accepted if t <= self._last_refusal]
+        # (room was made between the last refusal and now: the middle of the two)
+        reopened = (self._last_refusal + now) / 2
+        if len(before) >= 2 and reopened > before[0]:
+            self.rate = min(self.rate or float("inf"), len(before) / (reopened - before[0]))
 
     def next_wakeup(self) -> float | None:
         """The next monotonic time the pool may admit a start it refuses now (None: none)."""
@@ -326,8 +370,9 @@ class PoolGovernor:
 
     # ------------------------------------------------------------------- outcomes
 
-    def on_outcome(self, kind: OutcomeKind) -> list[Transition]:
-        """A process ended with ``kind`` (rate limits go to ``on_limit``)."""
+    def on_outcome(self, kind: OutcomeKind, requests: int = 0) -> list[Transition]:
+        """A process ended with ``kind`` after ``requests`` answered model requests (rate
+        limits go to ``on_limit``)."""
         changes: list[Transition] = []
         if kind is OutcomeKind.OUTAGE:
             return self._outage()
@@ -338,6 +383,7 @@ class PoolGovernor:
             changes.append(Transition.CLOSED)
         if kind is OutcomeKind.OK:
             self._chunks_done += 1
+            self._done_requests += requests
         if kind is OutcomeKind.OK and self._recovered():
             changes.append(Transition.GREW)
         return changes

@@ -48,11 +48,12 @@ class Throttle:
     def _notice(self, level: str, text: str, topic: Topic = Topic.GENERAL) -> None:
         self._emit(Notice(level, text, topic))
 
-    def ended(self, outcome: Outcome) -> None:
-        """A process ended: the breaker and the pool's growth follow its outcome."""
+    def ended(self, outcome: Outcome, requests: int) -> None:
+        """A process ended after ``requests`` answered model requests: the breaker, the
+        pool's growth and its pacing follow its outcome."""
         if outcome.kind is OutcomeKind.OK:
             self.answered()
-        changes = self.pool.on_outcome(outcome.kind)
+        changes = self.pool.on_outcome(outcome.kind, requests)
         for change in changes:
             if change is Transition.OPENED:
                 why = outcome.message[:80]
