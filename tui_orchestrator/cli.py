@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from tui_orchestrator import __version__
-from tui_orchestrator.engine.config import CONTEXTS, STRATEGIES, Config, load_config
+from tui_orchestrator.engine.config import CONTEXTS, STRATEGIES, VERIFY_MODES, Config, load_config
 from tui_orchestrator.engine.errors import ClaudeTuiError, ConfigError
 from tui_orchestrator.engine.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from tui_orchestrator.engine.signals import stop_signals
@@ -129,6 +129,18 @@ def _add_run_options(parser: argparse.ArgumentParser, *, repo_optional: bool = F
         metavar="SEVERITY",
         help="exit 3 when a finding at or above SEVERITY exists",
     )
+    parser.add_argument(
+        "--verify",
+        choices=VERIFY_MODES,
+        help="which findings a second session verifies: off, high (critical and high; the "
+        "default) or all",
+    )
+    parser.add_argument(
+        "--include-refuted",
+        action="store_true",
+        default=None,
+        help="keep refuted findings in SARIF and Markdown reports",
+    )
     parser.add_argument("--max-turns", type=_positive_int, metavar="N", help="turns per worker")
     parser.add_argument(
         "--bare", action="store_true", default=None, help="pass --bare (API-key users)"
@@ -157,6 +169,11 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         )
         parser.add_argument("--format", help="json, sarif or markdown (default: from --out)")
         parser.add_argument("--out", metavar="PATH", help="output file (default: stdout)")
+        parser.add_argument(
+            "--include-refuted",
+            action="store_true",
+            help="keep refuted findings in SARIF and Markdown reports",
+        )
         return parser
     if command == "run":
         parser = _Parser(
@@ -182,7 +199,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
     flags: dict[str, Any] = {}
     for key in (
         "workers", "strategy", "max_files_per_chunk", "model", "max_budget_usd",
-        "claude_bin", "executor", "shared_root", "context", "max_turns", "bare",
+        "claude_bin", "executor", "shared_root", "context", "max_turns", "bare", "verify",
+        "include_refuted",
     ):  # fmt: skip
         value = getattr(args, key, None)
         if value is not None:
@@ -357,7 +375,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         check_report_target(Path(args.out), [path], make_folders=False)
     checkpoint = CheckpointStore(path).load()
     assert checkpoint is not None
-    where = write_report("-" if to_stdout else args.out, render(checkpoint, fmt))
+    text = render(checkpoint, fmt, include_refuted=args.include_refuted)
+    where = write_report("-" if to_stdout else args.out, text)
     if not to_stdout:
         sys.stderr.write(f"claude-tui: wrote {fmt} report to {where}\n")
     return EXIT_OK

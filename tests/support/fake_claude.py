@@ -73,8 +73,11 @@ Environment:
 ``FAKE_CLAUDE_SCENARIO`` path of a JSON file choosing the mode per chunk and attempt::
 
         {"rules": [{"file": "src/x.py", "mode": "crash", "times": 1},
-                   {"file": "src/y.py", "mode": "slow", "delay": 2}],
+                   {"file": "src/y.py", "mode": "slow", "delay": 2},
+                   {"file": "src/z.py", "mode": "hang", "verify": true}],
          "default": "ok"}
+
+    (``verify``: the rule applies to verification prompts, and only to them.)
 
     The first rule whose ``file`` is in the prompt's file list and that has invocations left
     applies (``times`` absent or null: always); otherwise ``default`` (else
@@ -113,7 +116,11 @@ import uuid
 
 VERSION = "2.1.197"
 DEFAULT_MODEL = "claude-opus-4-8"
-MARKER_RE = re.compile(r"BUG\((critical|high|medium|low|info)\):\s*(.*?)\s*$")
+# BUG(...) marks a real problem; DECOY(...) a line the reviewer reports although it is
+# fine (a plausible false positive), which a verifier refutes.
+MARKER_RE = re.compile(r"(?:BUG|DECOY)\((critical|high|medium|low|info)\):\s*(.*?)\s*$")
+# A verification prompt's findings: "- [ID] path:line title".
+VERIFY_ITEM_RE = re.compile(r"^- \[([^\]]+)\] (.+):(\d+) ", re.MULTILINE)
 ROOT_RE = re.compile(r"^\s*Repository root:\s*(.+?)\s*$", re.MULTILINE)
 FILES_HEADER_RE = re.compile(r"^\s*Files (?:left )?to review\b[^\n]*$", re.MULTILINE)
 LEFT_HEADER_RE = re.compile(r"^\s*Files left to review\b", re.MULTILINE)
@@ -253,6 +260,20 @@ def findings_of(path, content):
     return out
 
 
+def verdict_of(root, cwd, short, rel, line):
+    """A verifier that checks the named line: a BUG marker is real, a DECOY is not."""
+    try:
+        with open(abs_path(root, rel, cwd), encoding="utf-8", errors="replace") as f:
+            text = f.read().split("\n")[line - 1] if line >= 1 else ""
+    except (OSError, IndexError):
+        return {"id": short, "verdict": "uncertain", "reason": f"cannot read line {line}"}
+    if "BUG(" in text:
+        return {"id": short, "verdict": "confirmed", "reason": f"line {line} shows it"}
+    if "DECOY(" in text:
+        return {"id": short, "verdict": "refuted", "reason": f"line {line} is fine"}
+    return {"id": short, "verdict": "uncertain", "reason": f"line {line} says nothing"}
+
+
 # ----------------------------------------------------------------------------- state
 
 
@@ -337,8 +358,9 @@ class State:
             fh.close()
 
 
-def choose(files, env):
-    """(mode, delay, cost) for this invocation."""
+def choose(files, env, verifying=False):
+    """(mode, delay, cost) for this invocation (``verifying``: a verification prompt; a
+    rule with ``"verify": true`` applies to those only, and only those)."""
     mode = env.get("FAKE_CLAUDE_MODE") or "ok"
     delay = float(env.get("FAKE_CLAUDE_DELAY") or 0.5)
     cost = float(env.get("FAKE_CLAUDE_COST") or 0.01)
@@ -353,6 +375,8 @@ def choose(files, env):
         wanted = rule.get("file")
         wanted = wanted if isinstance(wanted, list) else [wanted]
         if not any(w in files for w in wanted):
+            continue
+        if bool(rule.get("verify")) != verifying:
             continue
         times = rule.get("times")
         if times is not None and state.take_rule(f"rule{idx}") >= int(times):
@@ -686,12 +710,18 @@ def main(argv=None):
 
     cwd = os.getcwd()
     root, files, resumed_prompt = parse_prompt(prompt)
+    # A verification: the files its findings name are read, and each finding judged.
+    to_verify = [(m.group(1), m.group(2), int(m.group(3))) for m in VERIFY_ITEM_RE.finditer(prompt)]
+    if to_verify and "Findings to verify" in prompt:
+        files = list(dict.fromkeys(rel for _id, rel, _line in to_verify))
+    else:
+        to_verify = []
     state = State(env.get("FAKE_CLAUDE_STATE"))
     resume = opts.get("--resume") or opts.get("-r")
     sid_arg = opts.get("--session-id")
     sid = resume if resume and "--fork-session" not in opts["flags"] else sid_arg or _uuid()
 
-    mode, delay, cost = choose(files, env)
+    mode, delay, cost = choose(files, env, verifying=bool(to_verify))
     if mode not in MODES:
         sys.stderr.write(f"fake_claude: unknown mode {mode!r}\n")
         return 2
@@ -708,6 +738,7 @@ def main(argv=None):
             "mode": mode,
             "cwd": cwd,
             "start": start,
+            "verify": [item[0] for item in to_verify],
         },
     )
 
@@ -974,6 +1005,8 @@ def main(argv=None):
         return 1
 
     payload = {"findings": findings + hostile.get("findings", [])}
+    if to_verify:
+        payload = {"verdicts": [verdict_of(root, cwd, *item) for item in to_verify]}
     payload_text = json.dumps(payload, separators=(",", ":"))
 
     if mode in ("parse_error", "json_in_text"):

@@ -45,6 +45,7 @@ from tui_orchestrator.engine.run_request import RunRequest
 from tui_orchestrator.engine.signals import stop_signals
 from tui_orchestrator.engine.statedir import default_report_path
 from tui_orchestrator.engine.text import printable
+from tui_orchestrator.engine.verify import is_refuted
 from tui_orchestrator.engine.views import RunEnd, RunSummary
 from tui_orchestrator.engine.wording import format_seconds, plural
 
@@ -200,6 +201,13 @@ def summary_lines(
         f"- Cost: ${checkpoint.cost_usd:.2f}"
         + (f" of a ${checkpoint.max_budget_usd:.2f} budget" if checkpoint.max_budget_usd else ""),
     ]
+    if summary.verdicts:
+        said = ", ".join(
+            f"{summary.verdicts[k]} {k}"
+            for k in ("confirmed", "refuted", "uncertain", "pending")
+            if summary.verdicts.get(k)
+        )
+        lines.append(f"- Verified: {said} (verification cost ${summary.verify_cost_usd:.2f})")
     if summary.refused:
         sent = summary.requests + summary.refused
         share = summary.refused / sent if sent else 0.0
@@ -263,7 +271,12 @@ def run_headless(request: RunRequest) -> int:
         checkpoint = setup.checkpoint
         report_target = request.report or str(default_report_path(setup.root))
         report_shown, report_error = write_final_report(
-            checkpoint, report_target, fmt, setup.store.path, saved=not run.manager.save_fault
+            checkpoint,
+            report_target,
+            fmt,
+            setup.store.path,
+            saved=not run.manager.save_fault,
+            include_refuted=config.include_refuted,
         )
         for line in summary_lines(checkpoint, summary, report_shown, request.demo):
             err.print(line, markup=False, soft_wrap=True)
@@ -271,11 +284,13 @@ def run_headless(request: RunRequest) -> int:
             err.print(f"claude-tui: {report_error}", markup=False, soft_wrap=True)
     if interrupted:
         return EXIT_INTERRUPTED
-    if summary.unfinished:
-        return EXIT_UNFINISHED
+    if summary.unfinished or summary.verify_pending:
+        return EXIT_UNFINISHED  # (verification still pending counts as unfinished work)
     if request.fail_on:
         threshold = Severity(request.fail_on).rank
-        if any(f.severity.rank <= threshold for f in report_findings(checkpoint)):
+        verdicts = checkpoint.verdicts
+        counted = [f for f in report_findings(checkpoint) if not is_refuted(f, verdicts)]
+        if any(f.severity.rank <= threshold for f in counted):
             err.print(f"Findings at or above {request.fail_on}: exit 3 (--fail-on)", markup=False)
             return EXIT_FAIL_ON
     return EXIT_OK

@@ -27,6 +27,7 @@ from tui_orchestrator.engine.findings import Finding, Severity
 from tui_orchestrator.engine.statedir import ensure_state_dir
 from tui_orchestrator.engine.text import finite_number
 from tui_orchestrator.engine.tomlout import toml_array, toml_float, toml_str
+from tui_orchestrator.engine.verify import FindingVerdict, VerdictKind
 
 CHECKPOINT_VERSION = 1
 
@@ -105,6 +106,14 @@ class Checkpoint:
     # A restart during the window waits too, instead of asking the API again.
     usage_limit_until: float = 0.0
     usage_limit_window: str = ""
+    # Verification (verify.py): the verdicts by fingerprint, and what verification spent
+    # before this process (what it spends now is in ``verifications``).
+    verdicts: dict[str, FindingVerdict] = field(default_factory=dict)
+    verify_cost_before: float = 0.0
+    verify_tokens_before: int = 0
+    # This process's verification tasks (not written: an unanswered one is asked again,
+    # an answered one left its verdicts).
+    verifications: list[ChunkState] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.created:
@@ -113,14 +122,27 @@ class Checkpoint:
             self.updated = self.created
 
     def chunk(self, name: str) -> ChunkState:
+        """A chunk, or a verification task, by name."""
         for state in self.chunks:
+            if state.name == name:
+                return state
+        for state in self.verifications:
             if state.name == name:
                 return state
         raise KeyError(name)
 
     @property
+    def verify_cost_usd(self) -> float:
+        return self.verify_cost_before + sum(v.cost_usd for v in self.verifications)
+
+    @property
+    def verify_tokens(self) -> int:
+        return self.verify_tokens_before + sum(v.tokens for v in self.verifications)
+
+    @property
     def cost_usd(self) -> float:
-        return sum(c.cost_usd for c in self.chunks)
+        """Reviews and verification."""
+        return sum(c.cost_usd for c in self.chunks) + self.verify_cost_usd
 
     @property
     def unfinished(self) -> list[ChunkState]:
@@ -161,6 +183,9 @@ def checkpoint_to_toml(checkpoint: Checkpoint) -> str:
     if checkpoint.usage_limit_until:
         out.append(f"usage_limit_until = {toml_float(checkpoint.usage_limit_until)}")
         out.append(f"usage_limit_window = {toml_str(checkpoint.usage_limit_window)}")
+    if checkpoint.verify_cost_usd or checkpoint.verdicts:
+        out.append(f"verify_cost_usd = {toml_float(checkpoint.verify_cost_usd)}")
+        out.append(f"verify_tokens = {checkpoint.verify_tokens}")
     append = out.append
     for c in checkpoint.chunks:
         append("")
@@ -196,6 +221,12 @@ def checkpoint_to_toml(checkpoint: Checkpoint) -> str:
             append(f"confidence = {toml_str(f.confidence)}")
             append(f"evidence = {toml_str(f.evidence)}")
             append(f"fingerprint = {toml_str(f.fingerprint)}")
+    for fp, verdict in checkpoint.verdicts.items():
+        append("")
+        append("[[verdicts]]")
+        append(f"fingerprint = {toml_str(fp)}")
+        append(f"verdict = {toml_str(verdict.verdict.value)}")
+        append(f"reason = {toml_str(verdict.reason)}")
     return "\n".join(out) + "\n"
 
 
@@ -274,9 +305,24 @@ def checkpoint_from_toml(text: str, source: str = "checkpoint") -> Checkpoint:
             excluded=_paths(data.get("excluded", []), "excluded"),
             usage_limit_until=_amount(data, "usage_limit_until"),
             usage_limit_window=str(data.get("usage_limit_window", "")),
+            verdicts=_verdicts(data.get("verdicts", [])),
+            verify_cost_before=_amount(data, "verify_cost_usd"),
+            verify_tokens_before=_whole(data, "verify_tokens"),
         )
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise bad(f"malformed ({type(exc).__name__}: {exc})") from None
+
+
+def _verdicts(raw: object) -> dict[str, FindingVerdict]:
+    if not isinstance(raw, list):
+        raise TypeError("'verdicts' must be an array of tables")
+    verdicts = {}
+    for item in raw:
+        kind = VerdictKind(item["verdict"])
+        if kind is VerdictKind.UNVERIFIED:
+            raise ValueError("a verdict cannot be 'unverified'")
+        verdicts[str(item["fingerprint"])] = FindingVerdict(kind, str(item.get("reason", "")))
+    return verdicts
 
 
 def _whole(

@@ -9,7 +9,9 @@ marked for the checkpoint writer. It decides nothing about when work runs: the m
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -33,7 +35,7 @@ from tui_orchestrator.engine.events import (
     UsageChanged,
 )
 from tui_orchestrator.engine.file_watch import changed_text
-from tui_orchestrator.engine.findings import Finding, split_outside
+from tui_orchestrator.engine.findings import Finding, merge, split_outside
 from tui_orchestrator.engine.fingerprint import fingerprint
 from tui_orchestrator.engine.outcomes import Action, Verdict
 from tui_orchestrator.engine.prompt import first_prompt, resume_prompt
@@ -49,8 +51,21 @@ from tui_orchestrator.engine.stream_facts import (
     Spending,
 )
 from tui_orchestrator.engine.tasks import Task, TaskKind
+from tui_orchestrator.engine.verify import (
+    VERIFY_PREFIX,
+    FindingVerdict,
+    VerifyGroup,
+    VerifyMode,
+    groups_to_verify,
+    verdicts_for,
+    verify_prompt,
+    verify_resume_prompt,
+)
 from tui_orchestrator.engine.views import ChunkView, Runtime, Waiting, chunk_view
 from tui_orchestrator.engine.wording import plural
+
+# What a verification's log file may be named of (its name holds a path).
+_SAFE = re.compile(r"[^A-Za-z0-9._+-]+")
 
 
 class ChunkBook:
@@ -79,6 +94,8 @@ class ChunkBook:
         self.runtime: dict[str, Runtime] = {c.name: Runtime() for c in checkpoint.chunks}
         # Chunk -> its files whose contents changed while it was reviewed (this run).
         self.changed: dict[str, list[str]] = {}
+        # Verification task -> the findings it judges (verify.py; this process only).
+        self.groups: dict[str, VerifyGroup] = {}
 
     # ---------------------------------------------------------------------- reading
 
@@ -100,13 +117,22 @@ class ChunkBook:
         return [n for n, runtime in self.runtime.items() if runtime.task is not None]
 
     def queue(self) -> list[Task]:
-        """The tasks waiting to start, in the order they start: priority, then size."""
+        """The tasks waiting to start, in the order they start: verifications first (they
+        are short, and a finished review's findings get their verdicts while the user
+        watches), then reviews by priority, then size."""
+        verifying = [
+            Task(TaskKind.VERIFY, v.name) for v in self.checkpoint.verifications
+            if v.status is ChunkStatus.PENDING and self.runtime[v.name].task is None
+        ]  # fmt: skip
         pending = [
             c for c in self.checkpoint.chunks
             if c.status is ChunkStatus.PENDING and self.runtime[c.name].task is None
         ]  # fmt: skip
         pending.sort(key=self._weight)
-        return [Task(TaskKind.REVIEW, c.name) for c in pending]
+        return verifying + [Task(TaskKind.REVIEW, c.name) for c in pending]
+
+    def is_verification(self, name: str) -> bool:
+        return name in self.groups
 
     def stop(self, name: str, reason: str) -> bool:
         """Cancel the chunk's task, which ends its process; False when none runs."""
@@ -132,7 +158,11 @@ class ChunkBook:
         return (-state.priority, -sum(self.sizes.get(f, 0) for f in files))
 
     def log_path(self, name: str) -> Path | None:
-        return None if self.logs_dir is None else self.logs_dir / f"{name}.jsonl"
+        if self.logs_dir is None:
+            return None
+        if name in self.groups:  # "verify: web src/a.py" holds a path's slashes
+            return self.logs_dir / "verify" / f"{_SAFE.sub('_', name[len(VERIFY_PREFIX) :])}.jsonl"
+        return self.logs_dir / f"{name}.jsonl"
 
     def sync(self) -> None:
         """Follow a change of the checkpoint's chunk list (an edited plan was applied)."""
@@ -179,6 +209,10 @@ class ChunkBook:
             state.files_read = [f for f in state.files if f not in set(scope)]
             left = list(scope)
             prompt = first_prompt(instructions, self.root, scope)
+        group = self.groups.get(state.name)
+        if group is not None:  # a verification: its findings, the file they are in
+            prompt = (verify_resume_prompt if resume else verify_prompt)(self.root, group)
+            state.files_read, left = [], [group.file]
         runtime.stop_reason = ""
         runtime.activity = "starting"
         runtime.started_at = self._now()
@@ -267,6 +301,49 @@ class ChunkBook:
         self.progress(state)
         self._emit(ChunkFinished(state.name, ChunkStatus.DONE, "", tuple(found)))
 
+    # ----------------------------------------------------------------- verification
+
+    def queue_verification(self, mode: VerifyMode, only: set[str] | None = None) -> list[str]:
+        """New verification tasks for the findings that want a verdict and have none, one
+        per file, judged after merging (a finding several chunks reported is judged once);
+        ``only``: these fingerprints, whatever the mode. Their names."""
+        busy = {fp for group in self.groups.values() for fp in group.fingerprints}
+        if only is not None:
+            busy -= only
+        findings = merge(self.checkpoint.findings())
+        if only is not None:
+            findings = [f for f in findings if f.fingerprint in only]
+            mode = VerifyMode.ALL
+        names = []
+        for group in groups_to_verify(findings, self.checkpoint.verdicts, mode, busy):
+            name, n = group.name, 1
+            while name in self.groups or name in self.names:
+                n += 1
+                name = f"{group.name} #{n}"
+            self.groups[name] = replace(group, name=name)
+            state = ChunkState(name=name, files=[group.file])
+            self.checkpoint.verifications.append(state)
+            self.runtime[name] = Runtime(waiting=Waiting.QUEUED)
+            self._emit(ChunkStatusChanged(name, state.status, self.view(name)))
+            names.append(name)
+        return names
+
+    def verified(self, state: ChunkState, answered: Mapping[str, FindingVerdict]) -> None:
+        """A verifier answered: each of its findings' verdicts is kept by fingerprint
+        (``uncertain`` for a finding the answer left out)."""
+        group = self.groups[state.name]
+        verdicts = verdicts_for(group, answered)
+        self.checkpoint.verdicts.update(verdicts)
+        counts = Counter(v.verdict.value for v in verdicts.values())
+        said = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+        self.log(state.name, LogKind.NOTE, f"verdicts: {said}")
+        state.files_read = list(state.files)
+        state.error = ""
+        self.set_status(state, ChunkStatus.DONE)
+        self.progress(state)
+        self._emit(ChunkFinished(state.name, ChunkStatus.DONE, "", ()))
+        self.writer.changed()
+
     def _fingerprint(self, finding: Finding) -> str:
         """Of the finding's content, computed once, as it is accepted (fingerprint.py)."""
         return fingerprint(self.root, finding.file, finding.line, finding.title)
@@ -330,7 +407,9 @@ class ChunkBook:
             self.log(state.name, verdict.log.kind, verdict.log.text)
         if verdict.notice:
             self._emit(Notice("warning", verdict.notice))
-        if verdict.action is Action.DONE:
+        if verdict.action is Action.DONE and state.name in self.groups:
+            self.verified(state, outcome.verdicts or {})
+        elif verdict.action is Action.DONE:
             self.done(state, outcome.findings or [])
         elif verdict.action is Action.FAIL:
             self.failed(state, verdict.error)

@@ -24,6 +24,8 @@ STRATEGIES = ("directory", "balanced", "filetype", "equal")
 # What a Dask worker gets of the repository: the chunk's files, or the whole repository at
 # its commit with the chunk's files over it.
 CONTEXTS = ("chunk", "repo")
+# Which findings a second session verifies (verify.py): none, critical and high, or all.
+VERIFY_MODES = ("off", "high", "all")
 
 DEFAULT_FILE_TYPES: tuple[str, ...] = (
     "py", "pyi", "js", "jsx", "mjs", "cjs", "ts", "tsx", "mts", "cts", "vue", "svelte",
@@ -70,6 +72,10 @@ class Config:
     # each chunk's files, so the agent can read the rest of it.
     context: str = "chunk"
     prompt_file: str = ""
+    # Which findings a fresh read-only session verifies after the review (docs/verification.md).
+    verify: str = "off"
+    # Refuted findings in SARIF and Markdown reports too (JSON has them always).
+    include_refuted: bool = False
 
     def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)
@@ -128,6 +134,8 @@ def validate_value(key: str, value: Any, source: str) -> Any:
             raise ConfigError(f"{where} must be one of {', '.join(STRATEGIES)}, got {value!r}")
         if key == "context" and value not in CONTEXTS:
             raise ConfigError(f"{where} must be one of {', '.join(CONTEXTS)}, got {value!r}")
+        if key == "verify" and value not in VERIFY_MODES:
+            raise ConfigError(f"{where} must be one of {', '.join(VERIFY_MODES)}, got {value!r}")
         if key == "executor" and not (value == "local" or value.startswith("dask://")):
             raise ConfigError(f"{where} must be 'local' or 'dask://HOST:PORT', got {value!r}")
         return value

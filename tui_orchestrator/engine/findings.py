@@ -10,7 +10,7 @@ import json
 import os
 import posixpath
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
@@ -265,8 +265,9 @@ def findings_from(payload: object, root: Path, chunk: str = "") -> list[Finding]
 _FENCE = re.compile(r"```(?:json)?\s*\n(.*?)```", re.DOTALL)
 
 
-def findings_from_text(text: str, root: Path, chunk: str = "") -> list[Finding] | None:
-    """The fallback: a fenced JSON block, or the text itself, holding findings."""
+def json_payloads(text: str) -> Iterator[object]:
+    """The JSON objects a result text may hold, most likely first: fenced blocks, the
+    whole text, and what lies between its first and last brace."""
     candidates = [m.group(1) for m in _FENCE.finditer(text or "")]
     candidates.append(text or "")
     brace = (text or "").find("{")
@@ -274,9 +275,14 @@ def findings_from_text(text: str, root: Path, chunk: str = "") -> list[Finding] 
         candidates.append(text[brace : text.rfind("}") + 1])
     for candidate in candidates:
         try:
-            payload = json.loads(candidate)
+            yield json.loads(candidate)
         except (json.JSONDecodeError, TypeError):
             continue
+
+
+def findings_from_text(text: str, root: Path, chunk: str = "") -> list[Finding] | None:
+    """The fallback: a fenced JSON block, or the text itself, holding findings."""
+    for payload in json_payloads(text):
         found = findings_from(payload, root, chunk)
         if found is not None:
             return found

@@ -1,8 +1,8 @@
 """A finding's fingerprint, and the repository's id: what tracks a finding over time.
 
 The fingerprint is computed once, when a finding is accepted, from content and not from
-the line number: the repo-relative path and the text of the finding's line with its two
-neighbours on each side, whitespace collapsed (so CRLF or re-indented code changes
+the line number: the repo-relative path, the text of the finding's line, and that line
+with its two neighbours on each side, whitespace collapsed (so CRLF or re-indented code changes
 nothing). Lines moving above the finding leave it the same; a change of the code at the
 finding makes a new one. The category, which a model chooses, is left out. A finding with
 no line (0) or a file that cannot be read is fingerprinted by its path and title.
@@ -37,7 +37,9 @@ def fingerprint(
             lines = []
     if 1 <= line <= len(lines):
         window = lines[max(0, line - 1 - CONTEXT_LINES) : line + CONTEXT_LINES]
-        content = "\n".join(_normal(text) for text in window)
+        # The finding's own line first: two lines of a short file share their window.
+        own = _normal(lines[line - 1])
+        content = own + "\n--\n" + "\n".join(_normal(text) for text in window)
     else:
         content = "title:" + _normal(title)
     digest = hashlib.blake2b(digest_size=16)

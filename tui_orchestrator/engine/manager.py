@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -31,7 +32,7 @@ from tui_orchestrator.engine.events import (
     Topic,
 )
 from tui_orchestrator.engine.file_watch import changed_files, hash_files
-from tui_orchestrator.engine.findings import Finding
+from tui_orchestrator.engine.findings import Finding, merge
 from tui_orchestrator.engine.outcomes import Action, judge
 from tui_orchestrator.engine.pool import Admit, Clock, PoolGovernor
 from tui_orchestrator.engine.prompt import ask_prompt
@@ -42,6 +43,7 @@ from tui_orchestrator.engine.stream import StreamEvent
 from tui_orchestrator.engine.stream_facts import ChunkReading, LogKind, Spending, Throttled
 from tui_orchestrator.engine.tasks import build_job
 from tui_orchestrator.engine.throttle import Throttle
+from tui_orchestrator.engine.verify import VerdictKind, VerifyMode, verdict_of, wants_verifying
 from tui_orchestrator.engine.views import (
     ChunkView,
     RunSummary,
@@ -146,7 +148,8 @@ class Manager:
         return report_findings(self.checkpoint, keep)
 
     def report(self, fmt: str, keep: Keep = None, filtered: str = "") -> str:
-        return render(self.checkpoint, fmt, keep, filtered)
+        include = self.config.include_refuted
+        return render(self.checkpoint, fmt, keep, filtered, include_refuted=include)
 
     @property
     def names(self) -> list[str]:
@@ -229,6 +232,9 @@ class Manager:
             )
             # A usage limit of an earlier run that has not reset: wait, do not ask.
             self.throttle.resume_waiting()
+            # Findings of earlier runs still without a verdict (a finished checkpoint
+            # run again with --verify all is verified, not reviewed again).
+            self._queue_verification()
         try:
             reason = await self._loop()
         except Exception as exc:  # a bug: the run still ends as one, saved and told
@@ -243,6 +249,8 @@ class Manager:
             requests=self.pool.requests - requests_before,
             refused=self.pool.refusals - refused_before,
             paced_rps=self.pool.rate,
+            verdicts=self.verdict_counts(),
+            verify_cost_usd=self.checkpoint.verify_cost_usd,
         )
         self._emit(
             RunFinished(reason, summary.done, summary.failed, summary.unfinished, summary.error)
@@ -319,12 +327,46 @@ class Manager:
             self._start(self.state(task.chunk))
             self.pool.started()
 
+    # ----------------------------------------------------------------- verification
+
+    @property
+    def verify_mode(self) -> VerifyMode:
+        return VerifyMode(self.config.verify)
+
+    def _queue_verification(self) -> None:
+        if self.book.queue_verification(self.verify_mode):
+            self._wake.set()
+
+    def verify(self, fingerprints: set[str]) -> list[str]:
+        """Verify these findings (again, whatever their verdict): the tasks queued."""
+        for fp in fingerprints:
+            self.checkpoint.verdicts.pop(fp, None)
+        names = self.book.queue_verification(self.verify_mode, only=fingerprints)
+        self.writer.changed()
+        if names:
+            self.start()
+        return names
+
+    def verdict_counts(self) -> dict[str, int]:
+        """The findings by verdict; "pending": wanted a verdict and have none."""
+        counts: Counter[str] = Counter()
+        verdicts = self.checkpoint.verdicts
+        for finding in merge(self.checkpoint.findings()):
+            kind = verdict_of(finding, verdicts)
+            if kind is VerdictKind.UNVERIFIED:
+                if wants_verifying(finding, self.verify_mode):
+                    counts["pending"] += 1
+            else:
+                counts[kind.value] += 1
+        return dict(counts)
+
     # ------------------------------------------------------------------ a task's life
 
     def _start(self, state: ChunkState) -> None:
         """Where a chunk's worker is started: a new or resumed session, on the runner."""
         prompt, todo, resume = self.book.begin(state, self.instructions)
-        job = self._job(state, prompt, resume=resume, todo=todo)
+        verify = self.book.is_verification(state.name)
+        job = self._job(state, prompt, resume=resume, todo=todo, verify=verify)
         runtime = self.book.runtime[state.name]
         runtime.task = asyncio.get_running_loop().create_task(self._work(state, job))
         self.throttle.changed()
@@ -409,6 +451,8 @@ class Manager:
             self.throttle.usage_limited(state, runtime)
         else:
             self.book.settle(state, verdict, outcome)
+            if state.status is ChunkStatus.DONE and not self.book.is_verification(state.name):
+                self._queue_verification()
 
     # --------------------------------------------------------------- user commands
 

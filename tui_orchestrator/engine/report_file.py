@@ -248,14 +248,21 @@ def write_report(target: str | Path, text: str) -> str:
 
 
 def write_final_report(
-    checkpoint: Checkpoint, target: str, fmt: str, checkpoint_path: Path, *, saved: bool = True
+    checkpoint: Checkpoint,
+    target: str,
+    fmt: str,
+    checkpoint_path: Path,
+    *,
+    saved: bool = True,
+    include_refuted: bool = False,
 ) -> tuple[str, str]:
     """The report at the end of a run: where it went (for the summary), and the one line
     to print when it could not be written. The run's exit code stands: the checkpoint
     (``saved``: it could be written) holds every finding, and ``claude-tui report`` writes
     the report from it again."""
     try:
-        return write_report(target, render(checkpoint, fmt)), ""
+        text = render(checkpoint, fmt, include_refuted=include_refuted)
+        return write_report(target, text), ""
     except WriteError as exc:
         out = "" if target == "-" else f" --out {shlex.quote(target)}"
         again = f"claude-tui report {shlex.quote(str(checkpoint_path))} --format {fmt}{out}"

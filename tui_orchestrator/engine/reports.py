@@ -21,6 +21,7 @@ from tui_orchestrator.engine.errors import ConfigError
 from tui_orchestrator.engine.findings import Finding, Severity, inside_repo, merge
 from tui_orchestrator.engine.fingerprint import repo_id
 from tui_orchestrator.engine.text import printable
+from tui_orchestrator.engine.verify import is_refuted, verdict_of
 from tui_orchestrator.engine.wording import plural
 
 FORMATS = ("json", "sarif", "markdown")
@@ -92,6 +93,8 @@ def report_data(checkpoint: Checkpoint, keep: Keep = None, filtered: str = "") -
                 "evidence": f.evidence,
                 "fingerprint": f.fingerprint,
                 "chunks": list(f.chunks or ((f.chunk,) if f.chunk else ())),
+                "verdict": verdict_of(f, checkpoint.verdicts).value,
+                "verdict_reason": _reason(f, checkpoint),
             }
             for f in findings
         ],
@@ -117,10 +120,25 @@ def report_data(checkpoint: Checkpoint, keep: Keep = None, filtered: str = "") -
             "done": sum(c.status is ChunkStatus.DONE for c in checkpoint.chunks),
             "by_severity": {s.value: by_severity.get(s.value, 0) for s in Severity},
             "max_budget_usd": checkpoint.max_budget_usd,
+            "by_verdict": dict(Counter(verdict_of(f, checkpoint.verdicts).value for f in findings)),
+            "verify_cost_usd": round(checkpoint.verify_cost_usd, 6),
         },
         "unfinished": unfinished,
         **_filter_note(checkpoint, findings, filtered),
     }
+
+
+def _reason(finding: Finding, checkpoint: Checkpoint) -> str:
+    verdict = checkpoint.verdicts.get(finding.fingerprint)
+    return verdict.reason if verdict is not None else ""
+
+
+def _acted_on(checkpoint: Checkpoint, keep: Keep, include_refuted: bool) -> Keep:
+    """What SARIF and Markdown show: refuted findings only when asked for."""
+    if include_refuted:
+        return keep
+    verdicts = checkpoint.verdicts
+    return lambda f: not is_refuted(f, verdicts) and (keep is None or keep(f))
 
 
 def _filter_note(checkpoint: Checkpoint, findings: list[Finding], filtered: str) -> dict[str, Any]:
@@ -149,8 +167,10 @@ def render_json(checkpoint: Checkpoint, keep: Keep = None, filtered: str = "") -
     return _dumps(report_data(checkpoint, keep, filtered))
 
 
-def render_sarif(checkpoint: Checkpoint, keep: Keep = None, filtered: str = "") -> str:
-    findings = report_findings(checkpoint, keep)
+def render_sarif(
+    checkpoint: Checkpoint, keep: Keep = None, filtered: str = "", include_refuted: bool = False
+) -> str:
+    findings = report_findings(checkpoint, _acted_on(checkpoint, keep, include_refuted))
     rules: dict[str, int] = {}
     rule_list = []
     results = []
@@ -183,7 +203,11 @@ def render_sarif(checkpoint: Checkpoint, keep: Keep = None, filtered: str = "") 
                     }
                 }
             ],
-            "properties": {"severity": f.severity.value, "chunk": f.chunk},
+            "properties": {
+                "severity": f.severity.value,
+                "chunk": f.chunk,
+                "verdict": verdict_of(f, checkpoint.verdicts).value,
+            },
         }
         results.append(result)
     sarif = {
@@ -220,7 +244,10 @@ def _md_cell(text: str) -> str:
     return printable(text).replace("|", "\\|")
 
 
-def render_markdown(checkpoint: Checkpoint, keep: Keep = None, filtered: str = "") -> str:
+def render_markdown(
+    checkpoint: Checkpoint, keep: Keep = None, filtered: str = "", include_refuted: bool = False
+) -> str:
+    keep = _acted_on(checkpoint, keep, include_refuted)
     findings = sorted_findings(report_findings(checkpoint, keep))
     data = report_data(checkpoint, keep, filtered)
     totals = data["totals"]
@@ -235,6 +262,10 @@ def render_markdown(checkpoint: Checkpoint, keep: Keep = None, filtered: str = "
     ]
     if data["unfinished"]:
         lines.append(f"- Unfinished chunks: {printable(', '.join(data['unfinished']))}")
+    if checkpoint.verdicts:
+        refuted = sum(is_refuted(f, checkpoint.verdicts) for f in report_findings(checkpoint))
+        shown = "shown" if include_refuted else "left out"
+        lines.append(f"- Verified: {plural(refuted, 'finding')} refuted ({shown})")
     if "filter" in data:
         note = data["filter"]
         lines.append(
@@ -247,13 +278,14 @@ def render_markdown(checkpoint: Checkpoint, keep: Keep = None, filtered: str = "
             continue
         lines += ["", f"## {severity.value.capitalize()} ({len(group)})", ""]
         lines += [
-            "| File | Line | Title | Category | Confidence | Chunk |",
-            "|---|---:|---|---|---|---|",
+            "| File | Line | Title | Category | Confidence | Verdict | Chunk |",
+            "|---|---:|---|---|---|---|---|",
         ]
         for f in group:
             lines.append(
                 f"| `{_md_cell(f.file)}` | {f.line} | {_md_cell(f.title)} | "
                 f"{_md_cell(f.category)} | {_md_cell(f.confidence)} | "
+                f"{verdict_of(f, checkpoint.verdicts).value} | "
                 f"{_md_cell(', '.join(f.chunks) or f.chunk)} |"
             )
         for f in group:
@@ -261,6 +293,10 @@ def render_markdown(checkpoint: Checkpoint, keep: Keep = None, filtered: str = "
                 description = printable(f.description, lines=True, tabs=True)
                 where = f"`{printable(f.file)}:{f.line}`"
                 lines += ["", f"**{_md_cell(f.title)}** ({where}): {description}"]
+                reason = _reason(f, checkpoint)
+                if reason:
+                    verdict = verdict_of(f, checkpoint.verdicts).value
+                    lines += ["", f"Verifier ({verdict}): {printable(reason)}"]
                 if f.evidence:
                     evidence = printable(f.evidence, lines=True, tabs=True)
                     # A fence longer than any run of backticks the evidence holds.
@@ -271,8 +307,19 @@ def render_markdown(checkpoint: Checkpoint, keep: Keep = None, filtered: str = "
     return "\n".join(lines) + "\n"
 
 
-def render(checkpoint: Checkpoint, fmt: str, keep: Keep = None, filtered: str = "") -> str:
+def render(
+    checkpoint: Checkpoint,
+    fmt: str,
+    keep: Keep = None,
+    filtered: str = "",
+    *,
+    include_refuted: bool = False,
+) -> str:
     """The report in ``fmt``; ``keep`` narrows its findings (the chunks are all there), and
-    ``filtered``, the filter as the user typed it, is named in the report."""
-    renderers = {"json": render_json, "sarif": render_sarif, "markdown": render_markdown}
-    return renderers[fmt](checkpoint, keep, filtered)
+    ``filtered``, the filter as the user typed it, is named in the report. SARIF and
+    Markdown leave refuted findings out unless ``include_refuted``; JSON has every finding
+    with its verdict."""
+    if fmt == "json":
+        return render_json(checkpoint, keep, filtered)
+    renderers = {"sarif": render_sarif, "markdown": render_markdown}
+    return renderers[fmt](checkpoint, keep, filtered, include_refuted)

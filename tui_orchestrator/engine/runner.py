@@ -28,6 +28,7 @@ from tui_orchestrator.engine.errors import ClaudeNotFoundError
 from tui_orchestrator.engine.findings import FINDINGS_SCHEMA, Finding, parse_result_findings
 from tui_orchestrator.engine.stream import Result, StreamEvent, parse_line
 from tui_orchestrator.engine.usage_limit import is_usage_text
+from tui_orchestrator.engine.verify import VERDICTS_SCHEMA, FindingVerdict, parse_result_verdicts
 
 READ_ONLY_TOOLS = "Read,Grep,Glob"
 
@@ -66,6 +67,8 @@ class Job:
     attempt: int = 1
     # The files this attempt reviews (all of ``files`` unless resumed or incremental).
     todo: list[str] | None = None
+    # A verification (verify.py): its answer is verdicts, not findings.
+    verify: bool = False
 
 
 @dataclass(slots=True)
@@ -76,6 +79,8 @@ class Outcome:
     stderr_tail: str = ""
     findings: list[Finding] | None = None
     retry_after_s: float | None = None
+    # A verification's verdicts by the prompt's ids.
+    verdicts: dict[str, FindingVerdict] | None = None
 
     @property
     def message(self) -> str:
@@ -212,7 +217,8 @@ class ClaudeRunner(Runner):
         else:
             args += ["--session-id", job.session_id]
         if job.structured:
-            args += ["--json-schema", json.dumps(FINDINGS_SCHEMA, separators=(",", ":"))]
+            schema = VERDICTS_SCHEMA if job.verify else FINDINGS_SCHEMA
+            args += ["--json-schema", json.dumps(schema, separators=(",", ":"))]
         if self.model:
             args += ["--model", self.model]
         if self.max_turns:
@@ -289,7 +295,11 @@ def outcome_of(
         return Outcome(OutcomeKind.TIMEOUT, result, exit_code, stderr)
     kind = classify(result, exit_code, stderr)
     outcome = Outcome(kind, result, exit_code, stderr)
-    if kind is OutcomeKind.OK and job.structured and result is not None:
+    if kind is OutcomeKind.OK and job.verify and result is not None:
+        outcome.verdicts = parse_result_verdicts(result.structured_output, result.result)
+        if outcome.verdicts is None:
+            outcome.kind = OutcomeKind.PARSE_ERROR
+    elif kind is OutcomeKind.OK and job.structured and result is not None:
         outcome.findings = parse_result_findings(
             result.structured_output, result.result, root or job.root, job.chunk
         )

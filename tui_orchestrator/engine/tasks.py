@@ -1,7 +1,7 @@
 """What the manager's queue holds, and the one place a task becomes a runner's job.
 
-A task is a piece of work on one chunk. Today every task is a review; verifying a
-chunk's findings will be a kind of its own, queued and dispatched the same way.
+A task is a piece of work: the review of a chunk, or the verification of findings of one
+file (verify.py), queued and dispatched the same way.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from tui_orchestrator.engine.runner import Job
 
 class TaskKind(StrEnum):
     REVIEW = "review"
+    VERIFY = "verify"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,7 @@ def build_job(
     structured: bool = True,
     fork: bool = False,
     todo: list[str] | None = None,
+    verify: bool = False,
 ) -> Job:
     """Every job a chunk's process runs (a review, a follow-up question) is made here, so
     each gets the budget that is left and the same limits."""
@@ -53,4 +55,5 @@ def build_job(
         fork=fork,
         attempt=state.attempts,
         todo=todo,
+        verify=verify,
     )

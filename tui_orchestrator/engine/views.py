@@ -215,6 +215,14 @@ class RunSummary:
     requests: int = 0
     refused: int = 0
     paced_rps: float | None = None
+    # Verification: findings by verdict (confirmed, refuted, uncertain, pending: wanted
+    # one and have none), and what verification cost in all.
+    verdicts: dict[str, int] = field(default_factory=dict)
+    verify_cost_usd: float = 0.0
+
+    @property
+    def verify_pending(self) -> int:
+        return self.verdicts.get("pending", 0)
 
 
 def summarize(
