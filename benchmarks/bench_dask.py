@@ -56,7 +56,7 @@ def make_repo(root: Path, chunks: int, files: int) -> Path:
 
 def run_once(repo: Path, workers: int, env: dict[str, str], executor: str) -> tuple[float, float]:
     """One fresh run: (wall seconds, mean chunk seconds)."""
-    args = [sys.executable, "-m", "tui_orchestrator", "run", str(repo), "--workers",
+    args = [sys.executable, "-m", "tui_orchestrator", "run", str(repo), "--verify", "off", "--workers",
             str(workers), "--fresh", "--executor", executor]  # fmt: skip
     start = time.monotonic()
     done = subprocess.run(args, env=env, capture_output=True, text=True)

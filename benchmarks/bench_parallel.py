@@ -88,7 +88,7 @@ def run_xargs(
 def run_tui(repo: Path, workers: int, env: dict[str, str]) -> tuple[float, dict]:
     start = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "tui_orchestrator", "run", str(repo), "--workers", str(workers),
+        [sys.executable, "-m", "tui_orchestrator", "run", str(repo), "--verify", "off", "--workers", str(workers),
          "--fresh"],
         env=env, capture_output=True, text=True,
     )  # fmt: skip

@@ -49,7 +49,7 @@ def run_storm(k: int, w: float, chunks: int, workers: int, bin_: Path) -> dict[s
         env["CLAUDE_TUI_CONFIG_DIR"] = str(tmp / "config")
         start = time.monotonic()
         done = subprocess.run(
-            [sys.executable, "-m", "tui_orchestrator", "run", str(repo), "--workers",
+            [sys.executable, "-m", "tui_orchestrator", "run", str(repo), "--verify", "off", "--workers",
              str(workers), "--max-files-per-chunk", "2"],
             env=env, capture_output=True, text=True,
         )  # fmt: skip
@@ -96,7 +96,7 @@ def _timed_run(
         env["CLAUDE_CODE_OAUTH_TOKEN"] = "bench-token"
     start = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "tui_orchestrator", "run", str(repo), "--workers", str(workers),
+        [sys.executable, "-m", "tui_orchestrator", "run", str(repo), "--verify", "off", "--workers", str(workers),
          "--max-files-per-chunk", "2"],
         env=env, capture_output=True, text=True,
     )  # fmt: skip

@@ -118,7 +118,7 @@ async def measure(minutes: float, workers: int, interval: float) -> dict[str, st
     os.environ["CLAUDE_TUI_CONFIG_DIR"] = str(tmp / "config")
     files = {f"mod{c:02d}/f{i}.py": f"x = {i}\n" for c in range(workers) for i in range(4)}
     repo = make_review_repo(tmp / "repo", files)
-    config = Config(workers=workers, max_files_per_chunk=4)
+    config = Config(workers=workers, max_files_per_chunk=4, verify="off")
     project = open_project(repo, config)
     runner = ChattyRunner(interval)
     run = OpenRun(repo, config, runner, RunOptions(headless=False))

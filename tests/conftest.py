@@ -33,8 +33,12 @@ FAKE_CLAUDE = SUPPORT / "fake_claude.py"
 def _isolated_user_config(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ):
-    """No test reads or writes the developer's own claude-tui config."""
-    monkeypatch.setenv("CLAUDE_TUI_CONFIG_DIR", str(tmp_path_factory.mktemp("user-config")))
+    """No test reads or writes the developer's own claude-tui config. Its own user config
+    turns verification off: tests about something else need not answer a verifier (those
+    about verification ask for it with --verify)."""
+    folder = tmp_path_factory.mktemp("user-config")
+    (folder / "config.toml").write_text('verify = "off"\n', encoding="utf-8")
+    monkeypatch.setenv("CLAUDE_TUI_CONFIG_DIR", str(folder))
     monkeypatch.delenv("CLAUDE_TUI_CLAUDE_BIN", raising=False)
 
 

@@ -373,7 +373,7 @@ async def test_pause_through_dask_stops_the_remote_process_and_resume_and_ask_co
 
     repo = make_review_repo(tmp_path / "repo", _files(4))
     dask.srv.latency = 1.5
-    cfg = Config(workers=2, max_files_per_chunk=2)
+    cfg = Config(workers=2, max_files_per_chunk=2, verify="off")
     setup = prepare_run(repo, cfg, backend="claude")
     runner = DaskRunner(dask.executor)
     events: list = []
@@ -427,7 +427,7 @@ async def test_cancel_and_budget_reach_the_remote_process(dask: Cluster, tmp_pat
 
     repo = make_review_repo(tmp_path / "repo", _files(4))
     dask.srv.latency = 1.5
-    cfg = Config(workers=2, max_files_per_chunk=2, max_budget_usd=5.0)
+    cfg = Config(workers=2, max_files_per_chunk=2, max_budget_usd=5.0, verify="off")
     setup = prepare_run(repo, cfg, backend="claude")
     runner = DaskRunner(dask.executor)
     manager = _manager(setup, runner, cfg)

@@ -88,7 +88,7 @@ async def test_real_cli_pause_and_resume_of_one_chunk(tmp_path: Path, monkeypatc
     repo = make_review_repo(tmp_path / "repo", FILES)
     with ScriptedMessagesServer(latency=1.5) as srv:
         env = _env(tmp_path, srv)
-        cfg = Config(workers=2, max_files_per_chunk=2)
+        cfg = Config(workers=2, max_files_per_chunk=2, verify="off")
         setup = prepare_run(repo, cfg, backend="claude")
         events: list = []
         manager = Manager(

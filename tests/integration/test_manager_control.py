@@ -21,7 +21,10 @@ def _manager(repo: Path, fake_env, monkeypatch, events: list, **config) -> Manag
         if key.startswith("FAKE_CLAUDE"):
             monkeypatch.setenv(key, value)
     return claude_manager(
-        repo, fake_env.env["CLAUDE_TUI_CLAUDE_BIN"], Config(**config), on_event=events.append
+        repo,
+        fake_env.env["CLAUDE_TUI_CLAUDE_BIN"],
+        Config(**{"verify": "off", **config}),
+        on_event=events.append,
     )
 
 

@@ -52,7 +52,7 @@ SLOW = {"FAKE_CLAUDE_MODE": "slow", "FAKE_CLAUDE_DELAY": "1.0"}
 
 
 def _manager(repo: Path, env: dict[str, str], **config: object) -> Manager:
-    cfg = Config(**config)  # type: ignore[arg-type]
+    cfg = Config(**{"verify": "off", **config})  # type: ignore[arg-type]
     return claude_manager(repo, env["CLAUDE_TUI_CLAUDE_BIN"], cfg, env=env)
 
 

@@ -44,7 +44,7 @@ async def test_a_usage_limit_mid_run_waits_for_the_reset_and_every_session_resum
         ]
     )
     events: list = []
-    config = Config(workers=2, max_files_per_chunk=1, max_usage_wait_s=600)
+    config = Config(workers=2, max_files_per_chunk=1, max_usage_wait_s=600, verify="off")
     manager = claude_manager(
         repo, str(fake_claude), config, env=fake_env.env, on_event=events.append
     )
@@ -110,7 +110,7 @@ async def test_with_an_api_key_the_unknown_reset_is_probed_at_growing_intervals(
     monkeypatch.setattr("tui_orchestrator.engine.pool.UNKNOWN_FIRST_S", 1.0)
     repo = many_files_repo(tmp_path / "r", 2)
     fake_env.scenario([{"file": "pkg0/mod_000.py", "mode": "usage_key", "times": 2}])
-    config = Config(workers=2, max_files_per_chunk=1, max_usage_wait_s=600)
+    config = Config(workers=2, max_files_per_chunk=1, max_usage_wait_s=600, verify="off")
     manager = claude_manager(repo, str(fake_claude), config, env=fake_env.env)
     summary = await asyncio.wait_for(manager.run(), 60)
     assert summary.reason is RunEnd.DONE and summary.done == 2
@@ -126,7 +126,7 @@ async def test_a_restart_during_the_window_waits_instead_of_asking(
     tmp_path: Path, fake_env, fake_claude
 ) -> None:
     repo = many_files_repo(tmp_path / "r", 2)
-    config = Config(workers=2, max_files_per_chunk=1, max_usage_wait_s=600)
+    config = Config(workers=2, max_files_per_chunk=1, max_usage_wait_s=600, verify="off")
     manager = claude_manager(repo, str(fake_claude), config, env=fake_env.env)
     resets_at = time.time() + 2.0
     manager.checkpoint.usage_limit_until = resets_at

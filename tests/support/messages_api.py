@@ -31,12 +31,17 @@ The scripted "model" is a code reviewer that follows the engine's prompt contrac
    (absolute, as a real model does). With ``inject=True`` it also asks for ``Bash``
    (``touch PWNED``) and ``Write`` (``<root>/PWNED.txt``), which ``--tools Read,Grep,Glob``
    must refuse.
+   A verification prompt (``Findings to verify (N):`` and ``- [ID] path:line title`` lines)
+   reads the files its findings name the same way.
 2. Turn after the Read results: a ``StructuredOutput`` tool_use whose input is
    ``{"findings": [{file (absolute), line, severity, title, description}]}`` built from marker
    lines ``BUG(<severity>): <title>`` in the Read results (the Read tool numbers each line,
    ``12\\t...``; that number is the finding's line). A resumed conversation reports every
    file read in the whole conversation, also before an earlier accepted StructuredOutput,
    as the engine's resume prompt asks ("the findings for ALL files of this review").
+   A verification answers ``{"verdicts": [{id, verdict, reason}]}`` instead: ``confirmed``
+   for a finding whose line holds a ``BUG(...)`` marker, ``refuted`` for a ``DECOY(...)``
+   marker (a line a reviewer reports although it is fine), ``uncertain`` otherwise.
 3. Turn after the StructuredOutput result: a short text, ``stop_reason: end_turn``. (Claude
    Code 2.1.197 does not ask for this turn: it ends the run with the StructuredOutput call.)
 
@@ -100,7 +105,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
-MARKER_RE = re.compile(r"BUG\((critical|high|medium|low|info)\):\s*(.*?)\s*$")
+# BUG(...) marks a real problem; DECOY(...) a line the reviewer reports although it is
+# fine (a plausible false positive), which the verifier refutes.
+MARKER_RE = re.compile(r"(?:BUG|DECOY)\((critical|high|medium|low|info)\):\s*(.*?)\s*$")
+# A verification prompt (docs/verification.md): its header and its "- [ID] path:line title".
+VERIFY_HEADER_RE = re.compile(r"^\s*Findings to verify \(\d+\):\s*$", re.MULTILINE)
+VERIFY_ITEM_RE = re.compile(r"^- \[([^\]]+)\] (.+?):(\d+) ", re.MULTILINE)
 # The Read tool prefixes each line with its number and a tab ("   12\t..."); older versions
 # used an arrow ("    12→...").
 NUMBERED_LINE_RE = re.compile(r"^\s*(\d+)(?:\t|\u2192)(.*)$")
@@ -119,10 +129,18 @@ class ReviewPrompt:
     root: str | None
     files: list[str]
     resumed: bool  # "Files left to review"
+    # A verification prompt's findings: (id, path, line); its files are their paths.
+    verify: list[tuple[str, str, int]] = field(default_factory=list)
 
 
 def parse_prompt(text: str) -> ReviewPrompt | None:
     """The repository root and file list of an engine prompt, or None if it is not one."""
+    if VERIFY_HEADER_RE.search(text):
+        items = [(m[0], m[1], int(m[2])) for m in VERIFY_ITEM_RE.findall(text)]
+        root_match = ROOT_RE.search(text)
+        files = list(dict.fromkeys(path for _id, path, _line in items))
+        root = root_match.group(1) if root_match else None
+        return ReviewPrompt(root=root, files=files, resumed=False, verify=items)
     header = FILES_HEADER_RE.search(text)
     if header is None:
         return None
@@ -254,7 +272,8 @@ class RequestRecord:
     prompt_files: list[str] = field(default_factory=list)  # newest prompt's
     first_turn: bool = False  # no tool result yet after the newest prompt
     resumed: bool = False  # "Files left to review" or several prompts in the conversation
-    reply: str = ""  # "read", "structured_output", "end_turn", "text", "error", "cut"
+    reply: str = ""  # "read", "structured_output", "verdicts", "end_turn", "text", "error", "cut"
+    verify_ids: list[str] = field(default_factory=list)  # a verification's finding ids
     session_id: str | None = None  # X-Claude-Code-Session-Id header
     stream: bool = False
     error: str | None = None
@@ -499,6 +518,8 @@ def scripted_reply(
     # engine's resume prompt asks for the findings of ALL files of the review, so a resumed
     # session reports what it had read (and perhaps reported) before the interruption too:
     # the engine may have been killed before it saw that earlier report.
+    if prompt.verify:
+        return _verdicts_reply(conv, prompt)
     findings: list[dict[str, Any]] = []
     seen: set[tuple[str, int, str]] = set()
     for msg in conv.messages:
@@ -528,6 +549,39 @@ def scripted_reply(
         "tool_use",
         "structured_output",
     )
+
+
+def _verdicts_reply(conv: Conversation, prompt: ReviewPrompt) -> ScriptedReply:
+    """A verifier that checks the line each finding names, in what Read showed: a BUG
+    marker is real (confirmed), a DECOY is not (refuted), anything else is uncertain."""
+    lines: dict[tuple[str, int], str] = {}
+    for msg in conv.messages:
+        for b in _blocks(msg) if msg.get("role") == "user" else []:
+            use = conv.tool_uses.get(str(b.get("tool_use_id")))
+            if b.get("type") != "tool_result" or not use or use.get("name") != "Read":
+                continue
+            path = str((use.get("input") or {}).get("file_path", ""))
+            for raw in _text_of(b.get("content")).splitlines():
+                m = NUMBERED_LINE_RE.match(raw)
+                if m:
+                    lines[(path, int(m.group(1)))] = m.group(2)
+    verdicts = []
+    for short, rel, line in prompt.verify:
+        text = lines.get((absolute_path(prompt.root, rel), line), "")
+        if "BUG(" in text:
+            verdict, reason = "confirmed", f"line {line} does what the finding says"
+        elif "DECOY(" in text:
+            verdict, reason = "refuted", f"line {line} is safe: the input never reaches it"
+        else:
+            verdict, reason = "uncertain", f"line {line} was not in what I read"
+        verdicts.append({"id": short, "verdict": verdict, "reason": reason})
+    block = {
+        "type": "tool_use",
+        "id": _new_id("toolu_"),
+        "name": "StructuredOutput",
+        "input": {"verdicts": verdicts},
+    }
+    return ScriptedReply([block], "tool_use", "verdicts")
 
 
 # --------------------------------------------------------------------------- HTTP server
@@ -845,6 +899,7 @@ class ScriptedMessagesServer:
             first_turn=conv.prompt is not None and not after_results,
             resumed=bool(conv.prompt and (conv.prompt.resumed or conv.prompt_count > 1)),
             stream=bool(body.get("stream")),
+            verify_ids=[i for i, _p, _l in conv.first_prompt.verify] if conv.first_prompt else [],
         )
         status, headers = self._admit(n)
         if status != 200:

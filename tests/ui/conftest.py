@@ -31,7 +31,7 @@ from tui_orchestrator.ui.app import ClaudeTuiApp
 SAMPLE_REPO = Path(tui_orchestrator.__file__).parent / "sample_repo"
 
 # Limits for re-balancing: three files a chunk.
-TEST_CONFIG = Config(max_files_per_chunk=3)
+TEST_CONFIG = Config(max_files_per_chunk=3, verify="off")
 
 # A fixed plan, so the tests do not move when the partition strategies are tuned.
 PLAN_TOML = """\

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass, field
 
 from tui_orchestrator.engine.findings import Finding, Severity
@@ -15,6 +16,7 @@ from tui_orchestrator.engine.stream import (
     ToolResult,
     ToolUse,
 )
+from tui_orchestrator.engine.verify import FindingVerdict, VerdictKind
 
 
 @dataclass
@@ -33,6 +35,8 @@ class ScriptedRunner(Runner):
     fail: set[str] = field(default_factory=set)
     limit_once: set[str] = field(default_factory=set)
     calls: list[Job] = field(default_factory=list)
+    # Files whose findings a verifier refutes (the others it confirms).
+    refute: set[str] = field(default_factory=set)
     # Chunk -> the machine a remote executor would report (a Placed event).
     hosts: dict[str, str] = field(default_factory=dict)
 
@@ -42,6 +46,8 @@ class ScriptedRunner(Runner):
 
     async def run(self, job: Job, emit: Emit) -> Outcome:
         self.calls.append(job)
+        if job.verify:
+            return self._verify(job, emit)
         sid = job.session_id
         if job.chunk in self.hosts:
             emit(Placed(self.hosts[job.chunk]))
@@ -79,3 +85,16 @@ class ScriptedRunner(Runner):
             "success", False, "", sid, total_cost_usd=0.01, input_tokens=1200, output_tokens=300
         )
         return Outcome(OutcomeKind.OK, result, 0, findings=findings)
+
+    def _verify(self, job: Job, emit: Emit) -> Outcome:
+        """A verifier: it confirms every finding but those in ``refute``'s files."""
+        emit(Init(session_id=job.session_id, model="scripted"))
+        verdicts = {}
+        for short, path in re.findall(r"^- \[([^\]]+)\] (.+?):\d+ ", job.prompt, re.MULTILINE):
+            refuted = path in self.refute
+            verdicts[short] = FindingVerdict(
+                VerdictKind.REFUTED if refuted else VerdictKind.CONFIRMED,
+                "the input is checked above" if refuted else "the line shows it",
+            )
+        result = Result("success", False, "", job.session_id, total_cost_usd=0.002)
+        return Outcome(OutcomeKind.OK, result, 0, verdicts=verdicts)

@@ -147,7 +147,7 @@ def hostile_app(tmp_path: Path, config_dir: Path) -> Iterator[ClaudeTuiApp]:
     plan_file = default_plan_path(root)
     plan_file.parent.mkdir()
     plan_file.write_text("\n".join(plan) + "\n", encoding="utf-8")
-    config = Config(max_files_per_chunk=10, workers=3)
+    config = Config(max_files_per_chunk=10, workers=3, verify="off")
     project = open_project(root, config)
     run = OpenRun(root, config, HostileRunner(), RunOptions(headless=False))
     run.open(project)

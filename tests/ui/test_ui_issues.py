@@ -131,7 +131,7 @@ async def test_every_column_sorts_and_a_second_header_click_reverses(run_app) ->
         )
         await pilot.press("s")
         assert screen.sort_column == "category"
-        await pilot.press("s")
+        await pilot.press("s")  # (no verdict column: verification is off)
         assert [f.chunk for f in screen.rows] == sorted(f.chunk for f in screen.rows)
         await pilot.press("S")
         assert [f.chunk for f in screen.rows] == sorted(
@@ -399,11 +399,11 @@ async def test_the_sorted_column_shows_its_order_in_its_header(run_app) -> None:
         def headers() -> list[str]:
             return [column.label.plain for column in table.columns.values()]
 
-        assert headers() == ["Severity ↓", "Location", "Title", "Cat", "Chunk"]
+        assert headers() == ["Severity ↓", "Location", "Title", "Cat", "", "Chunk"]
         await pilot.pause()
         assert "Severity&#160;↓" in app.export_screenshot()  # drawn, not only set
         await pilot.press("s")
-        await until(pilot, lambda: headers() == ["Severity", "Location ↓", "Title", "Cat", "Chunk"])
+        await until(pilot, lambda: headers() == ["Severity", "Location ↓", "Title", "Cat", "", "Chunk"])
         await pilot.press("S")
         await until(pilot, lambda: headers()[1] == "Location ↑")
 
@@ -458,3 +458,45 @@ async def test_a_problem_two_chunks_reported_is_one_row_that_says_so(run_app) ->
         assert str(table.border_subtitle).startswith("reported by 2 chunks · by severity")
         cell = str(table.get_row_at(0)[-1])
         assert cell == f"{first.chunk} +1"
+
+
+# Verification ------------------------------------------------------------------------------
+
+
+async def test_verdicts_show_in_a_column_a_filter_the_header_and_the_details(run_app) -> None:
+    """With --verify high, each high finding gets a verifier (a panel of its own); the
+    table says what it found, ``verdict:`` filters, and ``v`` asks again."""
+    runner = ScriptedRunner(refute={"src/auth/passwords.py"})
+    app = run_app(runner, verify="high")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("R")
+        await until(pilot, lambda: app.run_started and not app.manager.active, tries=400)
+        verifiers = [c for c in runner.calls if c.verify]
+        assert len(verifiers) == 5  # one per chunk's high finding (each in its own file)
+        assert all(c.chunk.startswith("verify: ") for c in verifiers)
+        await pilot.press("3")
+        await until(pilot, lambda: isinstance(app.screen, IssuesScreen))
+        screen = app.screen
+        await until(pilot, lambda: len(screen.rows) == 12)
+        title = str(screen.query_one("#issues-table").border_title)
+        assert "4 confirmed · 1 refuted" in title
+        verdicts = {(f.file, app.manager.verdict(f)) for f in screen.rows}
+        assert ("src/auth/passwords.py", "refuted") in verdicts
+        assert {v for _f, v in verdicts} == {"confirmed", "refuted", ""}  # lows: none
+        await pilot.press("slash", *"verdict:ref", "enter")
+        assert [f.file for f in screen.rows] == ["src/auth/passwords.py"]
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, FindingScreen))
+        assert "the input is checked above" in str(app.screen.query_one(".verdict").render())
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen)
+        # v: a fresh session judges it again (now confirmed).
+        runner.refute.clear()
+        calls = len(runner.calls)
+        await pilot.press("v")
+        await until(pilot, lambda: len(runner.calls) > calls and not app.manager.active)
+        assert runner.calls[-1].verify
+        await pilot.press("escape")
+        await until(
+            pilot, lambda: "5 confirmed" in str(screen.query_one("#issues-table").border_title)
+        )

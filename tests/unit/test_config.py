@@ -38,6 +38,7 @@ def test_defaults_are_the_ones_the_spec_names(user_config_dir: Path) -> None:
     assert config.max_file_bytes == 1_000_000
     assert config.chunk_timeout_s == 15 * 60
     assert config.claude_bin == ""
+    assert config.verify == "high"  # critical and high findings get a second look
     assert {"py", "js", "jsx", "ts", "tsx", "go", "rs", "java", "kt", "rb", "php", "c", "h",
             "cpp", "hpp", "cs", "swift", "scala", "sh", "sql"} <= set(config.file_types)  # fmt: skip
     assert not {"md", "json", "yaml", "lock", "svg"} & set(config.file_types)

@@ -134,6 +134,13 @@ class ChunkBook:
     def is_verification(self, name: str) -> bool:
         return name in self.groups
 
+    def verifying_now(self, fingerprint: str) -> bool:
+        """Is a verification of this finding queued or running?"""
+        return any(
+            fingerprint in group.fingerprints and not self.checkpoint.chunk(name).status.finished
+            for name, group in self.groups.items()
+        )
+
     def stop(self, name: str, reason: str) -> bool:
         """Cancel the chunk's task, which ends its process; False when none runs."""
         runtime = self.runtime[name]

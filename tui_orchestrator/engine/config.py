@@ -73,7 +73,7 @@ class Config:
     context: str = "chunk"
     prompt_file: str = ""
     # Which findings a fresh read-only session verifies after the review (docs/verification.md).
-    verify: str = "off"
+    verify: str = "high"
     # Refuted findings in SARIF and Markdown reports too (JSON has them always).
     include_refuted: bool = False
 

@@ -11,6 +11,7 @@ failure handling can be seen too.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import random
@@ -30,7 +31,11 @@ from tui_orchestrator.engine.stream import (
     ToolResult,
     ToolUse,
 )
+from tui_orchestrator.engine.verify import verdicts_from
 from tui_orchestrator.engine.wording import plural
+
+# A verification prompt's lines (verify.py): "- [ID] path:line title".
+VERIFY_ITEM = re.compile(r"^- \[([^\]]+)\] .+?:(\d+) ", re.MULTILINE)
 
 MARKER = re.compile(r"BUG\((critical|high|medium|low|info)\):\s*(.+?)\s*(?:\*/\}?|-->)?\s*$")
 PATTERNS = (
@@ -178,6 +183,8 @@ class DemoRunner(Runner):
                 session, api_error_status=429, api_error_type="rate_limit_error",
             )  # fmt: skip
             return Outcome(OutcomeKind.RATE_LIMITED, result, 1, retry_after_s=2.0 / self.speed)
+        if job.verify:
+            return await self._verify(job, emit, rng, session)
         count = len(job.todo or job.files)
         emit(
             AssistantText(f"I will read the {count} file{'' if count == 1 else 's'} of this chunk.")
@@ -228,6 +235,32 @@ class DemoRunner(Runner):
             input_tokens=turn_input * count, output_tokens=turn_output * count, num_turns=3,
         )  # fmt: skip
         return Outcome(OutcomeKind.OK, result, 0, findings=findings)
+
+    async def _verify(self, job: Job, emit: Emit, rng: random.Random, session: str) -> Outcome:
+        """A simulated verifier: it reads the file and refutes about one finding in four
+        (the same ones every time), so the flow can be seen without a key."""
+        items = VERIFY_ITEM.findall(job.prompt)
+        emit(AssistantText(f"I will check the {plural(len(items), 'finding')} in {job.files[0]}."))
+        tool_id = f"toolu_{rng.getrandbits(40):x}"
+        emit(ToolUse("Read", {"file_path": os.path.join(job.root, job.files[0])}, tool_id))
+        await self._sleep(0.4 + rng.random() * 0.8)
+        emit(ToolResult(tool_id, False, "(demo) the file"))
+        emit(MessageUsage("msg_demo_verify", 8_000, output_tokens=200))
+        verdicts = []
+        for short, line in items:
+            refuted = int(hashlib.blake2b(short.encode(), digest_size=2).hexdigest(), 16) % 4 == 0
+            verdict = "refuted" if refuted else "confirmed"
+            why = "the simulated check found the line safe" if refuted else "the line shows it"
+            verdicts.append(
+                {"id": short, "verdict": verdict, "reason": f"(demo) line {line}: {why}"}
+            )
+        result = Result(
+            "success", False, f"(demo) {plural(len(verdicts), 'verdict')}", session,
+            structured_output={"verdicts": verdicts},
+            total_cost_usd=spent_usd(8_000, 0, 0, 200), input_tokens=8_000, output_tokens=200,
+            num_turns=2,
+        )  # fmt: skip
+        return Outcome(OutcomeKind.OK, result, 0, verdicts=verdicts_from(result.structured_output))
 
 
 class _DemoLog:

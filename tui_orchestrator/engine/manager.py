@@ -347,6 +347,18 @@ class Manager:
             self.start()
         return names
 
+    def verdict(self, finding: Finding) -> str:
+        """Its verdict's word; "pending" while it waits for one, "" when none is wanted."""
+        kind = verdict_of(finding, self.checkpoint.verdicts)
+        if kind is not VerdictKind.UNVERIFIED:
+            return kind.value
+        busy = self.book.verifying_now(finding.fingerprint)
+        return "pending" if busy or wants_verifying(finding, self.verify_mode) else ""
+
+    def verdict_reason(self, finding: Finding) -> str:
+        found = self.checkpoint.verdicts.get(finding.fingerprint)
+        return found.reason if found is not None else ""
+
     def verdict_counts(self) -> dict[str, int]:
         """The findings by verdict; "pending": wanted a verdict and have none."""
         counts: Counter[str] = Counter()
@@ -489,14 +501,18 @@ class Manager:
         self._wake.set()
 
     def pause_all(self) -> None:
-        for state in self.checkpoint.chunks:
+        for state in [*self.checkpoint.chunks, *self.checkpoint.verifications]:
             if state.status in (ChunkStatus.RUNNING, ChunkStatus.PENDING):
                 self.pause(state.name)
 
     def resume_all(self) -> None:
-        for state in self.checkpoint.chunks:
+        for state in [*self.checkpoint.chunks, *self.checkpoint.verifications]:
             if state.status is ChunkStatus.PAUSED:
                 self.resume(state.name)
+
+    def log_path(self, name: str) -> Path | None:
+        """Where the chunk's (or the verification's) stream log is."""
+        return self.book.log_path(name)
 
     def set_chunk_workers(self, n: int) -> None:
         """Change the number of workers live; running chunks are never killed for it."""

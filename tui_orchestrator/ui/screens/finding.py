@@ -68,10 +68,13 @@ class FindingScreen(ModalScreen[None]):
         Binding("o", "open_editor", "Open in $EDITOR", tooltip="Open the file at this line in $EDITOR", id="finding.open"),
     ]  # fmt: skip
 
-    def __init__(self, finding: Finding, root: Path) -> None:
+    def __init__(self, finding: Finding, root: Path, verdict: str = "", reason: str = "") -> None:
         super().__init__()
         self.finding = finding
         self.root = root
+        # The verifier's verdict and its reason ("" when not verified).
+        self.verdict = verdict
+        self.reason = reason
 
     def compose(self) -> ComposeResult:
         f = self.finding
@@ -85,7 +88,13 @@ class FindingScreen(ModalScreen[None]):
                 meta.append(f.category)
             if f.confidence:
                 meta.append(f"{f.confidence} confidence")
+            if self.verdict:
+                meta.append(
+                    self.verdict if self.verdict == "pending" else f"{self.verdict} by a verifier"
+                )
             yield Static(literal(" · ".join(meta)), classes="meta")
+            if self.reason:
+                yield Static(Content(f"Verifier: {printable(self.reason)}"), classes="verdict")
             description = printable(f.description or "(no description)", lines=True, tabs=True)
             yield Static(description, classes="description", markup=False)
             if f.evidence:

@@ -29,7 +29,7 @@ from tui_orchestrator.ui.screens.finding import FindingScreen
 from tui_orchestrator.ui.screens.modals import Choice, NameScreen, PickerScreen
 from tui_orchestrator.ui.screens.view import ViewScreen
 
-COLUMNS = ("severity", "location", "title", "category", "chunk")
+COLUMNS = ("severity", "location", "title", "category", "verdict", "chunk")
 # Column widths on a narrow terminal: a title gets at least MIN_TITLE cells, a path at least
 # MIN_LOCATION (cut at its start), a chunk's name at most MAX_CHUNK.
 MIN_TITLE = 24
@@ -47,15 +47,28 @@ SEVERITY_STYLE = {
 }
 EXPORTS = {"json": "report.json", "sarif": "report.sarif", "markdown": "report.md"}
 FILTER_HELP = (
-    "words, sev:high (high+ = high or worse), cat:injection, conf:high, chunk:NAME, file:PATH"
-    " · esc clears"
+    "words, sev:high (high+ = high or worse), cat:injection, conf:high, verdict:confirmed,"
+    " chunk:NAME, file:PATH · esc clears"
 )
+# A verdict in one mark where the word does not fit (80 columns): "pending" is a finding
+# waiting for its verifier, "" one that is not verified.
+VERDICT_MARK = {"confirmed": "✓", "refuted": "✗", "uncertain": "?", "pending": "…", "": ""}
+# Sorted by verdict: what is real first, what was refuted last.
+VERDICT_ORDER = ("confirmed", "uncertain", "pending", "", "refuted")
+VERDICT_STYLE = {
+    "confirmed": "$text-success",
+    "refuted": "$text-muted",
+    "uncertain": "$text-warning",
+    "pending": "$text-muted",
+    "": "",
+}
 
 _SORT_KEYS: dict[str, Callable[[Finding], tuple[object, ...]]] = {
     "severity": lambda f: (f.severity.rank, f.file, f.line, f.title),
     "location": lambda f: (f.file, f.line, f.severity.rank),
     "title": lambda f: (f.title.lower(), f.file, f.line),
     "category": lambda f: (f.category or "~", f.severity.rank, f.file, f.line),
+    # (the verdict's sort key is made by the screen: it needs the run's verdicts)
     "chunk": lambda f: (f.chunk, f.severity.rank, f.file, f.line),
 }
 # A category in one word where the full one does not fit (80 columns).
@@ -82,10 +95,14 @@ class IssueFilter:
     files: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     confidences: tuple[str, ...] = ()
+    verdicts: tuple[str, ...] = ()
+    # The finding's verdict word (the run knows it; "" without a run).
+    verdict_of: Callable[[Finding], str] | None = None
 
     @classmethod
-    def parse(cls, text: str) -> IssueFilter:
+    def parse(cls, text: str, verdict_of: Callable[[Finding], str] | None = None) -> IssueFilter:
         words: list[str] = []
+        verdicts: list[str] = []
         chunks: list[str] = []
         files: list[str] = []
         categories: list[str] = []
@@ -108,6 +125,8 @@ class IssueFilter:
                 categories.append(value)
             elif sep and value and key in ("conf", "confidence"):
                 confidences.append(value)
+            elif sep and value and key in ("verdict", "v"):
+                verdicts.append(value)
             else:
                 words.append(term)
         return cls(
@@ -117,6 +136,8 @@ class IssueFilter:
             tuple(files),
             tuple(categories),
             tuple(confidences),
+            tuple(verdicts),
+            verdict_of,
         )
 
     def __call__(self, finding: Finding) -> bool:
@@ -129,6 +150,10 @@ class IssueFilter:
             return False
         if not all(finding.confidence.startswith(c) for c in self.confidences):
             return False
+        if self.verdicts:
+            verdict = self.verdict_of(finding) if self.verdict_of is not None else ""
+            if not all(verdict.startswith(v) for v in self.verdicts):
+                return False
         text = f"{finding.severity.value} {path}:{finding.line} {finding.title.lower()} {chunk}"
         return all(word in text for word in self.words)
 
@@ -146,6 +171,11 @@ def _identity(finding: Finding) -> tuple[str, int, str]:
 def category_cell(category: str, width: int) -> str:
     """The category, or its one word where the column is narrow."""
     return category if len(category) <= width else SHORT_CATEGORY.get(category, category)[:width]
+
+
+def verdict_cell(verdict: str, width: int) -> str:
+    """The verdict, or its mark where the column is narrow."""
+    return verdict if len(verdict) <= width else VERDICT_MARK.get(verdict, "?")
 
 
 def chunk_cell(finding: Finding) -> str:
@@ -178,6 +208,7 @@ class IssuesScreen(ViewScreen):
         Binding("S", "reverse", "Reverse", show=False, tooltip="Reverse the order of the rows", id="issues.reverse"),
         Binding("enter", "details", "Details", tooltip="Show the finding with the code around it", id="issues.details"),
         Binding("o", "open_editor", "Open", tooltip="Open the file at that line in $EDITOR", id="issues.open"),
+        Binding("v", "verify", "Verify", tooltip="Have a fresh session verify the finding (again)", id="issues.verify"),
         Binding("E", "export", "Export", tooltip="Write the findings as JSON, SARIF or Markdown", id="issues.export"),
         Binding("escape", "clear_filter", "Clear filter", show=False, tooltip="Show every finding again", id="issues.clear"),
     ]  # fmt: skip
@@ -216,9 +247,20 @@ class IssuesScreen(ViewScreen):
         manager = self.tui.manager
         if manager is None:
             return []
-        keep = IssueFilter.parse(self.query_text)
+        keep = IssueFilter.parse(self.query_text, manager.verdict)
         found = manager.findings(keep)
+        if self.sort_column == "verdict":
+            order = VERDICT_ORDER
+            return sorted(
+                found,
+                key=lambda f: (order.index(manager.verdict(f)), f.severity.rank, f.file, f.line),
+                reverse=self.sort_reverse,
+            )
         return sorted(found, key=_SORT_KEYS[self.sort_column], reverse=self.sort_reverse)
+
+    def _verdict(self, finding: Finding) -> str:
+        manager = self.tui.manager
+        return manager.verdict(finding) if manager is not None else ""
 
     def run_changed(self, batch: Batch | None) -> None:
         super().run_changed(batch)
@@ -242,8 +284,9 @@ class IssuesScreen(ViewScreen):
                 column = table.columns[ColumnKey(key)]
                 column.width, column.auto_width = width, False
             table.clear()
-            location_w, title_w, category_w, chunk_w = widths[1:]
+            location_w, title_w, category_w, verdict_w, chunk_w = widths[1:]
             for index, f in enumerate(rows):
+                verdict = self._verdict(f)
                 # A str cell is markup to the DataTable: the model's text goes in as Text.
                 # Cut to its column: a title at a word's end, a path at its start.
                 table.add_row(
@@ -251,6 +294,7 @@ class IssuesScreen(ViewScreen):
                     Text(cut_left(printable(f"{f.file}:{f.line}"), location_w)),
                     Text(cut_words(printable(f.title), title_w)),
                     Text(category_cell(f.category, category_w)),
+                    Content.styled(verdict_cell(verdict, verdict_w), VERDICT_STYLE[verdict]),
                     Text(cut_words(printable(chunk_cell(f)), chunk_w)),
                     key=str(index),
                 )
@@ -274,21 +318,26 @@ class IssuesScreen(ViewScreen):
         chunk = min(MAX_CHUNK, max(header[4], *(cell_len(chunk_cell(f)) for f in rows), 0))
         title = max(header[2], *(cell_len(f.title) for f in rows), 0)
         category = max(len("Cat ↓"), *(len(f.category) for f in rows), 0)
+        words = [self._verdict(f) for f in rows]
+        # (no column at all while nothing is verified: verification is off, or not begun)
+        verdict = max(len("Verdict ↓"), *(len(w) for w in words), 0) if any(words) else 0
         # A path gets at most a third of the room (its file name and line stay); the title,
-        # what a user reads first, the rest; on a narrow terminal a category takes one word.
+        # what a user reads first, the rest; on a narrow terminal a category takes one word
+        # and a verdict one mark.
         location = min(location, max(MIN_LOCATION, room // 3))
-        if room - severity - chunk - location - category < MIN_TITLE:
+        if room - severity - chunk - location - category - verdict < MIN_TITLE:
             short = (len(SHORT_CATEGORY.get(f.category, f.category)) for f in rows)
             category = max(len("Cat ↓"), *short, 0)
-        title = min(title, max(MIN_TITLE, room - severity - chunk - location - category))
+            verdict = len("Ver ↓") if verdict else 0
+        title = min(title, max(MIN_TITLE, room - severity - chunk - location - category - verdict))
         # Still too wide: the path gives way first, then the title (never below a few words).
-        over = severity + location + title + category + chunk - room
+        over = severity + location + title + category + verdict + chunk - room
         if over > 0:
             cut = min(over, max(0, location - NARROW_LOCATION))
             location, over = location - cut, over - cut
         if over > 0:
             title = max(NARROW_TITLE, title - over)
-        return (severity, location, title, category, chunk)
+        return (severity, location, title, category, verdict, chunk)
 
     def on_resize(self) -> None:
         # The columns fit the width: a new width refills the table.
@@ -308,6 +357,12 @@ class IssuesScreen(ViewScreen):
         title = plural(len(self.rows), "finding")
         if self.query_text:
             title += f" matching {self.query_text!r}"
+        manager = self.tui.manager
+        counts = manager.verdict_counts() if manager is not None else {}
+        said = [f"{counts[k]} {k}" for k in ("confirmed", "refuted", "uncertain", "pending")
+                if counts.get(k)]  # fmt: skip
+        if said:
+            title += " · " + " · ".join(said)
         table.border_title = literal(title)
         table.border_subtitle = f"by {self.sort_column} {arrow}"
         self._show_reporters()
@@ -336,8 +391,10 @@ class IssuesScreen(ViewScreen):
         width = dict(zip(COLUMNS, widths, strict=True))
         for key, column in table.columns.items():
             label = str(key.value).capitalize()
-            if len(label) + 2 > width.get(str(key.value), len(label) + 2):
-                label = label[:3]  # "Cat": a narrow column keeps a short header
+            if width.get(str(key.value)) == 0:
+                label = ""  # a column with nothing to show (no verdicts)
+            elif len(label) + 2 > width.get(str(key.value), len(label) + 2):
+                label = label[:3]  # "Cat", "Ver": a narrow column keeps a short header
             if key.value == self.sort_column:
                 label += f" {arrow}"
             if column.label.plain != label:
@@ -387,7 +444,9 @@ class IssuesScreen(ViewScreen):
         self.query_one(DataTable).focus()
 
     def action_sort(self) -> None:
-        self.sort_column = COLUMNS[(COLUMNS.index(self.sort_column) + 1) % len(COLUMNS)]
+        shown = [c for c, w in zip(COLUMNS, self._widths, strict=False) if w] or list(COLUMNS)
+        at = shown.index(self.sort_column) if self.sort_column in shown else -1
+        self.sort_column = shown[(at + 1) % len(shown)]  # (a column not shown is skipped)
         self.sort_reverse = False
         self.run_changed(None)
 
@@ -410,7 +469,28 @@ class IssuesScreen(ViewScreen):
     def action_details(self) -> None:
         finding = self._current()
         if finding is not None:
-            self.app.push_screen(FindingScreen(finding, self.tui.editing.root))
+            manager = self.tui.manager
+            reason = manager.verdict_reason(finding) if manager is not None else ""
+            verdict = self._verdict(finding)
+            self.app.push_screen(
+                FindingScreen(finding, self.tui.editing.root, verdict=verdict, reason=reason)
+            )
+
+    def action_verify(self) -> None:
+        """A fresh session verifies the finding under the cursor, whatever its verdict."""
+        finding = self._current()
+        manager = self.tui.manager
+        if finding is None or manager is None:
+            return
+        if not finding.fingerprint:
+            self.notify("This finding has no fingerprint to keep a verdict by", severity="warning")
+            return
+        names = manager.verify({finding.fingerprint})
+        if names:
+            self.notify(printable(f"Verifying {finding.file}:{finding.line}"), markup=False)
+        else:
+            self.notify("It is being verified already", severity="warning")
+        self.run_changed(None)
 
     def action_open_editor(self) -> None:
         finding = self._current()
@@ -446,7 +526,7 @@ class IssuesScreen(ViewScreen):
             if which is None:
                 return
             if which == "shown":
-                keep = IssueFilter.parse(self.query_text)
+                keep = IssueFilter.parse(self.query_text, manager.verdict)
         where = await self.app.push_screen_wait(
             NameScreen(
                 f"Export as {fmt}: where to?",

@@ -191,10 +191,9 @@ class WorkersScreen(ViewScreen):
                 seed = self.tui.bridge.recent_lines(name)
                 if batch is not None and name in batch.lines:
                     seed = seed[: max(0, len(seed) - len(batch.lines[name]))]  # come below
-                elif not seed and manager.logs_dir is not None:
+                elif not seed and (path := manager.log_path(name)) is not None:
                     # A chunk of an earlier session (paused, failed): its log file says
                     # where it stopped.
-                    path = manager.logs_dir / f"{name}.jsonl"
                     seed = log_tail(path, str(manager.root), RECENT_LINES)
                 panel.append(seed)
                 self._show(panel)  # drawn right from its first frame

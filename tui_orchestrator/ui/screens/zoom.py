@@ -127,8 +127,8 @@ class ZoomScreen(ModalScreen[None]):
         manager = self.tui.manager
         log = self.query_one(Log)
         path: Path | None = None
-        if manager is not None and manager.logs_dir is not None:
-            path = manager.logs_dir / f"{self.chunk}.jsonl"
+        if manager is not None:
+            path = manager.log_path(self.chunk)
         lines: list[str] = []
         if path is not None and path.exists():
             root = str(manager.root) if manager is not None else ""
