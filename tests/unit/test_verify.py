@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tui_orchestrator.engine.checkpoint import Checkpoint, checkpoint_from_toml, checkpoint_to_toml
 from tui_orchestrator.engine.findings import Finding, Severity, merge
 from tui_orchestrator.engine.verify import (
@@ -69,7 +71,9 @@ def test_a_finding_without_a_verdict_is_uncertain_and_no_verdicts_is_a_parse_err
     (group,) = groups_to_verify(findings, {}, VerifyMode.HIGH, set())
     answer = {"verdicts": [{"id": "aaaaaaaa", "verdict": "refuted", "reason": "checked\x1b[2J"}]}
     got = verdicts_for(group, parse_result_verdicts(answer, "") or {})
-    assert got["a" * 32] == FindingVerdict(VerdictKind.REFUTED, "checked\u241b[2J")  # shown, not obeyed
+    assert got["a" * 32] == FindingVerdict(
+        VerdictKind.REFUTED, "checked\u241b[2J"
+    )  # shown, not obeyed
     assert got["b" * 32].verdict is VerdictKind.UNCERTAIN
     assert parse_result_verdicts(None, "I looked, all fine.") is None
     fenced = '```json\n{"verdicts": [{"id": "x", "verdict": "confirmed", "reason": "r"}]}\n```'
@@ -83,3 +87,15 @@ def test_verdicts_round_trip_through_the_checkpoint() -> None:
     back = checkpoint_from_toml(checkpoint_to_toml(cp))
     assert back.verdicts == cp.verdicts
     assert back.verify_cost_usd == 0.25 and back.cost_usd == 0.25
+
+
+def test_the_plan_predicts_what_verification_may_add() -> None:
+    from tui_orchestrator.engine.estimate import chunk_cost_usd, plan_figures
+    from tui_orchestrator.engine.plan import Chunk, Plan
+
+    plan = Plan(chunks=[Chunk("a", ["x.py", "y.py"])])
+    sizes = {"x.py": 4000, "y.py": 8000}
+    each = chunk_cost_usd(1000, 1) + chunk_cost_usd(2000, 1)
+    assert plan_figures(plan, sizes, 2).verify_cost_usd == 0.0  # off
+    assert plan_figures(plan, sizes, 2, verify="high").verify_cost_usd == pytest.approx(0.15 * each)
+    assert plan_figures(plan, sizes, 2, verify="all").verify_cost_usd == pytest.approx(0.4 * each)

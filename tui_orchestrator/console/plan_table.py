@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tui_orchestrator.engine.discovery import LineCounter
-from tui_orchestrator.engine.estimate import plan_figures
+from tui_orchestrator.engine.estimate import VERIFY_FILE_SHARE, plan_figures
 from tui_orchestrator.engine.project import Project
 from tui_orchestrator.engine.wording import format_seconds, plural
 
@@ -21,7 +21,8 @@ def print_plan(
     console = console or Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     plan = project.plan
     counter = LineCounter(project.root)
-    figures = plan_figures(plan, project.sizes, project.config.workers, counter.lines)
+    verify = project.config.verify
+    figures = plan_figures(plan, project.sizes, project.config.workers, counter.lines, verify)
     table = Table(
         # A folder's name is the user's text, not markup.
         title=Text(f"Plan for {project.root.name} — {project.plan_source}"),
@@ -62,6 +63,13 @@ def print_plan(
         f"(lower bound {format_seconds(figures.lower_bound_s)}, ratio {ratio:.2f}; "
         f"sequential {format_seconds(figures.sequential_s)})"
     )
+    if figures.verify_cost_usd:
+        share = VERIFY_FILE_SHARE[verify]
+        console.print(
+            f"Verification (--verify {verify}): about ${figures.verify_cost_usd:.2f} more, if "
+            f"{share:.0%} of the files hold a finding to verify (a fresh session per file)",
+            markup=False,
+        )
     skipped = project.discovery.skipped
     left_out = len(skipped) + len(plan.unassigned) + len(plan.excluded)
     console.print(

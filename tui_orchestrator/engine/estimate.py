@@ -24,6 +24,10 @@ PRICE_OUTPUT_PER_MTOK = 15.0
 # Prompt caching: writing the cache costs 1.25x input, reading it 0.1x.
 PRICE_CACHE_WRITE_PER_MTOK = 3.75
 PRICE_CACHE_READ_PER_MTOK = 0.30
+# Verification (docs/verification.md): the share of reviewed files expected to hold a
+# finding the mode verifies, each judged by a fresh session that reads its file. A guess,
+# said as one: real repositories differ widely.
+VERIFY_FILE_SHARE = {"off": 0.0, "high": 0.15, "all": 0.4}
 # Model throughput and per-chunk start-up, for the time estimate.
 SECONDS_PER_CHUNK = 20.0
 TOKENS_PER_SECOND = 400.0
@@ -115,6 +119,8 @@ class PlanFigures:
     makespan_s: float
     lower_bound_s: float
     sequential_s: float
+    # What verification may add (VERIFY_FILE_SHARE of the files, one session each).
+    verify_cost_usd: float = 0.0
 
 
 def plan_figures(
@@ -122,14 +128,18 @@ def plan_figures(
     sizes: Mapping[str, int],
     chunk_workers: int,
     count_lines: Callable[[str], int] | None = None,
+    verify: str = "off",
 ) -> PlanFigures:
-    """Figures for each chunk and the whole plan; lines only when a counter is given."""
+    """Figures for each chunk and the whole plan; lines only when a counter is given;
+    ``verify``: the verification mode, for what it may add to the cost."""
     rows = []
     file_seconds = []
+    verify_each = 0.0
     for chunk in plan.chunks:
         size = sum(sizes.get(p, 0) for p in chunk.files)
         tokens = sum(max(1, sizes.get(p, 0) // 4) for p in chunk.files)
         file_seconds.extend(max(1, sizes.get(p, 0) // 4) / TOKENS_PER_SECOND for p in chunk.files)
+        verify_each += sum(chunk_cost_usd(max(1, sizes.get(p, 0) // 4), 1) for p in chunk.files)
         rows.append(
             ChunkFigures(
                 name=chunk.name,
@@ -159,4 +169,5 @@ def plan_figures(
         makespan_s=makespan(seconds, chunk_workers),
         lower_bound_s=bound if rows else 0.0,
         sequential_s=sum(seconds),
+        verify_cost_usd=VERIFY_FILE_SHARE.get(verify, 0.0) * verify_each,
     )
