@@ -163,7 +163,9 @@ class Display:
                 self.line(f"{event.chunk}: paused")
         elif isinstance(event, ChunkFinished):
             self._drop_bar(event.chunk)
-            if event.status is ChunkStatus.DONE:
+            if event.status is ChunkStatus.DONE and event.verdicts:
+                self.line(f"{event.chunk}: done, {event.verdicts}")
+            elif event.status is ChunkStatus.DONE:
                 self.line(f"{event.chunk}: done, {plural(len(event.findings), 'finding')}")
             else:
                 self.line(f"{event.chunk}: {event.status.value} ({event.error})")

@@ -52,6 +52,7 @@ from tui_orchestrator.engine.stream_facts import (
 )
 from tui_orchestrator.engine.tasks import Task, TaskKind
 from tui_orchestrator.engine.verify import (
+    VERDICT_WORDS,
     VERIFY_PREFIX,
     FindingVerdict,
     VerifyGroup,
@@ -106,7 +107,11 @@ class ChunkBook:
         """The chunk as the screens show it now (KeyError: no such chunk)."""
         state = self.checkpoint.chunk(name)
         runtime = self.runtime.setdefault(name, Runtime())
-        return chunk_view(state, runtime, self._now(), self.max_attempts)
+        view = chunk_view(state, runtime, self._now(), self.max_attempts)
+        group = self.groups.get(name)
+        if group is not None:  # a verification tells its verdicts, not findings
+            view = replace(view, verdicts=self._verdicts_said(group) or "no verdict yet")
+        return view
 
     @property
     def names(self) -> list[str]:
@@ -341,15 +346,20 @@ class ChunkBook:
         group = self.groups[state.name]
         verdicts = verdicts_for(group, answered)
         self.checkpoint.verdicts.update(verdicts)
-        counts = Counter(v.verdict.value for v in verdicts.values())
-        said = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+        said = self._verdicts_said(group)
         self.log(state.name, LogKind.NOTE, f"verdicts: {said}")
         state.files_read = list(state.files)
         state.error = ""
         self.set_status(state, ChunkStatus.DONE)
         self.progress(state)
-        self._emit(ChunkFinished(state.name, ChunkStatus.DONE, "", ()))
+        self._emit(ChunkFinished(state.name, ChunkStatus.DONE, "", (), verdicts=said))
         self.writer.changed()
+
+    def _verdicts_said(self, group: VerifyGroup) -> str:
+        """Its findings' verdicts in words: "2 confirmed, 1 refuted" ("" before any)."""
+        known = self.checkpoint.verdicts
+        counts = Counter(known[fp].verdict.value for fp in group.fingerprints if fp in known)
+        return ", ".join(f"{counts[k]} {k}" for k in VERDICT_WORDS if counts.get(k))
 
     def _fingerprint(self, finding: Finding) -> str:
         """Of the finding's content, computed once, as it is accepted (fingerprint.py)."""

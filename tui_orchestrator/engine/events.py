@@ -98,6 +98,8 @@ class ChunkFinished:
     status: ChunkStatus
     error: str
     findings: tuple[Finding, ...]
+    # A verification's verdicts in words ("2 confirmed, 1 refuted"); "" for a review.
+    verdicts: str = ""
 
 
 @dataclass(slots=True, frozen=True)

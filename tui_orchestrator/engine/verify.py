@@ -59,6 +59,10 @@ class VerdictKind(StrEnum):
     UNVERIFIED = "unverified"
 
 
+# The verdicts in the order they are told ("2 confirmed, 1 refuted, 1 uncertain").
+VERDICT_WORDS = ("confirmed", "refuted", "uncertain")
+
+
 @dataclass(frozen=True, slots=True)
 class FindingVerdict:
     verdict: VerdictKind

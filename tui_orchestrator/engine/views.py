@@ -103,6 +103,8 @@ class ChunkView:
     retries: int = 0
     resumed: bool = False
     at_work: bool = False  # a process (or its start) is under way
+    # A verification's verdicts in words, told where a review tells its findings.
+    verdicts: str = ""
 
     @property
     def finished(self) -> bool:

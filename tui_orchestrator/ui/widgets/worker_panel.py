@@ -79,6 +79,7 @@ class PanelView:
     figures: str
     finished: bool
     issues: int
+    verdicts: str = ""  # a verification's, instead of its issues
 
 
 def one_line(text: str) -> str:
@@ -116,6 +117,7 @@ def panel_view(view: ChunkView) -> PanelView:
         figures=printable(" · ".join(parts)),
         finished=view.finished,
         issues=view.issues,
+        verdicts=view.verdicts,
     )
 
 
@@ -239,7 +241,7 @@ class WorkerPanel(Widget, can_focus=True):
         return progress_bar(view.read, view.files, self.content_size.width)
 
     def _summary(self, view: PanelView) -> Content:
-        issues = plural(view.issues, "issue")
+        issues = view.verdicts or plural(view.issues, "issue")
         return Content.assemble(
             (f"{_MARK.get(view.status, '·')} ", view.style),
             (self.chunk, "bold"),
