@@ -86,12 +86,15 @@ def test_a_problem_two_chunks_report_is_verified_once(tmp_path: Path) -> None:
 
 
 def test_kill_9_during_verification_then_resume_redoes_no_verdict(tmp_path: Path) -> None:
+    """Three workers after one review: a session judges src/db.py and src/auth.py (three
+    findings), two others a file each and answer sooner (each Read result slows an answer);
+    claude-tui is killed once the first verdicts are on disk."""
     repo = make_review_repo(tmp_path / "repo", FILES)
-    with ScriptedMessagesServer(latency=0.5) as srv:
+    with ScriptedMessagesServer(latency=0.2, latency_per_result=1.5) as srv:
         env = _env(tmp_path, srv)
         proc = subprocess.Popen(
             [sys.executable, "-m", "tui_orchestrator", "run", str(repo), "--verify", "all",
-             "--workers", "1", "--max-files-per-chunk", "4"],
+             "--workers", "3", "--max-files-per-chunk", "4"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             stdin=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip

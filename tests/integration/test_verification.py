@@ -62,12 +62,14 @@ def test_planted_findings_are_confirmed_and_decoys_refuted(tmp_path: Path, fake_
     assert issues[("web/view.py", 3)]["verdict"] == "unverified"
     # One fresh, read-only session per file with findings to verify, with the schema.
     calls = _verify_calls(fake_env)
-    # One session per file: handlers.py's two findings go together.
+    # Whole files, split over the two workers, and each finding judged once.
     assert sorted(f for c in calls for f in c["files"]) == [
         "api/auth.py",
         "api/handlers.py",
         "web/view.py",
     ]
+    judged = [i for c in calls for i in c["verify"]]
+    assert len(judged) == len(set(judged)) == 4
     for call in calls:
         argv = call["argv"]
         assert argv[argv.index("--tools") + 1] == "Read,Grep,Glob"
@@ -129,12 +131,12 @@ def test_kill_during_verification_and_resume_redoes_no_verdict(tmp_path: Path, f
     """kill -9 while the last verification hangs: the first one's verdicts are in the
     checkpoint, and the resumed run asks only what was not answered."""
     repo = _repo(tmp_path)
-    # (verified in plan order: api/auth.py, api/handlers.py, then web/view.py hangs)
+    # (three workers: a file a session; web/view.py's hangs, the two others answer)
     fake_env.scenario([{"file": "web/view.py", "mode": "hang", "verify": True}])
     env = dict(fake_env.env)
     proc = subprocess.Popen(
         [sys.executable, "-m", "tui_orchestrator", "run", str(repo), "--verify", "high",
-         "--workers", "1"],
+         "--workers", "3"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )  # fmt: skip
     try:
@@ -143,7 +145,8 @@ def test_kill_during_verification_and_resume_redoes_no_verdict(tmp_path: Path, f
             cp = repo / ".claude-tui" / "checkpoint.toml"
             if cp.exists() and "[[verdicts]]" in cp.read_text():
                 calls = _verify_calls(fake_env)
-                if any(c["files"] == ["web/view.py"] for c in calls):
+                kept = load_checkpoint(repo).get("verdicts", [])
+                if any(c["files"] == ["web/view.py"] for c in calls) and len(kept) == 3:
                     break
             time.sleep(0.2)
         else:

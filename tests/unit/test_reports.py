@@ -75,7 +75,9 @@ def test_json_report_has_exactly_the_spec_keys_and_types(cp: Checkpoint) -> None
         assert set(issue) == {
             "file", "line", "severity", "title", "description", "chunk",
             "category", "confidence", "evidence", "fingerprint", "chunks",
+            "verdict", "verdict_reason",
         }  # fmt: skip
+        assert issue["verdict"] == "unverified" and issue["verdict_reason"] == ""
         assert isinstance(issue["file"], str) and isinstance(issue["line"], int)
         assert issue["severity"] in ("critical", "high", "medium", "low", "info")
         assert all(isinstance(issue[k], str) for k in ("title", "description", "chunk"))

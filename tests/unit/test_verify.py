@@ -10,12 +10,17 @@ import pytest
 from tui_orchestrator.engine.checkpoint import Checkpoint, checkpoint_from_toml, checkpoint_to_toml
 from tui_orchestrator.engine.findings import Finding, Severity, merge
 from tui_orchestrator.engine.verify import (
+    MAX_VERIFY_FILES,
     VERDICTS_SCHEMA,
     FindingVerdict,
     VerdictKind,
     VerifyMode,
-    groups_to_verify,
+    VerifyUnit,
+    batch_name,
+    group_of,
     parse_result_verdicts,
+    take_batch,
+    units_to_verify,
     verdicts_for,
     verify_prompt,
 )
@@ -37,38 +42,57 @@ def test_the_schema_is_exactly_the_contract() -> None:
     assert json.loads(text) == VERDICTS_SCHEMA
 
 
-def test_one_group_per_file_with_id_lines_and_indented_details(tmp_path: Path) -> None:
+def test_one_unit_per_file_with_id_lines_and_indented_details(tmp_path: Path) -> None:
     findings = [
         _f(3, Severity.HIGH, "a" * 32),
         _f(9, Severity.CRITICAL, "b" * 32),
         _f(4, Severity.LOW, "c" * 32),
         _f(1, Severity.HIGH, "d" * 32, file="src/b.py"),
     ]
-    groups = groups_to_verify(findings, {}, VerifyMode.HIGH, set())
-    assert [g.file for g in groups] == ["src/a.py", "src/b.py"]
-    prompt = verify_prompt(tmp_path, groups[0])
+    units = units_to_verify(findings, {}, VerifyMode.HIGH, set())
+    assert [u.file for u in units] == ["src/a.py", "src/b.py"]
+    prompt = verify_prompt(tmp_path, group_of("verify: web +1 files", units))
     assert f"Repository root: {tmp_path}" in prompt
+    assert "Findings to verify (3):" in prompt
     lines = prompt.splitlines()
     at = lines.index("- [bbbbbbbb] src/a.py:9 title 9")  # the worst first
     assert lines[at + 1 : at + 4] == ["    desc", "    more", "    x()"]
     assert "- [aaaaaaaa] src/a.py:3 title 3" in lines
+    assert "- [dddddddd] src/b.py:1 title 1" in lines
     assert "title 4" not in prompt  # low: not under --verify high
     # Already judged, or being judged: not asked again.
     verdicts = {"b" * 32: FindingVerdict(VerdictKind.CONFIRMED)}
-    again = groups_to_verify(findings, verdicts, VerifyMode.ALL, {"a" * 32})
-    assert [list(g.ids) for g in again] == [["cccccccc"], ["dddddddd"]]
+    again = units_to_verify(findings, verdicts, VerifyMode.ALL, {"a" * 32})
+    assert [[f.fingerprint[0] for f in u.findings] for u in again] == [["c"], ["d"]]
+
+
+def test_a_batch_takes_whole_files_and_its_share_of_what_waits() -> None:
+    units = [
+        VerifyUnit(
+            f"f{i}.py", tuple(_f(j, Severity.HIGH, f"{i:02d}{j:030d}") for j in range(n)), "c"
+        )
+        for i, n in enumerate([1, 2, 1, 3, 1, 1, 1, 1, 1, 1])
+    ]
+    assert take_batch(units, sessions=1) == MAX_VERIFY_FILES  # one worker free: a full batch
+    assert take_batch(units, sessions=4) == 3  # four free: a quarter each (10 files)
+    assert take_batch(units[:1], sessions=4) == 1
+    big = [VerifyUnit("a.py", tuple(_f(j, Severity.HIGH, f"{j:032d}") for j in range(15)), "c"),
+           VerifyUnit("b.py", tuple(_f(j, Severity.HIGH, f"b{j:031d}") for j in range(15)), "c")]  # fmt: skip
+    assert take_batch(big, sessions=1) == 1  # a file's findings are never split; the cap
+    assert batch_name(units[:3]) == "verify: c +2 files"
+    assert batch_name(units[:1]) == "verify: c f0.py"
 
 
 def test_a_finding_two_chunks_reported_is_one_to_verify() -> None:
     one = _f(3, Severity.HIGH, "a" * 32, chunk="api")
     two = _f(3, Severity.HIGH, "a" * 32, chunk="web")
-    (group,) = groups_to_verify(merge([one, two]), {}, VerifyMode.HIGH, set())
-    assert list(group.ids) == ["aaaaaaaa"]
+    (unit,) = units_to_verify(merge([one, two]), {}, VerifyMode.HIGH, set())
+    assert [f.chunks for f in unit.findings] == [("api", "web")]
 
 
 def test_a_finding_without_a_verdict_is_uncertain_and_no_verdicts_is_a_parse_error() -> None:
     findings = [_f(3, Severity.HIGH, "a" * 32), _f(5, Severity.HIGH, "b" * 32)]
-    (group,) = groups_to_verify(findings, {}, VerifyMode.HIGH, set())
+    group = group_of("v", units_to_verify(findings, {}, VerifyMode.HIGH, set()))
     answer = {"verdicts": [{"id": "aaaaaaaa", "verdict": "refuted", "reason": "checked\x1b[2J"}]}
     got = verdicts_for(group, parse_result_verdicts(answer, "") or {})
     assert got["a" * 32] == FindingVerdict(

@@ -50,14 +50,18 @@ from tui_orchestrator.engine.stream_facts import (
     SessionSeen,
     Spending,
 )
-from tui_orchestrator.engine.tasks import Task, TaskKind
+from tui_orchestrator.engine.tasks import NEW_BATCH, Task, TaskKind
 from tui_orchestrator.engine.verify import (
     VERDICT_WORDS,
     VERIFY_PREFIX,
     FindingVerdict,
     VerifyGroup,
     VerifyMode,
-    groups_to_verify,
+    VerifyUnit,
+    batch_name,
+    group_of,
+    take_batch,
+    units_to_verify,
     verdicts_for,
     verify_prompt,
     verify_resume_prompt,
@@ -95,8 +99,10 @@ class ChunkBook:
         self.runtime: dict[str, Runtime] = {c.name: Runtime() for c in checkpoint.chunks}
         # Chunk -> its files whose contents changed while it was reviewed (this run).
         self.changed: dict[str, list[str]] = {}
-        # Verification task -> the findings it judges (verify.py; this process only).
+        # Verification task -> the findings it judges (verify.py; this process only), and
+        # the findings waiting for a session, a file each, in the order they came.
         self.groups: dict[str, VerifyGroup] = {}
+        self.waiting_units: list[VerifyUnit] = []
 
     # ---------------------------------------------------------------------- reading
 
@@ -122,9 +128,10 @@ class ChunkBook:
         return [n for n, runtime in self.runtime.items() if runtime.task is not None]
 
     def queue(self) -> list[Task]:
-        """The tasks waiting to start, in the order they start: verifications first (they
-        are short, and a finished review's findings get their verdicts while the user
-        watches), then reviews by priority, then size."""
+        """The tasks waiting to start, in the order they start: verifications already made
+        (one the user asked for, one that waits out a rate limit), reviews by priority,
+        then size, and last a new batch of the findings waiting for a verifier
+        (``NEW_BATCH``: made as it starts, docs/verification.md §1)."""
         verifying = [
             Task(TaskKind.VERIFY, v.name) for v in self.checkpoint.verifications
             if v.status is ChunkStatus.PENDING and self.runtime[v.name].task is None
@@ -134,13 +141,16 @@ class ChunkBook:
             if c.status is ChunkStatus.PENDING and self.runtime[c.name].task is None
         ]  # fmt: skip
         pending.sort(key=self._weight)
-        return verifying + [Task(TaskKind.REVIEW, c.name) for c in pending]
+        batch = [Task(TaskKind.VERIFY, NEW_BATCH)] if self.waiting_units else []
+        return verifying + [Task(TaskKind.REVIEW, c.name) for c in pending] + batch
 
     def is_verification(self, name: str) -> bool:
         return name in self.groups
 
     def verifying_now(self, fingerprint: str) -> bool:
         """Is a verification of this finding queued or running?"""
+        if any(f.fingerprint == fingerprint for u in self.waiting_units for f in u.findings):
+            return True
         return any(
             fingerprint in group.fingerprints and not self.checkpoint.chunk(name).status.finished
             for name, group in self.groups.items()
@@ -173,7 +183,8 @@ class ChunkBook:
         if self.logs_dir is None:
             return None
         if name in self.groups:  # "verify: web src/a.py" holds a path's slashes
-            return self.logs_dir / "verify" / f"{_SAFE.sub('_', name[len(VERIFY_PREFIX) :])}.jsonl"
+            safe = _SAFE.sub("_", name[len(VERIFY_PREFIX) :]).strip("_")
+            return self.logs_dir / "verify" / f"{safe}.jsonl"
         return self.logs_dir / f"{name}.jsonl"
 
     def sync(self) -> None:
@@ -224,7 +235,7 @@ class ChunkBook:
         group = self.groups.get(state.name)
         if group is not None:  # a verification: its findings, the file they are in
             prompt = (verify_resume_prompt if resume else verify_prompt)(self.root, group)
-            state.files_read, left = [], [group.file]
+            state.files_read, left = [], list(group.files)
         runtime.stop_reason = ""
         runtime.activity = "starting"
         runtime.started_at = self._now()
@@ -315,30 +326,46 @@ class ChunkBook:
 
     # ----------------------------------------------------------------- verification
 
-    def queue_verification(self, mode: VerifyMode, only: set[str] | None = None) -> list[str]:
-        """New verification tasks for the findings that want a verdict and have none, one
-        per file, judged after merging (a finding several chunks reported is judged once);
-        ``only``: these fingerprints, whatever the mode. Their names."""
+    def queue_verification(self, mode: VerifyMode) -> int:
+        """The findings that want a verdict and have none wait for a verifier, a file
+        each, judged after merging (a finding several chunks reported is judged once).
+        How many files joined the wait."""
         busy = {fp for group in self.groups.values() for fp in group.fingerprints}
-        if only is not None:
-            busy -= only
+        busy |= {f.fingerprint for unit in self.waiting_units for f in unit.findings}
         findings = merge(self.checkpoint.findings())
-        if only is not None:
-            findings = [f for f in findings if f.fingerprint in only]
-            mode = VerifyMode.ALL
-        names = []
-        for group in groups_to_verify(findings, self.checkpoint.verdicts, mode, busy):
-            name, n = group.name, 1
-            while name in self.groups or name in self.names:
-                n += 1
-                name = f"{group.name} #{n}"
-            self.groups[name] = replace(group, name=name)
-            state = ChunkState(name=name, files=[group.file])
-            self.checkpoint.verifications.append(state)
-            self.runtime[name] = Runtime(waiting=Waiting.QUEUED)
-            self._emit(ChunkStatusChanged(name, state.status, self.view(name)))
-            names.append(name)
-        return names
+        units = units_to_verify(findings, self.checkpoint.verdicts, VerifyMode(mode), busy)
+        self.waiting_units += units
+        return len(units)
+
+    def take_verification(self, sessions: int) -> ChunkState:
+        """A new verification of the findings waiting first: whole files, its share of
+        what waits when ``sessions`` can start now (verify.take_batch)."""
+        count = take_batch(self.waiting_units, sessions)
+        units, self.waiting_units = self.waiting_units[:count], self.waiting_units[count:]
+        return self._verification(units)
+
+    def verify_now(self, fingerprints: set[str]) -> list[str]:
+        """Verify these findings (again), in a task of their own at the queue's front:
+        the user asked. Its name, or none when none of them is found."""
+        self.waiting_units = [
+            unit for unit in self.waiting_units
+            if not {f.fingerprint for f in unit.findings} & fingerprints
+        ]  # fmt: skip
+        findings = [f for f in merge(self.checkpoint.findings()) if f.fingerprint in fingerprints]
+        units = units_to_verify(findings, {}, VerifyMode.ALL, set())
+        return [self._verification(units).name] if units else []
+
+    def _verification(self, units: list[VerifyUnit]) -> ChunkState:
+        name, n = batch_name(units), 1
+        while name in self.groups or name in self.names:
+            n += 1
+            name = f"{batch_name(units)} #{n}"
+        self.groups[name] = group_of(name, units)
+        state = ChunkState(name=name, files=[u.file for u in units])
+        self.checkpoint.verifications.append(state)
+        self.runtime[name] = Runtime(waiting=Waiting.QUEUED)
+        self._emit(ChunkStatusChanged(name, state.status, self.view(name)))
+        return state
 
     def verified(self, state: ChunkState, answered: Mapping[str, FindingVerdict]) -> None:
         """A verifier answered: each of its findings' verdicts is kept by fingerprint

@@ -41,7 +41,7 @@ from tui_orchestrator.engine.run_saving import RunSaving
 from tui_orchestrator.engine.runner import Job, Outcome, OutcomeKind, Runner
 from tui_orchestrator.engine.stream import StreamEvent
 from tui_orchestrator.engine.stream_facts import ChunkReading, LogKind, Spending, Throttled
-from tui_orchestrator.engine.tasks import build_job
+from tui_orchestrator.engine.tasks import NEW_BATCH, build_job
 from tui_orchestrator.engine.throttle import Throttle
 from tui_orchestrator.engine.verify import VerdictKind, VerifyMode, verdict_of, wants_verifying
 from tui_orchestrator.engine.views import (
@@ -283,7 +283,8 @@ class Manager:
     async def _end_run(self) -> None:
         if self.budget.reached:
             for task in self.book.queue():
-                self.state(task.chunk).error = "budget"
+                if task.chunk != NEW_BATCH:
+                    self.state(task.chunk).error = "budget"
         await self.saving.end()
 
     def _waiting_work(self) -> bool:
@@ -296,7 +297,9 @@ class Manager:
 
     def _next_timer(self) -> float:
         now = self._now()
-        times = [self.book.runtime[t.chunk].not_before for t in self.book.queue()]
+        times = [
+            self.book.runtime[t.chunk].not_before for t in self.book.queue() if t.chunk != NEW_BATCH
+        ]
         wakeup = self.pool.next_wakeup()
         if wakeup is not None:
             times.append(wakeup)
@@ -314,17 +317,21 @@ class Manager:
             return
         now = self._now()
         for task in self.book.queue():
-            if self.book.runtime[task.chunk].not_before > now:
+            if task.chunk != NEW_BATCH and self.book.runtime[task.chunk].not_before > now:
                 continue
             admit = self.pool.admit(len(self.running))
             if admit is Admit.NO:
                 break
+            if task.chunk == NEW_BATCH:  # the findings waiting, split over idle workers
+                state = self.book.take_verification(self.chunk_workers - len(self.running))
+            else:
+                state = self.state(task.chunk)
             if admit is Admit.PROBE:
                 self._emit(Notice("info", "probing whether the API is reachable again"))
             elif admit is Admit.USAGE_PROBE:
-                text = f"{task.chunk} tries whether the usage limit has reset"
+                text = f"{state.name} tries whether the usage limit has reset"
                 self._emit(Notice("info", text, Topic.USAGE_LIMIT))
-            self._start(self.state(task.chunk))
+            self._start(state)
             self.pool.started()
 
     # ----------------------------------------------------------------- verification
@@ -338,10 +345,19 @@ class Manager:
             self._wake.set()
 
     def verify(self, fingerprints: set[str]) -> list[str]:
-        """Verify these findings (again, whatever their verdict): the tasks queued."""
+        """Verify these findings (again, whatever their verdict), before anything else
+        that waits: the task made ([] when a verifier is at work on one of them)."""
+        running = {
+            fp
+            for name, group in self.book.groups.items()
+            if not self.state(name).status.finished
+            for fp in group.fingerprints
+        }
+        if fingerprints & running:
+            return []
         for fp in fingerprints:
             self.checkpoint.verdicts.pop(fp, None)
-        names = self.book.queue_verification(self.verify_mode, only=fingerprints)
+        names = self.book.verify_now(fingerprints)
         self.writer.changed()
         if names:
             self.start()

@@ -19,6 +19,11 @@ class TaskKind(StrEnum):
     VERIFY = "verify"
 
 
+# The task of a verification not made yet: the findings waiting for a verifier are
+# batched as it starts (ChunkBook.take_verification), so idle workers split them.
+NEW_BATCH = ""
+
+
 @dataclass(frozen=True, slots=True)
 class Task:
     kind: TaskKind

@@ -39,10 +39,14 @@ VERDICTS_SCHEMA: dict[str, object] = {
     "required": ["verdicts"],
 }
 
-# A verification task's name: "verify: web" for the findings of chunk web in one file
-# (with the file after it, so two files of one chunk are two tasks).
+# A verification task's name: "verify: web src/a.py" for the findings of one file that
+# chunk web reported, "verify: web +2 files" for three files (``batch_name``).
 VERIFY_PREFIX = "verify: "
 REASON_MAX = 600
+# One session judges the findings of several files (a session costs a start and a few
+# requests whatever it reads): at most this many files and findings.
+MAX_VERIFY_FILES = 6
+MAX_VERIFY_FINDINGS = 20
 
 
 class VerifyMode(StrEnum):
@@ -85,11 +89,20 @@ def is_refuted(finding: Finding, verdicts: Mapping[str, FindingVerdict]) -> bool
 
 
 @dataclass(frozen=True, slots=True)
+class VerifyUnit:
+    """The findings of one file still to judge: they always go to one session together."""
+
+    file: str
+    findings: tuple[Finding, ...]
+    chunk: str  # who reported the first of them (a session is named after it)
+
+
+@dataclass(frozen=True, slots=True)
 class VerifyGroup:
-    """The findings of one file that one session judges, each under its prompt id."""
+    """The findings one session judges (whole files), each under its prompt id."""
 
     name: str
-    file: str
+    files: tuple[str, ...]
     ids: dict[str, Finding]
 
     @property
@@ -110,13 +123,13 @@ def short_ids(findings: Sequence[Finding]) -> dict[str, Finding]:
         width += 4
 
 
-def groups_to_verify(
+def units_to_verify(
     findings: Iterable[Finding],
     verdicts: Mapping[str, FindingVerdict],
     mode: VerifyMode,
     busy: set[str],
-) -> list[VerifyGroup]:
-    """The findings still to judge (no verdict, not being judged), one group per file, in
+) -> list[VerifyUnit]:
+    """The findings still to judge (no verdict, not being judged), one unit per file, in
     the order the findings come (worst first within a file)."""
     by_file: dict[str, list[Finding]] = {}
     for finding in findings:
@@ -124,12 +137,38 @@ def groups_to_verify(
         if fp in verdicts or fp in busy or not wants_verifying(finding, mode):
             continue
         by_file.setdefault(finding.file, []).append(finding)
-    groups = []
+    units = []
     for file, found in by_file.items():
         found.sort(key=lambda f: (f.severity.rank, f.line))
-        chunk = found[0].chunk
-        groups.append(VerifyGroup(f"{VERIFY_PREFIX}{chunk} {file}", file, short_ids(found)))
-    return groups
+        units.append(VerifyUnit(file, tuple(found), found[0].chunk))
+    return units
+
+
+def take_batch(units: Sequence[VerifyUnit], sessions: int) -> int:
+    """How many of ``units`` (from the front) one session judges: whole files, at most
+    MAX_VERIFY_FILES files and MAX_VERIFY_FINDINGS findings, and no more than its share when
+    ``sessions`` can start now (so idle workers split what waits). At least one."""
+    share = min(MAX_VERIFY_FILES, max(1, -(-len(units) // max(1, sessions))))
+    taken = findings = 0
+    for unit in units:
+        if taken and (taken >= share or findings + len(unit.findings) > MAX_VERIFY_FINDINGS):
+            break
+        taken += 1
+        findings += len(unit.findings)
+    return taken
+
+
+def group_of(name: str, units: Sequence[VerifyUnit]) -> VerifyGroup:
+    findings = [f for unit in units for f in unit.findings]
+    return VerifyGroup(name, tuple(u.file for u in units), short_ids(findings))
+
+
+def batch_name(units: Sequence[VerifyUnit]) -> str:
+    """ "verify: web src/a.py" for one file, "verify: web +2 files" for three."""
+    first = units[0]
+    if len(units) == 1:
+        return f"{VERIFY_PREFIX}{first.chunk} {first.file}"
+    return f"{VERIFY_PREFIX}{first.chunk} +{len(units) - 1} files"
 
 
 VERIFY_INSTRUCTIONS = """\
