@@ -45,7 +45,7 @@ VERIFY_PREFIX = "verify: "
 REASON_MAX = 600
 # One session judges the findings of several files (a session costs a start and a few
 # requests whatever it reads): at most this many files and findings.
-MAX_VERIFY_FILES = 6
+MAX_VERIFY_FILES = 8
 MAX_VERIFY_FINDINGS = 20
 
 
