@@ -503,3 +503,17 @@ async def test_verdicts_show_in_a_column_a_filter_the_header_and_the_details(run
         await until(
             pilot, lambda: "5 confirmed" in str(screen.query_one("#issues-table").border_title)
         )
+
+
+async def test_r_on_a_reviewed_run_verifies_what_has_no_verdict(run_app) -> None:
+    runner = ScriptedRunner()
+    app = run_app(runner, verify="high")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("R")
+        await until(pilot, lambda: app.run_started and not app.manager.active, tries=400)
+        app.manager.checkpoint.verdicts.clear()  # as after a run with verification off
+        calls = len(runner.calls)
+        await pilot.press("1", "R")
+        await until(pilot, lambda: len(runner.calls) > calls and not app.manager.active)
+        assert all(c.verify for c in runner.calls[calls:])  # no chunk reviewed again
+        assert app.manager.verdict_counts() == {"confirmed": 5}

@@ -330,7 +330,12 @@ class ChunkBook:
         """The findings that want a verdict and have none wait for a verifier, a file
         each, judged after merging (a finding several chunks reported is judged once).
         How many files joined the wait."""
-        busy = {fp for group in self.groups.values() for fp in group.fingerprints}
+        busy = {
+            fp
+            for name, group in self.groups.items()
+            if not self.checkpoint.chunk(name).status.finished
+            for fp in group.fingerprints
+        }  # (a verification that ended without a verdict is asked again)
         busy |= {f.fingerprint for unit in self.waiting_units for f in unit.findings}
         findings = merge(self.checkpoint.findings())
         units = units_to_verify(findings, self.checkpoint.verdicts, VerifyMode(mode), busy)

@@ -617,6 +617,13 @@ class ClaudeTuiApp(App[int]):
         for note in self.open_run.apply_plan(self.editing.plan):
             self.notify(note, title="Run", timeout=5)
         pending = self.manager.run_view().tally[ChunkStatus.PENDING]
+        to_verify = self.manager.verdict_counts().get("pending", 0)
+        if not pending and to_verify:
+            # Every chunk is reviewed: the findings still without a verdict are judged.
+            self.notify(f"Verifying {plural(to_verify, 'finding')}", title="Run", timeout=4)
+            self.ensure_running()
+            self.switch_view("workers")
+            return
         if not pending:
             self.notify(
                 "No pending chunk: every chunk is done, paused or failed", severity="warning"
