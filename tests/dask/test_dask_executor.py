@@ -176,6 +176,27 @@ def test_a_repository_runs_through_two_dask_workers_with_findings_and_sessions(
         assert any(e.get("host") == chunk["host"] for e in log if e["type"] == "claude-tui")
 
 
+def test_verification_runs_on_the_dask_workers_too(dask: Cluster, tmp_path: Path) -> None:
+    files = {
+        "pkg0/a.py": "x = 1\n# BUG(high): real problem\n",
+        "pkg1/b.py": "y = 2\n# DECOY(high): looks bad, is fine\n",
+    }
+    repo = make_review_repo(tmp_path / "repo", files)
+    done = run_cli(
+        "run", str(repo), "--workers", "2", "--max-files-per-chunk", "1", "--verify", "high",
+        "--executor", dask.executor,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    verdicts = {i["file"]: i["verdict"] for i in load_report(repo)["issues"]}
+    assert verdicts == {"pkg0/a.py": "confirmed", "pkg1/b.py": "refuted"}
+    # The verifiers ran in a worker's copy, as the reviews did.
+    logs = list((repo / ".claude-tui" / "logs" / "verify").glob("*.jsonl"))
+    assert logs
+    for path in logs:
+        inits = [json.loads(x) for x in path.read_text().splitlines() if '"init"' in x]
+        assert inits and all(e["cwd"].startswith(str(dask.work)) for e in inits)
+
+
 def _commit(repo: Path) -> None:
     for args in (["add", "-A"], ["commit", "-qm", "the commit"]):
         subprocess.run(
