@@ -164,3 +164,45 @@ def test_kill_during_verification_and_resume_redoes_no_verdict(tmp_path: Path, f
     assert [c["files"] for c in again] == [["web/view.py"]]  # only the unanswered one
     after = {v["fingerprint"]: v["verdict"] for v in load_checkpoint(repo)["verdicts"]}
     assert {fp: after[fp] for fp in kept} == kept
+
+
+def test_a_re_review_keeps_the_verdicts_of_findings_it_reports_again(
+    tmp_path: Path, fake_env
+) -> None:
+    body = "".join(f"def f{i}():\n    return {i}\n" for i in range(5))
+    repo = make_review_repo(
+        tmp_path / "repo",
+        {
+            "api/auth.py": "def login(u):\n    return u  # BUG(high): Password compared in plain text\n"
+            + body
+        },
+    )
+    assert run_cli("run", str(repo), "--verify", "high", env=fake_env.env).returncode == 0
+    before = {v["fingerprint"]: v["verdict"] for v in load_checkpoint(repo)["verdicts"]}
+    asked = len(_verify_calls(fake_env))
+    assert asked == 1 and list(before.values()) == ["confirmed"]
+    # A change far from the finding: the chunk is reviewed again, its finding comes back
+    # with the same fingerprint, and keeps its verdict without a verifier.
+    path = repo / "api" / "auth.py"
+    path.write_text(path.read_text() + "\ndef later():\n    return 1\n")
+    done = run_cli("run", str(repo), "--verify", "high", env=fake_env.env)
+    assert done.returncode == 0, done.stderr
+    reviews = [c for c in fake_env.invocations() if not c.get("verify")]
+    assert len(reviews) == 2  # the chunk was reviewed again
+    assert len(_verify_calls(fake_env)) == asked  # nobody was asked again
+    after = {v["fingerprint"]: v["verdict"] for v in load_checkpoint(repo)["verdicts"]}
+    assert after == before
+    issues = _by_place(load_report(repo))
+    assert issues[("api/auth.py", 2)]["verdict"] == "confirmed"
+
+
+def test_verification_still_pending_when_the_run_ends_is_exit_1(tmp_path: Path, fake_env) -> None:
+    """A verifier that never answers with verdicts: the review is done, but the run is not."""
+    repo = _repo(tmp_path)
+    rules = [{"file": f, "mode": "parse_error", "verify": True} for f in FILES]
+    fake_env.scenario(rules)
+    done = run_cli("run", str(repo), "--verify", "high", env=fake_env.env)
+    assert done.returncode == 1, done.stderr
+    assert "pending" in done.stderr
+    assert all(c["status"] == "done" for c in load_checkpoint(repo)["chunks"])
+    assert {i["verdict"] for i in load_report(repo)["issues"]} == {"unverified"}
