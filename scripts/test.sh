@@ -16,6 +16,8 @@ echo "== installing claude-tui with its test dependencies and the Dask extra"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,dask]'
 echo "== installing the pinned Claude Code CLI into .tools/ (for the real-CLI tier)"
 bash scripts/install_claude_code.sh
+echo "== installing Microsoft's SARIF Multitool into .tools/ (GitHub's rules for our SARIF)"
+bash scripts/install_sarif_multitool.sh
 echo "== running the tests"
 # The suite takes about 10 minutes here; a run past 45 is broken: stop it loudly.
 exec timeout --kill-after=30s 45m .venv/bin/python -m pytest -q "$@"

@@ -13,26 +13,18 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-from tui_orchestrator import __version__
 from tui_orchestrator.engine.checkpoint import Checkpoint, ChunkStatus
 from tui_orchestrator.engine.errors import ConfigError
 from tui_orchestrator.engine.findings import Finding, Severity, inside_repo, merge
 from tui_orchestrator.engine.fingerprint import repo_id
+from tui_orchestrator.engine.sarif import sarif_log
 from tui_orchestrator.engine.text import printable
 from tui_orchestrator.engine.verify import is_refuted, verdict_of
 from tui_orchestrator.engine.wording import plural
 
 FORMATS = ("json", "sarif", "markdown")
 _EXTENSIONS = {".json": "json", ".sarif": "sarif", ".md": "markdown", ".markdown": "markdown"}
-_SARIF_LEVEL = {
-    Severity.CRITICAL: "error",
-    Severity.HIGH: "error",
-    Severity.MEDIUM: "warning",
-    Severity.LOW: "note",
-    Severity.INFO: "note",
-}
 
 
 def resolve_format(fmt: str | None, out: str | None) -> str:
@@ -170,74 +162,11 @@ def render_json(checkpoint: Checkpoint, keep: Keep = None, filtered: str = "") -
 def render_sarif(
     checkpoint: Checkpoint, keep: Keep = None, filtered: str = "", include_refuted: bool = False
 ) -> str:
+    """SARIF for code scanning (``sarif.py``): rules by category, fingerprints kept."""
     findings = report_findings(checkpoint, _acted_on(checkpoint, keep, include_refuted))
-    rules: dict[str, int] = {}
-    rule_list = []
-    results = []
-    for f in findings:
-        if f.title not in rules:
-            rules[f.title] = len(rule_list)
-            rule_list.append(
-                {
-                    "id": f"CT{len(rule_list) + 1:04d}",
-                    "name": f.title,
-                    "shortDescription": {"text": f.title},
-                    "defaultConfiguration": {"level": _SARIF_LEVEL[f.severity]},
-                }
-            )
-        index = rules[f.title]
-        result: dict[str, Any] = {
-            "ruleId": rule_list[index]["id"],
-            "ruleIndex": index,
-            "level": _SARIF_LEVEL[f.severity],
-            "message": {"text": f.description or f.title},
-            "locations": [
-                {
-                    "physicalLocation": {
-                        # A URI reference: spaces, '#', '%', ':' and non-ASCII are encoded.
-                        "artifactLocation": {
-                            "uri": quote(f.file, safe="/!$&'()*+,;=@"),
-                            "uriBaseId": "%SRCROOT%",
-                        },
-                        "region": {"startLine": max(1, f.line)},
-                    }
-                }
-            ],
-            "properties": {
-                "severity": f.severity.value,
-                "chunk": f.chunk,
-                "verdict": verdict_of(f, checkpoint.verdicts).value,
-            },
-        }
-        results.append(result)
-    sarif = {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "claude-tui",
-                        "version": __version__,
-                        "informationUri": "https://github.com/anthropics/claude-code",
-                        "rules": rule_list,
-                    }
-                },
-                # Only an absolute path has a file URI (a hand-made checkpoint may hold less).
-                "originalUriBaseIds": (
-                    {"%SRCROOT%": {"uri": Path(checkpoint.repo).as_uri() + "/"}}
-                    if Path(checkpoint.repo).is_absolute()
-                    else {}
-                ),
-                "results": results,
-                "properties": {
-                    "backend": checkpoint.backend,
-                    **_filter_note(checkpoint, findings, filtered),
-                },
-            }
-        ],
-    }
-    return _dumps(sarif)
+    verdicts = {f.fingerprint: verdict_of(f, checkpoint.verdicts).value for f in findings}
+    extra = _filter_note(checkpoint, findings, filtered)
+    return _dumps(sarif_log(findings, checkpoint.repo, checkpoint.backend, verdicts, extra))
 
 
 def _md_cell(text: str) -> str:
