@@ -205,7 +205,7 @@ def disk(monkeypatch: pytest.MonkeyPatch) -> Disk:
 
 
 def gated_manager(repo: Path, runner: GatedRunner, events: list) -> Manager:
-    config = Config(workers=1, max_files_per_chunk=2)
+    config = Config(workers=1, max_files_per_chunk=2, verify="off")
     setup = prepare_run(repo, config, backend="claude")
     manager = Manager(
         root=setup.root,

@@ -271,6 +271,14 @@ class IssuesScreen(ViewScreen):
         selected = self._current(quiet=True)
         rows = self.findings()
         widths = self._column_widths(table, rows)
+        shown = tuple(c for c, w in zip(COLUMNS, widths, strict=True) if w)
+        if tuple(str(key.value) for key in table.columns) != shown:
+            # The verdict column comes and goes with the verdicts (none while nothing is
+            # verified): the table's columns are made again.
+            table.clear(columns=True)
+            for column in shown:
+                table.add_column(column.capitalize(), key=column)
+            self.rows = []
         relabelled = self._label_columns(table, widths)
         if (
             relabelled
@@ -281,23 +289,26 @@ class IssuesScreen(ViewScreen):
             self.rows = rows
             self._widths = widths
             for key, width in zip(COLUMNS, widths, strict=True):
-                column = table.columns[ColumnKey(key)]
-                column.width, column.auto_width = width, False
+                if key in shown:
+                    column = table.columns[ColumnKey(key)]
+                    column.width, column.auto_width = width, False
             table.clear()
             location_w, title_w, category_w, verdict_w, chunk_w = widths[1:]
             for index, f in enumerate(rows):
                 verdict = self._verdict(f)
                 # A str cell is markup to the DataTable: the model's text goes in as Text.
                 # Cut to its column: a title at a word's end, a path at its start.
-                table.add_row(
-                    Content.styled(f.severity.value, SEVERITY_STYLE[f.severity]),
-                    Text(cut_left(printable(f"{f.file}:{f.line}"), location_w)),
-                    Text(cut_words(printable(f.title), title_w)),
-                    Text(category_cell(f.category, category_w)),
-                    Content.styled(verdict_cell(verdict, verdict_w), VERDICT_STYLE[verdict]),
-                    Text(cut_words(printable(chunk_cell(f)), chunk_w)),
-                    key=str(index),
-                )
+                cells = {
+                    "severity": Content.styled(f.severity.value, SEVERITY_STYLE[f.severity]),
+                    "location": Text(cut_left(printable(f"{f.file}:{f.line}"), location_w)),
+                    "title": Text(cut_words(printable(f.title), title_w)),
+                    "category": Text(category_cell(f.category, category_w)),
+                    "verdict": Content.styled(
+                        verdict_cell(verdict, verdict_w), VERDICT_STYLE[verdict]
+                    ),
+                    "chunk": Text(cut_words(printable(chunk_cell(f)), chunk_w)),
+                }
+                table.add_row(*(cells[c] for c in shown), key=str(index))
             if rows:
                 # The cursor stays on the finding it was on, wherever that row went.
                 keys = [_identity(f) for f in rows]
@@ -311,14 +322,15 @@ class IssuesScreen(ViewScreen):
         takes at most a third of the room (MIN_LOCATION cells at least), and the title what
         is left (its words cut with an ellipsis), so every column stays in sight at 80."""
         room = table.scrollable_content_region.width or max(0, self.size.width - 4)
-        room -= 2 * table.cell_padding * len(COLUMNS)
+        words = [self._verdict(f) for f in rows]
+        columns = len(COLUMNS) if any(words) else len(COLUMNS) - 1
+        room -= 2 * table.cell_padding * columns
         header = [len(c) + 2 for c in COLUMNS]  # the name and a sort arrow
         severity = max(header[0], *(len(f.severity.value) for f in rows), 0)
         location = max(header[1], *(cell_len(f"{f.file}:{f.line}") for f in rows), 0)
         chunk = min(MAX_CHUNK, max(header[4], *(cell_len(chunk_cell(f)) for f in rows), 0))
         title = max(header[2], *(cell_len(f.title) for f in rows), 0)
         category = max(len("Cat ↓"), *(len(f.category) for f in rows), 0)
-        words = [self._verdict(f) for f in rows]
         # (no column at all while nothing is verified: verification is off, or not begun)
         verdict = max(len("Verdict ↓"), *(len(w) for w in words), 0) if any(words) else 0
         # A path gets at most a third of the room (its file name and line stay); the title,
@@ -391,9 +403,7 @@ class IssuesScreen(ViewScreen):
         width = dict(zip(COLUMNS, widths, strict=True))
         for key, column in table.columns.items():
             label = str(key.value).capitalize()
-            if width.get(str(key.value)) == 0:
-                label = ""  # a column with nothing to show (no verdicts)
-            elif len(label) + 2 > width.get(str(key.value), len(label) + 2):
+            if len(label) + 2 > width.get(str(key.value), len(label) + 2):
                 label = label[:3]  # "Cat", "Ver": a narrow column keeps a short header
             if key.value == self.sort_column:
                 label += f" {arrow}"
