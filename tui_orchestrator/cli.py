@@ -141,6 +141,13 @@ def _add_run_options(parser: argparse.ArgumentParser, *, repo_optional: bool = F
         default=None,
         help="keep refuted findings in SARIF and Markdown reports",
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="REPORT.json",
+        help="an earlier JSON report of this repository: each finding is new, updated or "
+        "unchanged against it (and --fail-on counts the new and updated ones)",
+    )
     parser.add_argument("--max-turns", type=_positive_int, metavar="N", help="turns per worker")
     parser.add_argument(
         "--bare", action="store_true", default=None, help="pass --bare (API-key users)"
@@ -165,7 +172,22 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         parser.add_argument(
             "checkpoint",
             type=Path,
+            nargs="?",
             help="a checkpoint.toml, or a repository folder (its .claude-tui/checkpoint.toml)",
+        )
+        parser.add_argument(
+            "--compare",
+            nargs=2,
+            type=Path,
+            metavar=("OLD.json", "NEW.json"),
+            help="print the findings of NEW that are new, updated or unchanged against OLD, "
+            "and those of OLD that are absent",
+        )
+        parser.add_argument(
+            "--baseline",
+            type=Path,
+            metavar="REPORT.json",
+            help="an earlier JSON report: each finding's state against it",
         )
         parser.add_argument("--format", help="json, sarif or markdown (default: from --out)")
         parser.add_argument("--out", metavar="PATH", help="output file (default: stdout)")
@@ -248,6 +270,7 @@ def run_request(args: argparse.Namespace) -> RunRequest:
         report=args.report,
         report_format=args.format,
         fail_on=args.fail_on,
+        baseline=args.baseline,
     )
 
 
@@ -354,9 +377,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from tui_orchestrator.engine.checkpoint import CheckpointStore
     from tui_orchestrator.engine.report_file import check_report_target, check_stdout, write_report
-    from tui_orchestrator.engine.reports import render, resolve_format
+    from tui_orchestrator.engine.reports import ReportOptions, render, resolve_format
     from tui_orchestrator.engine.statedir import default_checkpoint_path
 
+    if args.compare:
+        return cmd_compare(args)
+    if args.checkpoint is None:
+        raise ConfigError("report needs a checkpoint or a repository (or --compare OLD NEW)")
     fmt = resolve_format(args.format, args.out)
     path = args.checkpoint
     if path.is_dir():  # a repository: the checkpoint of its last run
@@ -375,10 +402,30 @@ def cmd_report(args: argparse.Namespace) -> int:
         check_report_target(Path(args.out), [path], make_folders=False)
     checkpoint = CheckpointStore(path).load()
     assert checkpoint is not None
-    text = render(checkpoint, fmt, include_refuted=args.include_refuted)
+    baseline = None
+    if args.baseline is not None:
+        from tui_orchestrator.engine.baseline import load_baseline
+        from tui_orchestrator.engine.fingerprint import repo_id
+
+        baseline = load_baseline(args.baseline, repo_id(Path(checkpoint.repo)))
+    options = ReportOptions(include_refuted=args.include_refuted, baseline=baseline)
+    text = render(checkpoint, fmt, options=options)
     where = write_report("-" if to_stdout else args.out, text)
     if not to_stdout:
         sys.stderr.write(f"claude-tui: wrote {fmt} report to {where}\n")
+    return EXIT_OK
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """`report --compare OLD NEW`: the findings of two reports, by fingerprint."""
+    from tui_orchestrator.engine.baseline import compare, comparison_lines
+    from tui_orchestrator.engine.report_file import check_stdout
+
+    if args.checkpoint is not None or args.out or args.format or args.baseline:
+        raise ConfigError("--compare takes two reports and nothing else")
+    old, new = args.compare
+    check_stdout()
+    sys.stdout.write("\n".join(comparison_lines(compare(old, new))) + "\n")
     return EXIT_OK
 
 

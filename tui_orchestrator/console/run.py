@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from tui_orchestrator.engine.backends import cap_to_memory, check_executor, make_runner
+from tui_orchestrator.engine.baseline import BaselineState, load_baseline
 from tui_orchestrator.engine.checkpoint import Checkpoint, ChunkStatus
 from tui_orchestrator.engine.events import (
     ActivityChanged,
@@ -37,10 +38,11 @@ from tui_orchestrator.engine.exit_codes import (
     EXIT_UNFINISHED,
 )
 from tui_orchestrator.engine.findings import Severity
+from tui_orchestrator.engine.fingerprint import repo_id
 from tui_orchestrator.engine.manager import Manager
 from tui_orchestrator.engine.open_run import OpenRun
 from tui_orchestrator.engine.report_file import check_run_report, write_final_report
-from tui_orchestrator.engine.reports import report_findings
+from tui_orchestrator.engine.reports import ReportOptions, report_findings
 from tui_orchestrator.engine.run_request import RunRequest
 from tui_orchestrator.engine.signals import stop_signals
 from tui_orchestrator.engine.statedir import default_report_path
@@ -247,6 +249,8 @@ def run_headless(request: RunRequest) -> int:
     config = request.config
     check_executor(config)
     fmt = check_run_report(request)
+    # An earlier report to compare with: read and checked before anything runs.
+    baseline = load_baseline(request.baseline, repo_id(request.repo)) if request.baseline else None
     # stderr that is not a terminal gets plain lines, even where FORCE_COLOR asks rich for
     # colour (CI logs are read as text, and cursor codes garble them; docs/contracts.md §6).
     err = Console(
@@ -278,7 +282,7 @@ def run_headless(request: RunRequest) -> int:
             fmt,
             setup.store.path,
             saved=not run.manager.save_fault,
-            include_refuted=config.include_refuted,
+            options=ReportOptions(include_refuted=config.include_refuted, baseline=baseline),
         )
         for line in summary_lines(checkpoint, summary, report_shown, request.demo):
             err.print(line, markup=False, soft_wrap=True)
@@ -292,6 +296,8 @@ def run_headless(request: RunRequest) -> int:
         threshold = Severity(request.fail_on).rank
         verdicts = checkpoint.verdicts
         counted = [f for f in report_findings(checkpoint) if not is_refuted(f, verdicts)]
+        if baseline is not None:  # only what the baseline did not have as it is now
+            counted = [f for f in counted if baseline.state(f) is not BaselineState.UNCHANGED]
         if any(f.severity.rank <= threshold for f in counted):
             err.print(f"Findings at or above {request.fail_on}: exit 3 (--fail-on)", markup=False)
             return EXIT_FAIL_ON

@@ -36,7 +36,10 @@ def fingerprint(
         except OSError:
             lines = []
     if 1 <= line <= len(lines):
-        window = lines[max(0, line - 1 - CONTEXT_LINES) : line + CONTEXT_LINES]
+        # Past either end of the file the window holds empty lines: blank lines added at
+        # the top or the bottom of a short file leave it the same.
+        padded = [""] * CONTEXT_LINES + lines + [""] * CONTEXT_LINES
+        window = padded[line - 1 : line + 2 * CONTEXT_LINES]
         # The finding's own line first: two lines of a short file share their window.
         own = _normal(lines[line - 1])
         content = own + "\n--\n" + "\n".join(_normal(text) for text in window)

@@ -36,7 +36,7 @@ from tui_orchestrator.engine.findings import Finding, merge
 from tui_orchestrator.engine.outcomes import Action, judge
 from tui_orchestrator.engine.pool import Admit, Clock, PoolGovernor
 from tui_orchestrator.engine.prompt import ask_prompt
-from tui_orchestrator.engine.reports import Keep, render, report_findings
+from tui_orchestrator.engine.reports import Keep, ReportOptions, render, report_findings
 from tui_orchestrator.engine.run_saving import RunSaving
 from tui_orchestrator.engine.runner import Job, Outcome, OutcomeKind, Runner
 from tui_orchestrator.engine.stream import StreamEvent
@@ -148,8 +148,8 @@ class Manager:
         return report_findings(self.checkpoint, keep)
 
     def report(self, fmt: str, keep: Keep = None, filtered: str = "") -> str:
-        include = self.config.include_refuted
-        return render(self.checkpoint, fmt, keep, filtered, include_refuted=include)
+        options = ReportOptions(include_refuted=self.config.include_refuted)
+        return render(self.checkpoint, fmt, keep, filtered, options)
 
     @property
     def names(self) -> list[str]:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from tui_orchestrator.engine.atomic import write_text_atomic
 from tui_orchestrator.engine.checkpoint import Checkpoint
 from tui_orchestrator.engine.errors import ClaudeTuiError, ConfigError, WriteError
-from tui_orchestrator.engine.reports import render, resolve_format
+from tui_orchestrator.engine.reports import ReportOptions, render, resolve_format
 from tui_orchestrator.engine.statedir import (
     default_checkpoint_path,
     default_plan_path,
@@ -254,14 +254,14 @@ def write_final_report(
     checkpoint_path: Path,
     *,
     saved: bool = True,
-    include_refuted: bool = False,
+    options: ReportOptions = ReportOptions(),  # noqa: B008
 ) -> tuple[str, str]:
     """The report at the end of a run: where it went (for the summary), and the one line
     to print when it could not be written. The run's exit code stands: the checkpoint
     (``saved``: it could be written) holds every finding, and ``claude-tui report`` writes
     the report from it again."""
     try:
-        text = render(checkpoint, fmt, include_refuted=include_refuted)
+        text = render(checkpoint, fmt, options=options)
         return write_report(target, text), ""
     except WriteError as exc:
         out = "" if target == "-" else f" --out {shlex.quote(target)}"

@@ -11,9 +11,11 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tui_orchestrator.engine.baseline import Baseline
 from tui_orchestrator.engine.checkpoint import Checkpoint, ChunkStatus
 from tui_orchestrator.engine.errors import ConfigError
 from tui_orchestrator.engine.findings import Finding, Severity, inside_repo, merge
@@ -48,6 +50,16 @@ def resolve_format(fmt: str | None, out: str | None) -> str:
 Keep = Callable[[Finding], bool] | None
 
 
+@dataclass(frozen=True, slots=True)
+class ReportOptions:
+    """What a report shows beyond the findings: refuted ones in SARIF and Markdown
+    (``include_refuted``), and each finding's state against an earlier report
+    (``baseline``, baseline.py)."""
+
+    include_refuted: bool = False
+    baseline: Baseline | None = None
+
+
 def report_findings(checkpoint: Checkpoint, keep: Keep = None) -> list[Finding]:
     """Every finding once, in plan order (only those ``keep`` accepts, when given).
 
@@ -62,7 +74,12 @@ def sorted_findings(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (f.severity.rank, f.file, f.line, f.title))
 
 
-def report_data(checkpoint: Checkpoint, keep: Keep = None, filtered: str = "") -> dict[str, Any]:
+def report_data(
+    checkpoint: Checkpoint,
+    keep: Keep = None,
+    filtered: str = "",
+    options: ReportOptions = ReportOptions(),
+) -> dict[str, Any]:
     """The JSON report as a dict (docs/contracts.md §5); extra keys are additions, never renames."""
     findings = report_findings(checkpoint, keep)
     unfinished = [c.name for c in checkpoint.chunks if c.status is not ChunkStatus.DONE]
@@ -87,6 +104,7 @@ def report_data(checkpoint: Checkpoint, keep: Keep = None, filtered: str = "") -
                 "chunks": list(f.chunks or ((f.chunk,) if f.chunk else ())),
                 "verdict": verdict_of(f, checkpoint.verdicts).value,
                 "verdict_reason": _reason(f, checkpoint),
+                **_baseline_state(f, options.baseline),
             }
             for f in findings
         ],
@@ -117,7 +135,23 @@ def report_data(checkpoint: Checkpoint, keep: Keep = None, filtered: str = "") -
         },
         "unfinished": unfinished,
         **_filter_note(checkpoint, findings, filtered),
+        **_absent(checkpoint, findings, options.baseline),
     }
+
+
+def _baseline_state(finding: Finding, baseline: Baseline | None) -> dict[str, str]:
+    return {} if baseline is None else {"baseline_state": baseline.state(finding).value}
+
+
+def _absent(
+    checkpoint: Checkpoint, findings: list[Finding], baseline: Baseline | None
+) -> dict[str, Any]:
+    """The baseline's findings in files this run reviewed that it no longer reports."""
+    if baseline is None:
+        return {}
+    reviewed = {f for c in checkpoint.chunks if c.status is ChunkStatus.DONE for f in c.files}
+    gone = baseline.absent(report_findings(checkpoint), reviewed)
+    return {"absent": [{**issue, "baseline_state": "absent"} for issue in gone]}
 
 
 def _reason(finding: Finding, checkpoint: Checkpoint) -> str:
@@ -155,18 +189,29 @@ def _dumps(data: object) -> str:
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
 
 
-def render_json(checkpoint: Checkpoint, keep: Keep = None, filtered: str = "") -> str:
-    return _dumps(report_data(checkpoint, keep, filtered))
+def render_json(
+    checkpoint: Checkpoint,
+    keep: Keep = None,
+    filtered: str = "",
+    options: ReportOptions = ReportOptions(),
+) -> str:
+    return _dumps(report_data(checkpoint, keep, filtered, options))
 
 
 def render_sarif(
-    checkpoint: Checkpoint, keep: Keep = None, filtered: str = "", include_refuted: bool = False
+    checkpoint: Checkpoint,
+    keep: Keep = None,
+    filtered: str = "",
+    options: ReportOptions = ReportOptions(),
 ) -> str:
     """SARIF for code scanning (``sarif.py``): rules by category, fingerprints kept."""
-    findings = report_findings(checkpoint, _acted_on(checkpoint, keep, include_refuted))
+    findings = report_findings(checkpoint, _acted_on(checkpoint, keep, options.include_refuted))
     verdicts = {f.fingerprint: verdict_of(f, checkpoint.verdicts).value for f in findings}
+    baseline = options.baseline
+    states = {f.fingerprint: baseline.state(f).value for f in findings} if baseline else {}
     extra = _filter_note(checkpoint, findings, filtered)
-    return _dumps(sarif_log(findings, checkpoint.repo, checkpoint.backend, verdicts, extra))
+    log = sarif_log(findings, checkpoint.repo, checkpoint.backend, verdicts, extra, states)
+    return _dumps(log)
 
 
 def _md_cell(text: str) -> str:
@@ -174,11 +219,15 @@ def _md_cell(text: str) -> str:
 
 
 def render_markdown(
-    checkpoint: Checkpoint, keep: Keep = None, filtered: str = "", include_refuted: bool = False
+    checkpoint: Checkpoint,
+    keep: Keep = None,
+    filtered: str = "",
+    options: ReportOptions = ReportOptions(),
 ) -> str:
+    include_refuted = options.include_refuted
     keep = _acted_on(checkpoint, keep, include_refuted)
     findings = sorted_findings(report_findings(checkpoint, keep))
-    data = report_data(checkpoint, keep, filtered)
+    data = report_data(checkpoint, keep, filtered, options)
     totals = data["totals"]
     lines = [
         f"# claude-tui report: {printable(Path(checkpoint.repo).name)}",
@@ -195,6 +244,10 @@ def render_markdown(
         refuted = sum(is_refuted(f, checkpoint.verdicts) for f in report_findings(checkpoint))
         shown = "shown" if include_refuted else "left out"
         lines.append(f"- Verified: {plural(refuted, 'finding')} refuted ({shown})")
+    if options.baseline is not None:
+        states = Counter(i["baseline_state"] for i in data["issues"])
+        said = ", ".join(f"{states.get(k, 0)} {k}" for k in ("new", "updated", "unchanged"))
+        lines.append(f"- Against the baseline: {said}, {len(data['absent'])} absent")
     if "filter" in data:
         note = data["filter"]
         lines.append(
@@ -241,14 +294,11 @@ def render(
     fmt: str,
     keep: Keep = None,
     filtered: str = "",
-    *,
-    include_refuted: bool = False,
+    options: ReportOptions = ReportOptions(),
 ) -> str:
     """The report in ``fmt``; ``keep`` narrows its findings (the chunks are all there), and
     ``filtered``, the filter as the user typed it, is named in the report. SARIF and
-    Markdown leave refuted findings out unless ``include_refuted``; JSON has every finding
-    with its verdict."""
-    if fmt == "json":
-        return render_json(checkpoint, keep, filtered)
-    renderers = {"sarif": render_sarif, "markdown": render_markdown}
-    return renderers[fmt](checkpoint, keep, filtered, include_refuted)
+    Markdown leave refuted findings out unless ``options.include_refuted``; JSON has every
+    finding with its verdict."""
+    renderers = {"json": render_json, "sarif": render_sarif, "markdown": render_markdown}
+    return renderers[fmt](checkpoint, keep, filtered, options)

@@ -27,6 +27,7 @@ class RunRequest:
     report: str | None = None  # --report: a path, "-" for stdout, None for the default
     report_format: str | None = None  # --format; None: from the report's extension
     fail_on: str | None = None  # --fail-on SEVERITY (claude-tui run only)
+    baseline: Path | None = None  # --baseline REPORT.json (an earlier report)
 
     def options(self, *, headless: bool) -> RunOptions:
         """How the open run prepares its checkpoint (headless runs resume paused chunks)."""

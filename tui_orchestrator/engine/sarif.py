@@ -153,8 +153,10 @@ def sarif_log(
     backend: str,
     verdict: dict[str, str],
     extra: dict[str, Any],
+    baseline: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The SARIF log of ``findings`` (``verdict``: each fingerprint's verdict word)."""
+    """The SARIF log of ``findings`` (``verdict``: each fingerprint's verdict word;
+    ``baseline``: its state against an earlier report, when there is one)."""
     by_rule: dict[str, list[Finding]] = {}
     for f in findings:
         by_rule.setdefault(rule_id(f.category).removeprefix(RULE_PREFIX), []).append(f)
@@ -191,6 +193,8 @@ def sarif_log(
         }
         if f.fingerprint:
             result["partialFingerprints"] = {FINGERPRINT_KEY: f.fingerprint}
+        if baseline:
+            result["baselineState"] = baseline.get(f.fingerprint, "new")
         results.append(result)
     run: dict[str, Any] = {
         "tool": {
