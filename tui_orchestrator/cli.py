@@ -408,7 +408,13 @@ def cmd_report(args: argparse.Namespace) -> int:
         from tui_orchestrator.engine.fingerprint import repo_id
 
         baseline = load_baseline(args.baseline, repo_id(Path(checkpoint.repo)))
-    options = ReportOptions(include_refuted=args.include_refuted, baseline=baseline)
+    from tui_orchestrator.engine.suppressions import load_suppressions
+
+    root = Path(checkpoint.repo)
+    suppressed = load_suppressions(root) if root.is_dir() else {}
+    options = ReportOptions(
+        include_refuted=args.include_refuted, baseline=baseline, suppressions=suppressed
+    )
     text = render(checkpoint, fmt, options=options)
     where = write_report("-" if to_stdout else args.out, text)
     if not to_stdout:

@@ -34,7 +34,7 @@ def test_run_reports_every_finding_at_repo_relative_lines(repo: Path, fake_env) 
         assert chunk["error"] == ""
     assert "Issues found: 3" in done.stderr
     assert done.stdout == ""
-    assert (repo / ".claude-tui" / ".gitignore").read_text() == "*\n!.gitignore\n!plan.toml\n"
+    assert (repo / ".claude-tui" / ".gitignore").read_text() == "*\n!.gitignore\n!plan.toml\n!suppressions.toml\n"
     logs = list((repo / ".claude-tui" / "logs").glob("*.jsonl"))
     assert logs and all(p.stat().st_size > 0 for p in logs)
 

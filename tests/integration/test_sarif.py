@@ -16,11 +16,13 @@ import pytest
 import tui_orchestrator
 from tests.conftest import run_cli
 from tests.support.sarif_validator import validate
+from tui_orchestrator.engine.baseline import Baseline
 from tui_orchestrator.engine.checkpoint import Checkpoint, ChunkState, ChunkStatus
 from tui_orchestrator.engine.findings import Category, Finding, Severity
 from tui_orchestrator.engine.fingerprint import fingerprint
-from tui_orchestrator.engine.reports import render
+from tui_orchestrator.engine.reports import ReportOptions, render
 from tui_orchestrator.engine.sarif import FINGERPRINT_KEY, remote_uri
+from tui_orchestrator.engine.suppressions import Suppression
 from tui_orchestrator.engine.verify import FindingVerdict, VerdictKind
 
 SAMPLE_REPO = Path(tui_orchestrator.__file__).parent / "sample_repo"
@@ -88,7 +90,15 @@ def test_every_sarif_claude_tui_writes_passes_githubs_rules(tmp_path: Path, fake
     # Findings of every kind, with and without the refuted one, a filter, and none at all.
     every = _every_kind(tmp_path / "elsewhere")
     (out / "every.sarif").write_text(render(every, "sarif"))
-    (out / "every-refuted.sarif").write_text(render(every, "sarif", include_refuted=True))
+    suppressed = {
+        f.fingerprint: Suppression(f.fingerprint, "a test fixture \x1b[31m", "alice")
+        for f in every.chunks[0].issues[:2]
+    }
+    options = ReportOptions(include_refuted=True, suppressions=suppressed)
+    (out / "every-refuted-suppressed.sarif").write_text(render(every, "sarif", options=options))
+    baseline = Baseline("b.json", "", {every.chunks[0].issues[0].fingerprint: {"title": "x"}})
+    with_baseline = ReportOptions(baseline=baseline)
+    (out / "every-baseline.sarif").write_text(render(every, "sarif", options=with_baseline))
     keep = lambda f: f.severity is Severity.CRITICAL  # noqa: E731
     (out / "filtered.sarif").write_text(render(every, "sarif", keep, "sev:critical"))
     (out / "empty.sarif").write_text(render(Checkpoint(repo=str(repo), chunks=[]), "sarif"))
@@ -112,10 +122,16 @@ def test_every_sarif_claude_tui_writes_passes_githubs_rules(tmp_path: Path, fake
         assert set(result["properties"]) >= {"severity", "confidence", "chunks", "verdict"}
     # The refuted finding is out unless asked for.
     assert "refuted by a verifier" not in (out / "every.sarif").read_text()
-    refuted = json.loads((out / "every-refuted.sarif").read_text())["runs"][0]["results"]
+    refuted = json.loads((out / "every-refuted-suppressed.sarif").read_text())["runs"][0]["results"]
     assert [r["properties"]["verdict"] for r in refuted if "refuted" in r["message"]["text"]] == [
         "refuted"
     ]
+    assert sum("suppressions" in r for r in refuted) == 2
+    states = {
+        r["baselineState"]
+        for r in json.loads((out / "every-baseline.sarif").read_text())["runs"][0]["results"]
+    }
+    assert states == {"updated", "new"}
 
 
 def test_rule_ids_and_fingerprints_stay_when_lines_move_and_a_finding_sorts_first(

@@ -218,7 +218,7 @@ def test_state_folder_gitignore_keeps_only_the_plan_committable(tmp_path: Path) 
     store = CheckpointStore(default_checkpoint_path(repo))
     store.save(sample_checkpoint())
     state = repo / ".claude-tui"
-    assert (state / ".gitignore").read_text() == GITIGNORE == "*\n!.gitignore\n!plan.toml\n"
+    assert (state / ".gitignore").read_text() == GITIGNORE == "*\n!.gitignore\n!plan.toml\n!suppressions.toml\n"
     for name in ("plan.toml", "report.json", "logs/chunk.log", "lock"):
         (state / name).parent.mkdir(exist_ok=True)
         (state / name).write_text("x")

@@ -46,6 +46,7 @@ from tui_orchestrator.engine.reports import ReportOptions, report_findings
 from tui_orchestrator.engine.run_request import RunRequest
 from tui_orchestrator.engine.signals import stop_signals
 from tui_orchestrator.engine.statedir import default_report_path
+from tui_orchestrator.engine.suppressions import load_suppressions
 from tui_orchestrator.engine.text import printable
 from tui_orchestrator.engine.verify import is_refuted
 from tui_orchestrator.engine.views import RunEnd, RunSummary
@@ -251,6 +252,7 @@ def run_headless(request: RunRequest) -> int:
     fmt = check_run_report(request)
     # An earlier report to compare with: read and checked before anything runs.
     baseline = load_baseline(request.baseline, repo_id(request.repo)) if request.baseline else None
+    suppressed = load_suppressions(request.repo)
     # stderr that is not a terminal gets plain lines, even where FORCE_COLOR asks rich for
     # colour (CI logs are read as text, and cursor codes garble them; docs/contracts.md §6).
     err = Console(
@@ -282,7 +284,9 @@ def run_headless(request: RunRequest) -> int:
             fmt,
             setup.store.path,
             saved=not run.manager.save_fault,
-            options=ReportOptions(include_refuted=config.include_refuted, baseline=baseline),
+            options=ReportOptions(
+                include_refuted=config.include_refuted, baseline=baseline, suppressions=suppressed
+            ),
         )
         for line in summary_lines(checkpoint, summary, report_shown, request.demo):
             err.print(line, markup=False, soft_wrap=True)
@@ -295,7 +299,10 @@ def run_headless(request: RunRequest) -> int:
     if request.fail_on:
         threshold = Severity(request.fail_on).rank
         verdicts = checkpoint.verdicts
-        counted = [f for f in report_findings(checkpoint) if not is_refuted(f, verdicts)]
+        counted = [
+            f for f in report_findings(checkpoint)
+            if not is_refuted(f, verdicts) and f.fingerprint not in suppressed
+        ]  # fmt: skip
         if baseline is not None:  # only what the baseline did not have as it is now
             counted = [f for f in counted if baseline.state(f) is not BaselineState.UNCHANGED]
         if any(f.severity.rank <= threshold for f in counted):

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from tui_orchestrator.engine.errors import ConfigError
 from tui_orchestrator.engine.findings import Finding, Severity, inside_repo, merge
 from tui_orchestrator.engine.fingerprint import repo_id
 from tui_orchestrator.engine.sarif import sarif_log
+from tui_orchestrator.engine.suppressions import Suppression
 from tui_orchestrator.engine.text import printable
 from tui_orchestrator.engine.verify import is_refuted, verdict_of
 from tui_orchestrator.engine.wording import plural
@@ -58,6 +59,8 @@ class ReportOptions:
 
     include_refuted: bool = False
     baseline: Baseline | None = None
+    # The team's suppressions by fingerprint (suppressions.py): marked, and dismissed in SARIF.
+    suppressions: Mapping[str, Suppression] = field(default_factory=dict)
 
 
 def report_findings(checkpoint: Checkpoint, keep: Keep = None) -> list[Finding]:
@@ -105,6 +108,7 @@ def report_data(
                 "verdict": verdict_of(f, checkpoint.verdicts).value,
                 "verdict_reason": _reason(f, checkpoint),
                 **_baseline_state(f, options.baseline),
+                **_suppressed(f, options.suppressions),
             }
             for f in findings
         ],
@@ -137,6 +141,13 @@ def report_data(
         **_filter_note(checkpoint, findings, filtered),
         **_absent(checkpoint, findings, options.baseline),
     }
+
+
+def _suppressed(finding: Finding, suppressions: Mapping[str, Suppression]) -> dict[str, Any]:
+    found = suppressions.get(finding.fingerprint)
+    if found is None:
+        return {"suppressed": False}
+    return {"suppressed": True, "suppression": {"reason": found.reason, "by": found.by}}
 
 
 def _baseline_state(finding: Finding, baseline: Baseline | None) -> dict[str, str]:
@@ -210,7 +221,10 @@ def render_sarif(
     baseline = options.baseline
     states = {f.fingerprint: baseline.state(f).value for f in findings} if baseline else {}
     extra = _filter_note(checkpoint, findings, filtered)
-    log = sarif_log(findings, checkpoint.repo, checkpoint.backend, verdicts, extra, states)
+    log = sarif_log(
+        findings, checkpoint.repo, checkpoint.backend, verdicts, extra, states,
+        {fp: s.reason for fp, s in options.suppressions.items()},
+    )  # fmt: skip
     return _dumps(log)
 
 
@@ -248,6 +262,9 @@ def render_markdown(
         states = Counter(i["baseline_state"] for i in data["issues"])
         said = ", ".join(f"{states.get(k, 0)} {k}" for k in ("new", "updated", "unchanged"))
         lines.append(f"- Against the baseline: {said}, {len(data['absent'])} absent")
+    suppressed = sum(i["suppressed"] for i in data["issues"])
+    if suppressed:
+        lines.append(f"- Suppressed by the team: {suppressed} (marked below)")
     if "filter" in data:
         note = data["filter"]
         lines.append(

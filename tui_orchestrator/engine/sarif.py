@@ -154,9 +154,11 @@ def sarif_log(
     verdict: dict[str, str],
     extra: dict[str, Any],
     baseline: dict[str, str] | None = None,
+    suppressed: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The SARIF log of ``findings`` (``verdict``: each fingerprint's verdict word;
-    ``baseline``: its state against an earlier report, when there is one)."""
+    ``baseline``: its state against an earlier report, when there is one; ``suppressed``:
+    the team's reason, for the findings it suppressed)."""
     by_rule: dict[str, list[Finding]] = {}
     for f in findings:
         by_rule.setdefault(rule_id(f.category).removeprefix(RULE_PREFIX), []).append(f)
@@ -195,6 +197,11 @@ def sarif_log(
             result["partialFingerprints"] = {FINGERPRINT_KEY: f.fingerprint}
         if baseline:
             result["baselineState"] = baseline.get(f.fingerprint, "new")
+        reason = (suppressed or {}).get(f.fingerprint)
+        if reason is not None:
+            result["suppressions"] = [
+                {"kind": "external", "status": "accepted", "justification": printable(reason)}
+            ]
         results.append(result)
     run: dict[str, Any] = {
         "tool": {

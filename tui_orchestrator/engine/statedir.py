@@ -9,8 +9,10 @@ from tui_orchestrator.engine.atomic import write_text_atomic
 from tui_orchestrator.engine.errors import RepoError, WriteError
 
 STATE_DIR_NAME = ".claude-tui"
-# Only the plan is meant to be committed; everything else is this machine's state.
-GITIGNORE = "*\n!.gitignore\n!plan.toml\n"
+# Only the plan and the suppressions are meant to be committed; everything else is this
+# machine's state. A .gitignore written as OLD_GITIGNORE (ours, untouched) is brought up to date.
+GITIGNORE = "*\n!.gitignore\n!plan.toml\n!suppressions.toml\n"
+OLD_GITIGNORE = "*\n!.gitignore\n!plan.toml\n"
 
 
 def state_dir(repo: Path) -> Path:
@@ -31,6 +33,9 @@ def ensure_state_dir(folder: Path) -> Path:
         raise RepoError(f"cannot create {folder}: {exc.strerror}") from None
     if folder.name == STATE_DIR_NAME:
         ignore = folder / ".gitignore"
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            if ignore.read_text(encoding="utf-8") == OLD_GITIGNORE:
+                write_text_atomic(ignore, GITIGNORE)  # ours, as an older claude-tui wrote it
         if not ignore.exists():
             try:
                 # Atomic: a half-written .gitignore would be kept for good (never overwritten).
@@ -50,7 +55,7 @@ def remove_if_unused(folder: Path) -> None:
     try:
         if [entry.name for entry in folder.iterdir()] != [".gitignore"]:
             return
-        if ignore.read_text(encoding="utf-8") != GITIGNORE:
+        if ignore.read_text(encoding="utf-8") not in (GITIGNORE, OLD_GITIGNORE):
             return
         ignore.unlink()
         folder.rmdir()
