@@ -120,18 +120,18 @@ async def test_every_column_sorts_and_a_second_header_click_reverses(run_app) ->
         assert [f.severity.rank for f in screen.rows] == sorted(
             f.severity.rank for f in screen.rows
         )
-        await pilot.press("s")
+        await pilot.press("greater_than_sign")
         assert screen.sort_column == "location"
         assert [(f.file, f.line) for f in screen.rows] == sorted(
             (f.file, f.line) for f in screen.rows
         )
-        await pilot.press("s")
+        await pilot.press("greater_than_sign")
         assert [f.title.lower() for f in screen.rows] == sorted(
             f.title.lower() for f in screen.rows
         )
-        await pilot.press("s")
+        await pilot.press("greater_than_sign")
         assert screen.sort_column == "category"
-        await pilot.press("s")  # (no verdict column: verification is off)
+        await pilot.press("greater_than_sign")  # (no verdict column: verification is off)
         assert [f.chunk for f in screen.rows] == sorted(f.chunk for f in screen.rows)
         await pilot.press("S")
         assert [f.chunk for f in screen.rows] == sorted(
@@ -169,7 +169,7 @@ async def test_the_cursor_stays_on_its_finding_when_the_rows_reorder(run_app) ->
         screen = await _finished_run(pilot)
         await pilot.press("down", "down", "down")
         chosen = screen.rows[3]
-        await pilot.press("s")
+        await pilot.press("greater_than_sign")
         table = screen.query_one("#issues-table")
         assert screen.rows[table.cursor_row] == chosen
 
@@ -402,10 +402,8 @@ async def test_the_sorted_column_shows_its_order_in_its_header(run_app) -> None:
         assert headers() == ["Severity ↓", "Location", "Title", "Cat", "Chunk"]
         await pilot.pause()
         assert "Severity&#160;↓" in app.export_screenshot()  # drawn, not only set
-        await pilot.press("s")
-        await until(
-            pilot, lambda: headers() == ["Severity", "Location ↓", "Title", "Cat", "Chunk"]
-        )
+        await pilot.press("greater_than_sign")
+        await until(pilot, lambda: headers() == ["Severity", "Location ↓", "Title", "Cat", "Chunk"])
         await pilot.press("S")
         await until(pilot, lambda: headers()[1] == "Location ↑")
 
@@ -517,3 +515,32 @@ async def test_r_on_a_reviewed_run_verifies_what_has_no_verdict(run_app) -> None
         await until(pilot, lambda: len(runner.calls) > calls and not app.manager.active)
         assert all(c.verify for c in runner.calls[calls:])  # no chunk reviewed again
         assert app.manager.verdict_counts() == {"confirmed": 5}
+
+
+async def test_s_suppresses_the_finding_with_a_reason_in_the_teams_file(
+    run_app, shopfront: Path
+) -> None:
+    from tui_orchestrator.engine.suppressions import load_suppressions
+
+    app = run_app(ScriptedRunner())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _finished_run(pilot)
+        chosen = screen.rows[0]
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, NameScreen))
+        await pilot.press(*"test data only", "enter")
+        await until(pilot, lambda: app.screen is screen)
+        await until(pilot, lambda: chosen.fingerprint in app.manager.suppressions)
+        (entry,) = load_suppressions(shopfront).values()
+        assert entry.fingerprint == chosen.fingerprint and entry.reason == "test data only"
+        assert entry.by  # git's user.name, or the login
+        row = screen.rows.index(chosen)
+        title = screen.query_one(DataTable).get_row_at(row)[2]
+        assert str(title).startswith("⊘ ")
+        # Escape asks nothing: no change; and a second s says it is suppressed already.
+        await pilot.press("s")
+        await pilot.pause(0.1)
+        assert app.screen is screen
+        exported = json.loads(app.manager.report("json"))
+        marked = [i for i in exported["issues"] if i["suppressed"]]
+        assert [i["suppression"]["reason"] for i in marked] == ["test data only"]

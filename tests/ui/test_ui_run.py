@@ -269,7 +269,7 @@ async def test_issues_sort_filter_details_export_and_editor(
         await pilot.pause(0.2)
         screen = app.screen
         assert screen._rows[0].severity.value == "high"  # worst first
-        await pilot.press("s")  # by location
+        await pilot.press("greater_than_sign")  # by location
         assert [f.file for f in screen._rows] == sorted(f.file for f in screen._rows)
         await pilot.press("slash", *"web", "enter")
         await until(pilot, lambda: len(screen._rows) == 3)

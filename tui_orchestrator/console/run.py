@@ -46,7 +46,6 @@ from tui_orchestrator.engine.reports import ReportOptions, report_findings
 from tui_orchestrator.engine.run_request import RunRequest
 from tui_orchestrator.engine.signals import stop_signals
 from tui_orchestrator.engine.statedir import default_report_path
-from tui_orchestrator.engine.suppressions import load_suppressions
 from tui_orchestrator.engine.text import printable
 from tui_orchestrator.engine.verify import is_refuted
 from tui_orchestrator.engine.views import RunEnd, RunSummary
@@ -252,7 +251,6 @@ def run_headless(request: RunRequest) -> int:
     fmt = check_run_report(request)
     # An earlier report to compare with: read and checked before anything runs.
     baseline = load_baseline(request.baseline, repo_id(request.repo)) if request.baseline else None
-    suppressed = load_suppressions(request.repo)
     # stderr that is not a terminal gets plain lines, even where FORCE_COLOR asks rich for
     # colour (CI logs are read as text, and cursor codes garble them; docs/contracts.md §6).
     err = Console(
@@ -277,6 +275,7 @@ def run_headless(request: RunRequest) -> int:
             summary, interrupted = asyncio.run(_run_with_signals(run.manager))
         setup = run.setup
         checkpoint = setup.checkpoint
+        suppressed = run.manager.suppressions
         report_target = request.report or str(default_report_path(setup.root))
         report_shown, report_error = write_final_report(
             checkpoint,

@@ -41,6 +41,7 @@ from tui_orchestrator.engine.run_saving import RunSaving
 from tui_orchestrator.engine.runner import Job, Outcome, OutcomeKind, Runner
 from tui_orchestrator.engine.stream import StreamEvent
 from tui_orchestrator.engine.stream_facts import ChunkReading, LogKind, Spending, Throttled
+from tui_orchestrator.engine.suppressions import Suppression, add_suppression, who_decides
 from tui_orchestrator.engine.tasks import NEW_BATCH, build_job
 from tui_orchestrator.engine.throttle import Throttle
 from tui_orchestrator.engine.verify import VerdictKind, VerifyMode, verdict_of, wants_verifying
@@ -73,6 +74,7 @@ class Manager:
         clock: Clock | None = None,
         write_delay: float = 0.5,
         patient: bool = False,
+        suppressions: Mapping[str, Suppression] | None = None,
     ) -> None:
         self.root = root
         self.checkpoint = checkpoint
@@ -109,6 +111,8 @@ class Manager:
         self._stopping = False
         self._loop_task: asyncio.Task[RunSummary] | None = None
         self._fatal: Exception | None = None
+        # The team's suppressions (suppressions.py), read when the run was opened.
+        self.suppressions: dict[str, Suppression] = dict(suppressions or {})
         self.checkpoint.max_budget_usd = config.max_budget_usd
         self.checkpoint.backend = runner.backend
 
@@ -148,7 +152,9 @@ class Manager:
         return report_findings(self.checkpoint, keep)
 
     def report(self, fmt: str, keep: Keep = None, filtered: str = "") -> str:
-        options = ReportOptions(include_refuted=self.config.include_refuted)
+        options = ReportOptions(
+            include_refuted=self.config.include_refuted, suppressions=self.suppressions
+        )
         return render(self.checkpoint, fmt, keep, filtered, options)
 
     @property
@@ -362,6 +368,13 @@ class Manager:
         if names:
             self.start()
         return names
+
+    def suppress(self, fingerprint: str, reason: str) -> Suppression:
+        """The team decides not to act on a finding: it goes to the repository's
+        suppressions file (suppressions.py), with who decided."""
+        entry = add_suppression(self.root, fingerprint, reason, who_decides(self.root))
+        self.suppressions[fingerprint] = entry
+        return entry
 
     def verdict(self, finding: Finding) -> str:
         """Its verdict's word; "pending" while it waits for one, "" when none is wanted."""

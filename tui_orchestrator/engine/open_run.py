@@ -22,6 +22,7 @@ from tui_orchestrator.engine.project import Project
 from tui_orchestrator.engine.run_setup import RunSetup, apply_plan, plan_of, prepare_run
 from tui_orchestrator.engine.runner import Runner
 from tui_orchestrator.engine.statedir import logs_dir, remove_if_unused, state_dir
+from tui_orchestrator.engine.suppressions import load_suppressions
 
 
 @dataclass(slots=True, frozen=True)
@@ -72,6 +73,9 @@ class OpenRun:
             # A remote executor may need the repository made ready first (--context repo:
             # its archive, once a run; ConfigError outside a git checkout).
             note = self.runner.prepare(self.root)
+            # The team's suppressions: a file that cannot be read stops here, before
+            # anything is written.
+            suppressed = load_suppressions(self.root)
             options = self.options
             self.setup = prepare_run(
                 self.root,
@@ -101,6 +105,7 @@ class OpenRun:
             on_event=self.on_event,
             logs_dir=logs_dir(self.setup.root),
             patient=not self.options.headless,
+            suppressions=suppressed,
         )
         return self.manager
 

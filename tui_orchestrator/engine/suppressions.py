@@ -17,6 +17,8 @@ left as it is.
 
 from __future__ import annotations
 
+import os
+import subprocess
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -74,6 +76,19 @@ def load_suppressions(repo: Path) -> dict[str, Suppression]:
         when = item.get("date", "")
         out[str(fp).strip()] = Suppression(str(fp).strip(), str(reason), str(by), str(when))
     return out
+
+
+def who_decides(repo: Path) -> str:
+    """The name a suppression made here is signed with: git's user.name, else the login."""
+    try:
+        done = subprocess.run(
+            ["git", "config", "user.name"], cwd=repo, capture_output=True, text=True,
+            timeout=5, check=False,
+        )  # fmt: skip
+        name = done.stdout.strip() if done.returncode == 0 else ""
+    except (OSError, subprocess.SubprocessError):
+        name = ""
+    return name or os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
 
 
 def add_suppression(repo: Path, fingerprint: str, reason: str, by: str) -> Suppression:

@@ -204,7 +204,8 @@ class IssuesScreen(ViewScreen):
 
     BINDINGS = [
         Binding("slash", "filter", "Filter", tooltip="Filter by text, severity (sev:high+) or chunk (chunk:NAME)", id="issues.filter"),
-        Binding("s", "sort", "Sort", tooltip="Sort by the next column (or click a column header)", id="issues.sort"),
+        Binding("greater_than_sign", "sort", "Sort", key_display=">", tooltip="Sort by the next column (or click a column header)", id="issues.sort"),
+        Binding("s", "suppress", "Suppress", tooltip="Suppress the finding: out of --fail-on, dismissed in SARIF (asks why)", id="issues.suppress"),
         Binding("S", "reverse", "Reverse", show=False, tooltip="Reverse the order of the rows", id="issues.reverse"),
         Binding("enter", "details", "Details", tooltip="Show the finding with the code around it", id="issues.details"),
         Binding("o", "open_editor", "Open", tooltip="Open the file at that line in $EDITOR", id="issues.open"),
@@ -258,6 +259,13 @@ class IssuesScreen(ViewScreen):
             )
         return sorted(found, key=_SORT_KEYS[self.sort_column], reverse=self.sort_reverse)
 
+    def _title_cell(self, finding: Finding, width: int) -> Text:
+        """The title; a suppressed finding's dimmed, after a mark."""
+        manager = self.tui.manager
+        if manager is not None and finding.fingerprint in manager.suppressions:
+            return Text(cut_words(printable(f"⊘ {finding.title}"), width), style="dim")
+        return Text(cut_words(printable(finding.title), width))
+
     def _verdict(self, finding: Finding) -> str:
         manager = self.tui.manager
         return manager.verdict(finding) if manager is not None else ""
@@ -301,7 +309,7 @@ class IssuesScreen(ViewScreen):
                 cells = {
                     "severity": Content.styled(f.severity.value, SEVERITY_STYLE[f.severity]),
                     "location": Text(cut_left(printable(f"{f.file}:{f.line}"), location_w)),
-                    "title": Text(cut_words(printable(f.title), title_w)),
+                    "title": self._title_cell(f, title_w),
                     "category": Text(category_cell(f.category, category_w)),
                     "verdict": Content.styled(
                         verdict_cell(verdict, verdict_w), VERDICT_STYLE[verdict]
@@ -485,6 +493,41 @@ class IssuesScreen(ViewScreen):
             self.app.push_screen(
                 FindingScreen(finding, self.tui.editing.root, verdict=verdict, reason=reason)
             )
+
+    @work(exclusive=True, group="suppress", exit_on_error=False)
+    async def action_suppress(self) -> None:
+        """The team decides not to act on the finding under the cursor: its reason goes to
+        .claude-tui/suppressions.toml (commit it) with who decided."""
+        finding = self._current()
+        manager = self.tui.manager
+        if finding is None or manager is None:
+            return
+        if not finding.fingerprint:
+            self.notify("This finding has no fingerprint to suppress it by", severity="warning")
+            return
+        if finding.fingerprint in manager.suppressions:
+            reason = manager.suppressions[finding.fingerprint].reason
+            self.notify(printable(f"Suppressed already: {reason}"), markup=False)
+            return
+        reason = await self.app.push_screen_wait(
+            NameScreen(
+                f"Suppress {finding.file}:{finding.line}: why?",
+                "",
+                hint="Written to .claude-tui/suppressions.toml with your name: commit it",
+            )
+        )
+        if not reason or not reason.strip():
+            return
+        try:
+            entry = manager.suppress(finding.fingerprint, reason)
+        except ClaudeTuiError as exc:
+            self.notify(printable(str(exc)), severity="error", markup=False)
+            return
+        self.notify(
+            printable(f"Suppressed {finding.file}:{finding.line} (by {entry.by})"), markup=False
+        )
+        self.rows = []  # the same rows, drawn anew (a title is marked now)
+        self.run_changed(None)
 
     def action_verify(self) -> None:
         """A fresh session verifies the finding under the cursor, whatever its verdict."""
