@@ -147,14 +147,18 @@ class ChunkBook:
     def is_verification(self, name: str) -> bool:
         return name in self.groups
 
-    def verifying_now(self, fingerprint: str) -> bool:
-        """Is a verification of this finding queued or running?"""
-        if any(f.fingerprint == fingerprint for u in self.waiting_units for f in u.findings):
-            return True
-        return any(
-            fingerprint in group.fingerprints and not self.checkpoint.chunk(name).status.finished
-            for name, group in self.groups.items()
+    def verifying_fingerprints(self, *, waiting: bool = True) -> set[str]:
+        """The findings a verification is made (queued or running) for, and, unless
+        ``waiting`` is False, those waiting for one."""
+        busy = (
+            {f.fingerprint for unit in self.waiting_units for f in unit.findings}
+            if waiting
+            else set()
         )
+        for name, group in self.groups.items():
+            if not self.checkpoint.chunk(name).status.finished:
+                busy.update(group.fingerprints)
+        return busy
 
     def stop(self, name: str, reason: str) -> bool:
         """Cancel the chunk's task, which ends its process; False when none runs."""

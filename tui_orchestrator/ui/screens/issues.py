@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -220,6 +221,8 @@ class IssuesScreen(ViewScreen):
         self.sort_reverse = False
         self.query_text = ""
         self.rows: list[Finding] = []
+        # Each finding's verdict word by fingerprint, as the rows were last filled.
+        self._words: dict[str, str] = {}
         self._widths: tuple[int, ...] = ()
 
     # Older tests and tools read ``_rows``.
@@ -248,13 +251,19 @@ class IssuesScreen(ViewScreen):
         manager = self.tui.manager
         if manager is None:
             return []
-        keep = IssueFilter.parse(self.query_text, manager.verdict)
+        words = self._words = manager.verdict_words()
+        keep = IssueFilter.parse(self.query_text, lambda f: words.get(f.fingerprint, ""))
         found = manager.findings(keep)
         if self.sort_column == "verdict":
             order = VERDICT_ORDER
             return sorted(
                 found,
-                key=lambda f: (order.index(manager.verdict(f)), f.severity.rank, f.file, f.line),
+                key=lambda f: (
+                    order.index(words.get(f.fingerprint, "")),
+                    f.severity.rank,
+                    f.file,
+                    f.line,
+                ),
                 reverse=self.sort_reverse,
             )
         return sorted(found, key=_SORT_KEYS[self.sort_column], reverse=self.sort_reverse)
@@ -267,8 +276,8 @@ class IssuesScreen(ViewScreen):
         return Text(cut_words(printable(finding.title), width))
 
     def _verdict(self, finding: Finding) -> str:
-        manager = self.tui.manager
-        return manager.verdict(finding) if manager is not None else ""
+        """Its verdict word, as the table was last filled (``findings``)."""
+        return self._words.get(finding.fingerprint, "")
 
     def run_changed(self, batch: Batch | None) -> None:
         super().run_changed(batch)
@@ -377,8 +386,7 @@ class IssuesScreen(ViewScreen):
         title = plural(len(self.rows), "finding")
         if self.query_text:
             title += f" matching {self.query_text!r}"
-        manager = self.tui.manager
-        counts = manager.verdict_counts() if manager is not None else {}
+        counts = Counter(self._words.values())
         said = [f"{counts[k]} {k}" for k in ("confirmed", "refuted", "uncertain", "pending")
                 if counts.get(k)]  # fmt: skip
         if said:
@@ -489,7 +497,7 @@ class IssuesScreen(ViewScreen):
         if finding is not None:
             manager = self.tui.manager
             reason = manager.verdict_reason(finding) if manager is not None else ""
-            verdict = self._verdict(finding)
+            verdict = manager.verdict(finding) if manager is not None else ""
             self.app.push_screen(
                 FindingScreen(finding, self.tui.editing.root, verdict=verdict, reason=reason)
             )
