@@ -88,3 +88,24 @@ def test_simulated_findings_have_a_category_and_quote_no_secret() -> None:
     assert secret.category == "secrets" and "abcdefghijklmnop" not in secret.evidence
     assert "abcdefghijklmnop" not in secret.description and "[REDACTED]" in secret.evidence
     assert found["bare except hides failures"].category == "error-handling"
+
+
+def test_the_sample_repositorys_seeded_problems_get_a_category_and_their_line_as_evidence() -> None:
+    from pathlib import Path
+
+    import tui_orchestrator
+    from tui_orchestrator.engine.demo import scan
+
+    root = Path(tui_orchestrator.__file__).parent / "sample_repo"
+    seeded = [
+        f
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and path.suffix in (".py", ".go", ".ts", ".tsx", ".sh")
+        for f in scan(path.read_text(), str(path.relative_to(root)), "c")
+        if "BUG(" in f.description
+    ]
+    assert len(seeded) >= 15
+    assert all(f.category and f.evidence for f in seeded)
+    by_title = {f.title: f.category for f in seeded}
+    assert by_title["SQL built from request input"] == "injection"
+    assert by_title["map written from several goroutines without a lock"] == "race-condition"

@@ -74,7 +74,11 @@ def scan(text: str, path: str, chunk: str) -> list[Finding]:
         marker = MARKER.search(line)
         if marker:
             title, said = redact(marker.group(2)), redact(line.strip())
-            found.append(Finding(path, number, Severity(marker.group(1)), title, said, chunk))
+            severity = Severity(marker.group(1))
+            category = marker_category(title)
+            found.append(
+                Finding(path, number, severity, title, said, chunk, category, "medium", said)
+            )
             continue
         for pattern, severity, title, category in PATTERNS:
             if pattern.search(line):
@@ -92,6 +96,28 @@ def scan(text: str, path: str, chunk: str) -> list[Finding]:
             found.append(_finding(path, number, Severity.INFO, title, line, chunk))
     found += _long_functions(lines, path, chunk)
     return found
+
+
+# The simulated agent's category for a seeded problem, from words of its title (the first
+# that matches; a real model gives its own).
+MARKER_CATEGORIES = (
+    (("sql", "html", "unquoted", "injection", "shell"), "injection"),
+    (("secret", "hard-coded", "api key"), "secrets"),
+    (("sha-1", "md5", "constant-time", "random", "token", "salt"), "crypto"),
+    (("caller may", "expire", "auth", "permission"), "auth"),
+    (("lock", "goroutine", "thread", "race"), "race-condition"),
+    (("not checked", "error", "exception"), "error-handling"),
+    (("per key press", "bounded", "unbounded"), "performance"),
+    (("leak", "never closed"), "resource-leak"),
+)
+
+
+def marker_category(title: str) -> str:
+    low = title.lower()
+    for words, category in MARKER_CATEGORIES:
+        if any(word in low for word in words):
+            return category
+    return "logic"
 
 
 def _finding(
