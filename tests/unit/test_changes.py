@@ -1,0 +1,91 @@
+"""What changed since a ref (engine/changes.py): committed, staged, unstaged, untracked,
+renamed and deleted files, and the changed lines, against a base branch that moved on."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tui_orchestrator.engine.changes import WHOLE_FILE, changed_lines_text, changes_since
+from tui_orchestrator.engine.errors import ConfigError
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+        cwd=repo, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    lines = "".join(f"line {i}\n" for i in range(1, 21))
+    for name in ("kept.py", "edited.py", "staged.py", "unstaged.py", "gone.py", "old_name.py"):
+        (repo / name).write_text(lines if name != "old_name.py" else "x = 1\n" * 20)
+    (repo / ".gitignore").write_text("ignored.py\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "base")
+    git(repo, "checkout", "-q", "-b", "feature")
+    return repo
+
+
+def test_every_kind_of_change_against_a_base_that_moved_on(repo: Path) -> None:
+    # The base branch moves on: its own changes are not the feature's.
+    git(repo, "checkout", "-q", "main")
+    (repo / "kept.py").write_text("changed on main\n")
+    git(repo, "commit", "-qam", "main moves on")
+    git(repo, "checkout", "-q", "feature")
+    # Committed on the feature branch: an edit at lines 5-6, a rename, a deletion.
+    text = (repo / "edited.py").read_text().replace("line 5\nline 6\n", "five\nsix\n")
+    (repo / "edited.py").write_text(text)
+    git(repo, "mv", "old_name.py", "new_name.py")
+    git(repo, "rm", "-q", "gone.py")
+    git(repo, "commit", "-qm", "feature work")
+    # Staged, unstaged, untracked, and an ignored file.
+    (repo / "staged.py").write_text((repo / "staged.py").read_text() + "line 21\n")
+    git(repo, "add", "staged.py")
+    text = (repo / "unstaged.py").read_text().replace("line 10\n", "ten\n")
+    (repo / "unstaged.py").write_text(text)
+    (repo / "brand_new.py").write_text("print('new')\n")
+    (repo / "ignored.py").write_text("secret = 1\n")
+    changes = changes_since(repo, "main")
+    assert changes.base == git(repo, "merge-base", "main", "HEAD")
+    assert changes.files == {
+        "edited.py": ((5, 6),),
+        "new_name.py": (),  # renamed, no line changed: reviewed, nothing in the diff
+        "staged.py": ((21, 21),),
+        "unstaged.py": ((10, 10),),
+        "brand_new.py": WHOLE_FILE,
+    }
+    assert changes.in_diff("edited.py", 6) and not changes.in_diff("edited.py", 7)
+    assert changes.in_diff("brand_new.py", 1) and not changes.in_diff("kept.py", 1)
+    text = changed_lines_text(changes, ["edited.py", "brand_new.py", "new_name.py", "kept.py"])
+    assert text == (
+        "- edited.py: 5-6\n- brand_new.py: new file\n- new_name.py: renamed, no line changed"
+    )
+
+
+def test_a_docs_only_change_names_no_source_file_and_a_clean_tree_nothing(repo: Path) -> None:
+    assert changes_since(repo, "main").files == {}
+    (repo / "README.md").write_text("# docs\n")
+    assert set(changes_since(repo, "main").files) == {"README.md"}  # discovery filters it
+
+
+@pytest.mark.parametrize(
+    ("ref", "said"),
+    [("no-such-branch", "no such commit"), ("", "not a git ref"), ("--all", "not a git ref")],
+)
+def test_a_ref_that_does_not_resolve_is_one_clear_error(repo: Path, ref: str, said: str) -> None:
+    with pytest.raises(ConfigError, match=said):
+        changes_since(repo, ref)
+
+
+def test_a_folder_that_is_no_git_checkout_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="needs a git checkout"):
+        changes_since(tmp_path, "main")

@@ -1,0 +1,135 @@
+"""What changed since a git ref: the files a change review reviews, and their changed lines.
+
+``changes_since(root, ref)`` compares ``merge-base(ref, HEAD)`` with the working tree:
+committed, staged and unstaged changes (``git diff -M <base>``) and untracked files git
+does not ignore. Renames are followed (the new path is the file); deleted files are dropped.
+Each file comes with the line ranges of the new text that changed (its hunks); an untracked
+file has changed as a whole. docs/change-review.md.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tui_orchestrator.engine.errors import ConfigError
+
+# A hunk header of `git diff -U0`: the new text's first line and line count.
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+WHOLE_FILE: tuple[tuple[int, int], ...] = ((1, 0),)  # (1, 0): every line
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """The files changed since ``base`` (a commit), each with its changed line ranges
+    (first, last), inclusive; ``WHOLE_FILE`` for a file that is new to git, () for one
+    renamed with no line changed."""
+
+    ref: str
+    base: str
+    files: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+
+    def in_diff(self, file: str, line: int) -> bool:
+        ranges = self.files.get(file)
+        if ranges is None:
+            return False
+        if ranges == WHOLE_FILE:
+            return True
+        return any(first <= line <= last for first, last in ranges)
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            ["git", "-c", "core.quotepath=off", *args],
+            cwd=root, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    except FileNotFoundError:
+        raise ConfigError("--since needs git, and git is not installed") from None
+    except subprocess.TimeoutExpired:
+        raise ConfigError(f"git {args[0]} took more than a minute in {root}") from None
+
+
+def changes_since(root: Path, ref: str) -> Changes:
+    """The change review's files (see the module docstring); a ConfigError, one line, for
+    a folder that is not a git checkout or a ref that does not resolve."""
+    if _git(root, "rev-parse", "--is-inside-work-tree").stdout.strip() != "true":
+        raise ConfigError(f"--since needs a git checkout, and {root} is not one")
+    if not ref.strip() or ref.startswith("-"):
+        raise ConfigError(f"--since {ref!r}: not a git ref")
+    resolved = _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if resolved.returncode != 0:
+        raise ConfigError(f"--since {ref}: no such commit, branch or tag in {root}")
+    head = _git(root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+    if head.returncode != 0:
+        raise ConfigError(f"--since {ref}: {root} has no commit yet")
+    merge_base = _git(root, "merge-base", resolved.stdout.strip(), "HEAD")
+    if merge_base.returncode != 0:
+        raise ConfigError(f"--since {ref}: it shares no history with HEAD")
+    base = merge_base.stdout.strip()
+    files: dict[str, tuple[tuple[int, int], ...]] = {}
+    # Committed, staged and unstaged, against the working tree; renames followed.
+    status = _git(root, "diff", "--name-status", "-M", "-z", base, "--")
+    fields = status.stdout.split("\0")
+    i = 0
+    changed: list[str] = []
+    while i < len(fields) - 1:
+        kind = fields[i]
+        if kind.startswith(("R", "C")):
+            changed.append(fields[i + 2])  # the new path
+            i += 3
+            continue
+        if not kind.startswith("D"):
+            changed.append(fields[i + 1])
+        i += 2
+    hunks = _hunks(root, base) if changed else {}
+    for path in changed:
+        files[path] = hunks.get(path, ())  # () : renamed (or its mode changed), no line
+    untracked = _git(root, "ls-files", "--others", "--exclude-standard", "-z")
+    for path in filter(None, untracked.stdout.split("\0")):
+        files[path] = WHOLE_FILE
+    # (git names paths from the top of the checkout; a review of a sub-folder keeps its own)
+    prefix = _git(root, "rev-parse", "--show-prefix").stdout.strip()
+    if prefix:
+        files = {p[len(prefix) :]: r for p, r in files.items() if p.startswith(prefix)}
+    return Changes(ref, base, files)
+
+
+def _hunks(root: Path, base: str) -> dict[str, tuple[tuple[int, int], ...]]:
+    """The changed line ranges of each path's new text (``git diff -U0``, the whole tree:
+    a rename pairs only when both its paths are in the diff)."""
+    diff = _git(root, "diff", "-U0", "--no-color", "--no-ext-diff", "-M", base, "--")
+    out: dict[str, list[tuple[int, int]]] = {}
+    current = ""
+    for line in diff.stdout.splitlines():
+        if line.startswith("+++ "):
+            name = line[4:]
+            current = name[2:] if name.startswith("b/") else ""
+            continue
+        match = _HUNK.match(line)
+        if match and current:
+            first = int(match.group(1))
+            count = 1 if match.group(2) is None else int(match.group(2))
+            # A pure deletion (count 0) leaves its mark on the line after it.
+            last = first + count - 1 if count else first
+            out.setdefault(current, []).append((max(1, first), max(1, last)))
+    return {path: tuple(ranges) for path, ranges in out.items()}
+
+
+def changed_lines_text(changes: Changes, files: list[str]) -> str:
+    """For a chunk's prompt: which lines of its files changed ("" when none is known)."""
+    lines = []
+    for path in files:
+        ranges = changes.files.get(path)
+        if ranges is None:
+            continue
+        if ranges == WHOLE_FILE:
+            lines.append(f"- {path}: new file")
+        elif not ranges:
+            lines.append(f"- {path}: renamed, no line changed")
+        else:
+            spans = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in ranges)
+            lines.append(f"- {path}: {spans}")
+    return "\n".join(lines)
