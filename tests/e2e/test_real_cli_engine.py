@@ -255,7 +255,7 @@ def test_a_usage_limit_window_mid_run_is_waited_out_with_few_requests(tmp_path: 
     assert all(c["status"] == "done" for c in cp["chunks"])
     assert len(load_report(repo)["issues"]) == 6
     during = [r for r in requests if window[0] <= r.time < window[1]]
-    assert 0 < len(during) <= 2, [(r.time - window[0], r.status) for r in during]
+    assert 0 < len(during) <= 2, [(r.time - window[0], r.status, r.session_id, r.model_request, r.first_turn, r.resumed) for r in during]
     after = [r.time for r in requests if r.time >= window[1]]
     assert after and min(after) - window[1] < 10.0
 

@@ -65,6 +65,42 @@ async def test_a_usage_limit_mid_run_waits_for_the_reset_and_every_session_resum
     assert any(text.startswith("usage limit (five-hour), resets ") for text in said), said
     assert "the usage limit has reset: work resumes" in said
     assert manager.checkpoint.usage_limit_until == 0.0  # over: a restart need not wait
+    # The other worker was reading when the limit came: it was stopped at once (its next
+    # request would have been refused), kept its session, and resumed it after the reset.
+
+
+async def test_the_other_workers_stop_at_once_and_resume_their_sessions_after_the_reset(
+    tmp_path: Path, fake_env, fake_claude
+) -> None:
+    """A worker is reading when another meets the usage limit: its next request would be
+    refused too, so it is stopped at once, keeps its session, and resumes it after the
+    reset (a process still starting up would otherwise send a refused request)."""
+    from tests.support.review_repo import make_review_repo
+
+    repo = make_review_repo(
+        tmp_path / "r",
+        {"big/a.py": "x = 1\n" * 400 + "# BUG(low): a\n", "small/b.py": "# BUG(low): b\n"},
+    )
+    resets_at = time.time() + 4.0
+    fake_env.env["FAKE_CLAUDE_RESETS_AT"] = str(resets_at)
+    fake_env.scenario(
+        [
+            {"file": "big/a.py", "mode": "slow", "delay": 3.0, "times": 1},  # starts first
+            {"file": "small/b.py", "mode": "usage_limit", "times": 1},
+        ]
+    )
+    config = Config(workers=2, max_files_per_chunk=1, max_usage_wait_s=600, verify="off")
+    manager = claude_manager(repo, str(fake_claude), config, env=fake_env.env)
+    summary = await asyncio.wait_for(manager.run(), 60)
+    assert summary.done == 2
+    calls = fake_env.invocations()
+    first = next(c for c in calls if c["files"] == ["big/a.py"])
+    again = [c for c in calls if c["resume"] == first["session_id"]]
+    assert again and all(c["start"] >= resets_at for c in again)
+    big = next(c for c in manager.checkpoint.chunks if "big/a.py" in c.files)
+    assert (big.attempts, big.resumes) == (2, 1)  # stopped for the limit, not failed
+    # It was stopped long before its slow read would have ended (3 s), and sent nothing more.
+    assert len([c for c in calls if c["start"] < resets_at]) == 2
 
 
 def test_a_reset_beyond_the_longest_wait_stops_headless_with_exit_1_naming_the_reset(

@@ -69,6 +69,8 @@ from tui_orchestrator.engine.verify import (
 from tui_orchestrator.engine.views import ChunkView, Runtime, Waiting, chunk_view
 from tui_orchestrator.engine.wording import plural
 
+# Why a process was stopped when the pool began to wait for a usage limit's reset.
+USAGE_STOP = "usage limit"
 # What a verification's log file may be named of (its name holds a path).
 _SAFE = re.compile(r"[^A-Za-z0-9._+-]+")
 
@@ -428,6 +430,10 @@ class ChunkBook:
         reason = self.runtime[state.name].stop_reason or "shutdown"
         if reason == "cancel":
             self.cancelled(state)
+        elif reason == USAGE_STOP:
+            # Its next request would be refused too: it waits for the reset with the pool.
+            self.runtime[state.name].retrying = False  # a resume, not another try
+            self.set_status(state, ChunkStatus.PENDING, Waiting.USAGE)
         else:
             self.set_status(state, ChunkStatus.PAUSED)
         self.log(state.name, LogKind.NOTE, f"{reason}: process ended, session kept")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tui_orchestrator.engine.checkpoint import ChunkState
-from tui_orchestrator.engine.chunk_book import ChunkBook
+from tui_orchestrator.engine.chunk_book import USAGE_STOP, ChunkBook
 from tui_orchestrator.engine.events import Event, Notice, PoolChanged, RunEnd, Topic
 from tui_orchestrator.engine.pool import PoolGovernor, Transition, UsageWait
 from tui_orchestrator.engine.runner import Outcome, OutcomeKind
@@ -125,8 +125,22 @@ class Throttle:
             else:
                 text = f"{usage.label}, {resets}: nothing is sent until then; then work resumes"
             self._notice("warning", text, Topic.USAGE_LIMIT)
+        if wait.started or wait.gave_up:
+            self._stop_the_others(wait.until)
         self.changed()
         return wait
+
+    def _stop_the_others(self, until_wall: float) -> None:
+        """Every other running worker would meet the limit at its next request: each is
+        stopped now, its session kept, and waits for the reset with the pool (a process
+        still starting would otherwise send a refused request once it is up)."""
+        delay = max(0.0, until_wall - self.pool.clock.wall())
+        for name in self.book.running:
+            runtime = self.book.runtime[name]
+            if runtime.usage is not None:
+                continue  # it met the limit itself: its own end says so
+            runtime.not_before = self.pool.clock.monotonic() + delay
+            self.book.stop(name, USAGE_STOP)
 
     def answered(self) -> None:
         """An answer came through: a usage limit the pool waited for is over."""
