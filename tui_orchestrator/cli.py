@@ -166,6 +166,11 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         parser.add_argument(
             "--skipped", action="store_true", help="also list every skipped path and why"
         )
+        parser.add_argument(
+            "--verify",
+            choices=VERIFY_MODES,
+            help="the verification whose cost the plan adds (default: the config's, high)",
+        )
         return parser
     if command == "report":
         parser = _Parser(prog="claude-tui report", description="Write a report from a checkpoint.")

@@ -138,3 +138,28 @@ def test_an_accepted_finding_gets_its_fingerprint_once(tmp_path: Path) -> None:
     book.begin(state, "review")
     book.done(state, [Finding("a.py", 1, Severity.LOW, "t", "d", fingerprint="f" * 32)])
     assert state.issues[0].fingerprint == "f" * 32
+
+
+def test_a_verification_that_failed_is_not_queued_again_this_run(tmp_path: Path) -> None:
+    """Each finished chunk queues what waits for a verdict; a verification that failed or
+    was cancelled is not part of it (it would loop for the rest of the run: `v` asks)."""
+    from dataclasses import replace
+
+    from tui_orchestrator.engine.findings import Finding, Severity
+
+    book, state = _book(tmp_path, [])
+    found = Finding("a.py", 1, Severity.HIGH, "t", "d", "c", fingerprint="f" * 32)
+    state.issues = [found]
+    state.status = ChunkStatus.DONE
+    assert book.queue_verification("high") == 1
+    verification = book.take_verification(1)
+    book.failed(verification, "parse error")
+    assert book.queue_verification("high") == 0  # failed: not again in this run
+    assert not book.waiting_units
+    # One that answered and whose verdict was dropped (the user's `v`, an R to verify) is.
+    state.issues = [replace(found, fingerprint="e" * 32)]
+    assert book.queue_verification("high") == 1
+    done = book.take_verification(1)
+    book.verified(done, {})
+    book.checkpoint.verdicts.clear()
+    assert book.queue_verification("high") == 1

@@ -119,7 +119,10 @@ def test_the_plan_predicts_what_verification_may_add() -> None:
 
     plan = Plan(chunks=[Chunk("a", ["x.py", "y.py"])])
     sizes = {"x.py": 4000, "y.py": 8000}
-    each = chunk_cost_usd(1000, 1) + chunk_cost_usd(2000, 1)
+    fixed = chunk_cost_usd(0, 0)  # a session's own part: its prompt, its tools
+    reading = chunk_cost_usd(1000, 1) + chunk_cost_usd(2000, 1) - 2 * fixed
     assert plan_figures(plan, sizes, 2).verify_cost_usd == 0.0  # off
-    assert plan_figures(plan, sizes, 2, verify="high").verify_cost_usd == pytest.approx(0.15 * each)
-    assert plan_figures(plan, sizes, 2, verify="all").verify_cost_usd == pytest.approx(0.4 * each)
+    high = plan_figures(plan, sizes, 2, verify="high").verify_cost_usd
+    assert high == pytest.approx(0.15 * reading + fixed)  # one session for what it reads
+    every = plan_figures(plan, sizes, 2, verify="all").verify_cost_usd
+    assert every == pytest.approx(0.4 * reading + fixed)

@@ -9,7 +9,11 @@ from rich.table import Table
 from rich.text import Text
 
 from tui_orchestrator.engine.discovery import LineCounter
-from tui_orchestrator.engine.estimate import VERIFY_FILE_SHARE, plan_figures
+from tui_orchestrator.engine.estimate import (
+    VERIFY_FILE_SHARE,
+    VERIFY_FILES_PER_SESSION,
+    plan_figures,
+)
 from tui_orchestrator.engine.project import Project
 from tui_orchestrator.engine.wording import format_seconds, plural
 
@@ -67,7 +71,8 @@ def print_plan(
         share = VERIFY_FILE_SHARE[verify]
         console.print(
             f"Verification (--verify {verify}): about ${figures.verify_cost_usd:.2f} more, if "
-            f"{share:.0%} of the files hold a finding to verify (a fresh session per file)",
+            f"{share:.0%} of the files hold a finding to verify (fresh sessions of up to "
+            f"{VERIFY_FILES_PER_SESSION} files)",
             markup=False,
         )
     skipped = project.discovery.skipped

@@ -339,9 +339,9 @@ class ChunkBook:
         busy = {
             fp
             for name, group in self.groups.items()
-            if not self.checkpoint.chunk(name).status.finished
+            if self.checkpoint.chunk(name).status is not ChunkStatus.DONE
             for fp in group.fingerprints
-        }  # (a verification that ended without a verdict is asked again)
+        }  # (one that failed or was cancelled is not asked again this run: `v` asks)
         busy |= {f.fingerprint for unit in self.waiting_units for f in unit.findings}
         findings = merge(self.checkpoint.findings())
         units = units_to_verify(findings, self.checkpoint.verdicts, VerifyMode(mode), busy)

@@ -25,9 +25,10 @@ PRICE_OUTPUT_PER_MTOK = 15.0
 PRICE_CACHE_WRITE_PER_MTOK = 3.75
 PRICE_CACHE_READ_PER_MTOK = 0.30
 # Verification (docs/verification.md): the share of reviewed files expected to hold a
-# finding the mode verifies, each judged by a fresh session that reads its file. A guess,
-# said as one: real repositories differ widely.
+# finding the mode verifies (a guess, said as one: repositories differ widely), read again
+# by sessions that judge up to VERIFY_FILES_PER_SESSION files each.
 VERIFY_FILE_SHARE = {"off": 0.0, "high": 0.15, "all": 0.4}
+VERIFY_FILES_PER_SESSION = 8
 # Model throughput and per-chunk start-up, for the time estimate.
 SECONDS_PER_CHUNK = 20.0
 TOKENS_PER_SECOND = 400.0
@@ -49,6 +50,14 @@ def spent_usd(input_tokens: int, cache_write: int, cache_read: int, output_token
         + cache_read * PRICE_CACHE_READ_PER_MTOK
         + output_tokens * PRICE_OUTPUT_PER_MTOK
     ) / 1e6
+
+
+def _verify_cost(share: float, files_cost: float, files: int) -> float:
+    """The share of the files read again, and the fixed part of the sessions they need."""
+    if not share or not files:
+        return 0.0
+    sessions = -(-round(share * files) // VERIFY_FILES_PER_SESSION) or 1
+    return share * files_cost + sessions * chunk_cost_usd(0, 0)
 
 
 def chunk_seconds(tokens: int) -> float:
@@ -134,12 +143,15 @@ def plan_figures(
     ``verify``: the verification mode, for what it may add to the cost."""
     rows = []
     file_seconds = []
-    verify_each = 0.0
+    verify_files = 0.0  # what reading each file again costs, without a session's fixed part
     for chunk in plan.chunks:
         size = sum(sizes.get(p, 0) for p in chunk.files)
         tokens = sum(max(1, sizes.get(p, 0) // 4) for p in chunk.files)
         file_seconds.extend(max(1, sizes.get(p, 0) // 4) / TOKENS_PER_SECOND for p in chunk.files)
-        verify_each += sum(chunk_cost_usd(max(1, sizes.get(p, 0) // 4), 1) for p in chunk.files)
+        verify_files += sum(
+            chunk_cost_usd(max(1, sizes.get(p, 0) // 4), 1) - chunk_cost_usd(0, 0)
+            for p in chunk.files
+        )
         rows.append(
             ChunkFigures(
                 name=chunk.name,
@@ -169,5 +181,7 @@ def plan_figures(
         makespan_s=makespan(seconds, chunk_workers),
         lower_bound_s=bound if rows else 0.0,
         sequential_s=sum(seconds),
-        verify_cost_usd=VERIFY_FILE_SHARE.get(verify, 0.0) * verify_each,
+        verify_cost_usd=_verify_cost(
+            VERIFY_FILE_SHARE.get(verify, 0.0), verify_files, len(file_seconds)
+        ),
     )
