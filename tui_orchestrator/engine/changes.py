@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui_orchestrator.engine.errors import ConfigError
+from tui_orchestrator.engine.git import run_git
 
 # A hunk header of `git diff -U0`: the new text's first line and line count.
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
@@ -41,15 +42,10 @@ class Changes:
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    try:
-        return subprocess.run(
-            ["git", "-c", "core.quotepath=off", *args],
-            cwd=root, capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
-    except FileNotFoundError:
-        raise ConfigError("--since needs git, and git is not installed") from None
-    except subprocess.TimeoutExpired:
-        raise ConfigError(f"git {args[0]} took more than a minute in {root}") from None
+    done = run_git(root, *args, timeout=60)
+    if done is None:
+        raise ConfigError(f"--since needs git, and `git {args[0]}` could not run in {root}")
+    return done
 
 
 def changes_since(root: Path, ref: str) -> Changes:

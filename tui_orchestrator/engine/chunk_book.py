@@ -157,9 +157,9 @@ class ChunkBook:
             if waiting
             else set()
         )
-        for name, group in self.groups.items():
-            if not self.checkpoint.chunk(name).status.finished:
-                busy.update(group.fingerprints)
+        for state in self.checkpoint.verifications:
+            if not state.status.finished:
+                busy.update(self.groups[state.name].fingerprints)
         return busy
 
     def stop(self, name: str, reason: str) -> bool:
@@ -338,9 +338,9 @@ class ChunkBook:
         How many files joined the wait."""
         busy = {
             fp
-            for name, group in self.groups.items()
-            if self.checkpoint.chunk(name).status is not ChunkStatus.DONE
-            for fp in group.fingerprints
+            for state in self.checkpoint.verifications
+            if state.status is not ChunkStatus.DONE
+            for fp in self.groups[state.name].fingerprints
         }  # (one that failed or was cancelled is not asked again this run: `v` asks)
         busy |= {f.fingerprint for unit in self.waiting_units for f in unit.findings}
         findings = merge(self.checkpoint.findings())

@@ -14,8 +14,9 @@ whether it belongs to the same repository.
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from pathlib import Path
+
+from tui_orchestrator.engine.git import git_output
 
 # Lines on each side of the finding's line that go into its fingerprint.
 CONTEXT_LINES = 2
@@ -54,12 +55,5 @@ def fingerprint(
 
 def repo_id(root: Path) -> str:
     """The repository's first commit (the oldest root commit), or "" outside git."""
-    try:
-        done = subprocess.run(
-            ["git", "rev-list", "--max-parents=0", "HEAD"],
-            cwd=root, capture_output=True, text=True, timeout=10, check=False,
-        )  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    roots = done.stdout.split() if done.returncode == 0 else []
+    roots = git_output(root, "rev-list", "--max-parents=0", "HEAD").split()
     return roots[-1] if roots else ""

@@ -11,7 +11,6 @@ error (the test tier checks every SARIF the tests write).
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from urllib.parse import quote
 
 from tui_orchestrator import __version__
 from tui_orchestrator.engine.findings import Category, Finding, Severity
+from tui_orchestrator.engine.git import git_output
 from tui_orchestrator.engine.text import printable
 
 FINGERPRINT_KEY = "claude-tui/v1"
@@ -256,27 +256,17 @@ def remote_uri(remote: str) -> str:
     return uri.removesuffix("/").removesuffix(".git")
 
 
-def _git(root: Path, *args: str) -> str:
-    try:
-        done = subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return done.stdout.strip() if done.returncode == 0 else ""
-
-
 def version_control(root: Path) -> dict[str, str]:
     """What commit of which repository was reviewed ({} outside git, or without a remote
     that is a web address: SARIF wants an absolute URI there)."""
     if not root.is_dir():
         return {}
-    uri = remote_uri(_git(root, "remote", "get-url", "origin"))
-    commit = _git(root, "rev-parse", "HEAD")
+    uri = remote_uri(git_output(root, "remote", "get-url", "origin"))
+    commit = git_output(root, "rev-parse", "HEAD")
     if not uri or not commit:
         return {}
     provenance = {"repositoryUri": uri, "revisionId": commit}
-    branch = _git(root, "symbolic-ref", "-q", "HEAD")
+    branch = git_output(root, "symbolic-ref", "-q", "HEAD")
     if branch:
         provenance["branch"] = branch
     return provenance

@@ -18,7 +18,6 @@ left as it is.
 from __future__ import annotations
 
 import os
-import subprocess
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from pathlib import Path
 
 from tui_orchestrator.engine.atomic import write_text_atomic
 from tui_orchestrator.engine.errors import ConfigError, WriteError
+from tui_orchestrator.engine.git import git_output
 from tui_orchestrator.engine.statedir import state_dir
 from tui_orchestrator.engine.text import printable
 from tui_orchestrator.engine.tomlout import toml_str
@@ -80,14 +80,7 @@ def load_suppressions(repo: Path) -> dict[str, Suppression]:
 
 def who_decides(repo: Path) -> str:
     """The name a suppression made here is signed with: git's user.name, else the login."""
-    try:
-        done = subprocess.run(
-            ["git", "config", "user.name"], cwd=repo, capture_output=True, text=True,
-            timeout=5, check=False,
-        )  # fmt: skip
-        name = done.stdout.strip() if done.returncode == 0 else ""
-    except (OSError, subprocess.SubprocessError):
-        name = ""
+    name = git_output(repo, "config", "user.name", timeout=5)
     return name or os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
 
 
