@@ -148,6 +148,18 @@ def _add_run_options(parser: argparse.ArgumentParser, *, repo_optional: bool = F
         help="an earlier JSON report of this repository: each finding is new, updated or "
         "unchanged against it (and --fail-on counts the new and updated ones)",
     )
+    parser.add_argument(
+        "--since",
+        metavar="REF",
+        help="review only what changed since merge-base(REF, HEAD): committed, staged, "
+        "unstaged and untracked files, each chunk told its changed lines (own checkpoint "
+        "in .claude-tui/since/)",
+    )
+    parser.add_argument(
+        "--diff-only",
+        action="store_true",
+        help="with --since: reports and --fail-on keep only findings on changed lines",
+    )
     parser.add_argument("--max-turns", type=_positive_int, metavar="N", help="turns per worker")
     parser.add_argument(
         "--bare", action="store_true", default=None, help="pass --bare (API-key users)"
@@ -200,6 +212,11 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
             "--include-refuted",
             action="store_true",
             help="keep refuted findings in SARIF and Markdown reports",
+        )
+        parser.add_argument(
+            "--diff-only",
+            action="store_true",
+            help="a change review's report keeps only findings on changed lines",
         )
         return parser
     if command == "run":
@@ -263,6 +280,10 @@ def run_request(args: argparse.Namespace) -> RunRequest:
     from tui_orchestrator.engine.run_request import RunRequest
 
     resolve_repo(args.repo)
+    if args.diff_only and args.since is None:
+        raise ConfigError(
+            "--diff-only keeps the findings on lines a change touched: give --since REF"
+        )
     return RunRequest(
         repo=args.repo,
         config=config_from_args(args),
@@ -276,6 +297,8 @@ def run_request(args: argparse.Namespace) -> RunRequest:
         report_format=args.format,
         fail_on=args.fail_on,
         baseline=args.baseline,
+        since=args.since,
+        diff_only=args.diff_only,
     )
 
 
@@ -417,8 +440,16 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     root = Path(checkpoint.repo)
     suppressed = load_suppressions(root) if root.is_dir() else {}
+    if args.diff_only and checkpoint.change is None:
+        raise ConfigError(
+            f"--diff-only: {path} is the checkpoint of a full review; a change review's "
+            "(claude-tui run --since REF) is in .claude-tui/since/"
+        )
     options = ReportOptions(
-        include_refuted=args.include_refuted, baseline=baseline, suppressions=suppressed
+        include_refuted=args.include_refuted,
+        baseline=baseline,
+        suppressions=suppressed,
+        diff_only=args.diff_only,
     )
     text = render(checkpoint, fmt, options=options)
     where = write_report("-" if to_stdout else args.out, text)
@@ -432,7 +463,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from tui_orchestrator.engine.baseline import compare, comparison_lines
     from tui_orchestrator.engine.report_file import check_stdout
 
-    if args.checkpoint is not None or args.out or args.format or args.baseline:
+    if args.checkpoint is not None or args.out or args.format or args.baseline or args.diff_only:
         raise ConfigError("--compare takes two reports and nothing else")
     old, new = args.compare
     check_stdout()

@@ -8,6 +8,7 @@ docs/contracts.md §2.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 import time
@@ -18,8 +19,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from tui_orchestrator.engine.backends import cap_to_memory, check_executor, make_runner
-from tui_orchestrator.engine.baseline import BaselineState, load_baseline
+from tui_orchestrator.engine.changes import Changes
 from tui_orchestrator.engine.checkpoint import Checkpoint, ChunkStatus
+from tui_orchestrator.engine.discovery import resolve_repo
 from tui_orchestrator.engine.events import (
     ActivityChanged,
     ChunkFinished,
@@ -38,16 +40,20 @@ from tui_orchestrator.engine.exit_codes import (
     EXIT_UNFINISHED,
 )
 from tui_orchestrator.engine.findings import Severity
-from tui_orchestrator.engine.fingerprint import repo_id
 from tui_orchestrator.engine.manager import Manager
 from tui_orchestrator.engine.open_run import OpenRun
+from tui_orchestrator.engine.project import NothingChanged
 from tui_orchestrator.engine.report_file import check_run_report, write_final_report
-from tui_orchestrator.engine.reports import ReportOptions, report_findings
+from tui_orchestrator.engine.reports import (
+    ReportOptions,
+    gate_findings,
+    in_diff,
+    report_findings,
+)
 from tui_orchestrator.engine.run_request import RunRequest
 from tui_orchestrator.engine.signals import stop_signals
-from tui_orchestrator.engine.statedir import default_report_path
+from tui_orchestrator.engine.statedir import default_report_path, since_checkpoint_path
 from tui_orchestrator.engine.text import printable
-from tui_orchestrator.engine.verify import is_refuted
 from tui_orchestrator.engine.views import RunEnd, RunSummary
 from tui_orchestrator.engine.wording import format_seconds, plural
 
@@ -205,6 +211,13 @@ def summary_lines(
         f"- Cost: ${checkpoint.cost_usd:.2f}"
         + (f" of a ${checkpoint.max_budget_usd:.2f} budget" if checkpoint.max_budget_usd else ""),
     ]
+    if checkpoint.change is not None:
+        change = checkpoint.change
+        on_lines = sum(in_diff(f, checkpoint) for f in findings)
+        lines.append(
+            f"- Change review: {plural(len(change.files), 'file')} changed since {change.ref} "
+            f"({files} reviewed); {on_lines} of the issues on changed lines"
+        )
     if summary.verdicts:
         said = ", ".join(
             f"{summary.verdicts[k]} {k}"
@@ -249,8 +262,10 @@ def run_headless(request: RunRequest) -> int:
     config = request.config
     check_executor(config)
     fmt = check_run_report(request)
-    # An earlier report to compare with: read and checked before anything runs.
-    baseline = load_baseline(request.baseline, repo_id(request.repo)) if request.baseline else None
+    # A change review's change, and an earlier report to compare with: read and checked
+    # before anything runs.
+    since = request.changes()
+    baseline = request.load_baseline()
     # stderr that is not a terminal gets plain lines, even where FORCE_COLOR asks rich for
     # colour (CI logs are read as text, and cursor codes garble them; docs/contracts.md §6).
     err = Console(
@@ -263,8 +278,17 @@ def run_headless(request: RunRequest) -> int:
     if warning:
         err.print(f"warning: {warning}", markup=False, soft_wrap=True)
     display = Display(err, request.demo)
-    options = request.options(headless=True)
-    with OpenRun(request.repo, config, runner, options, on_event=display.handle) as run:
+    options = request.options(headless=True, since=since, baseline=baseline)
+    report_options = ReportOptions(
+        include_refuted=config.include_refuted, baseline=baseline, diff_only=request.diff_only
+    )
+    try:
+        run = OpenRun(request.repo, config, runner, options, on_event=display.handle)
+        run.open()
+    except NothingChanged as nothing:
+        assert since is not None
+        return _nothing_to_review(request, nothing, since, fmt, err, report_options, runner.backend)
+    with contextlib.closing(run):
         # Said once the run is open: a repository it refuses is one line and exit 2.
         if runner.cluster:
             err.print(f"note: {runner.cluster}", markup=False, soft_wrap=True)
@@ -275,7 +299,7 @@ def run_headless(request: RunRequest) -> int:
             summary, interrupted = asyncio.run(_run_with_signals(run.manager))
         setup = run.setup
         checkpoint = setup.checkpoint
-        suppressed = run.manager.suppressions
+        report_options = run.manager.report_options
         report_target = request.report or str(default_report_path(setup.root))
         report_shown, report_error = write_final_report(
             checkpoint,
@@ -283,9 +307,7 @@ def run_headless(request: RunRequest) -> int:
             fmt,
             setup.store.path,
             saved=not run.manager.save_fault,
-            options=ReportOptions(
-                include_refuted=config.include_refuted, baseline=baseline, suppressions=suppressed
-            ),
+            options=run.manager.report_options,
         )
         for line in summary_lines(checkpoint, summary, report_shown, request.demo):
             err.print(line, markup=False, soft_wrap=True)
@@ -297,16 +319,34 @@ def run_headless(request: RunRequest) -> int:
         return EXIT_UNFINISHED  # (verification still pending counts as unfinished work)
     if request.fail_on:
         threshold = Severity(request.fail_on).rank
-        verdicts = checkpoint.verdicts
-        counted = [
-            f for f in report_findings(checkpoint)
-            if not is_refuted(f, verdicts) and f.fingerprint not in suppressed
-        ]  # fmt: skip
-        if baseline is not None:  # only what the baseline did not have as it is now
-            counted = [f for f in counted if baseline.state(f) is not BaselineState.UNCHANGED]
+        counted = gate_findings(checkpoint, report_options)
         if any(f.severity.rank <= threshold for f in counted):
             err.print(f"Findings at or above {request.fail_on}: exit 3 (--fail-on)", markup=False)
             return EXIT_FAIL_ON
+    return EXIT_OK
+
+
+def _nothing_to_review(
+    request: RunRequest,
+    nothing: NothingChanged,
+    since: Changes,
+    fmt: str,
+    err: Console,
+    options: ReportOptions,
+    backend: str,
+) -> int:
+    """A change review with nothing to review: one line, an empty report, exit 0."""
+    root = resolve_repo(request.repo)
+    err.print(f"claude-tui: {printable(str(nothing))}", markup=False, soft_wrap=True)
+    empty = Checkpoint(repo=str(root), chunks=[], backend=backend, change=since)
+    target = request.report or str(default_report_path(root))
+    shown, error = write_final_report(
+        empty, target, fmt, since_checkpoint_path(root), options=options
+    )
+    if error:
+        err.print(f"claude-tui: {printable(error)}", markup=False, soft_wrap=True)
+        return EXIT_UNFINISHED
+    err.print(f"Report: {shown}", markup=False, soft_wrap=True)
     return EXIT_OK
 
 

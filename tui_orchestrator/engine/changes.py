@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tui_orchestrator.engine.errors import ConfigError
 from tui_orchestrator.engine.git import run_git
+from tui_orchestrator.engine.statedir import STATE_DIR_NAME
 
 # A hunk header of `git diff -U0`: the new text's first line and line count.
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
@@ -90,7 +91,9 @@ def changes_since(root: Path, ref: str) -> Changes:
     prefix = _git(root, "rev-parse", "--show-prefix").stdout.strip()
     if prefix:
         files = {p[len(prefix) :]: r for p, r in files.items() if p.startswith(prefix)}
-    return Changes(ref, base, files)
+    # claude-tui's own folder is no part of any change (its .gitignore is untracked).
+    own = STATE_DIR_NAME + "/"
+    return Changes(ref, base, {p: r for p, r in files.items() if not p.startswith(own)})
 
 
 def _hunks(root: Path, base: str) -> dict[str, tuple[tuple[int, int], ...]]:
@@ -101,7 +104,7 @@ def _hunks(root: Path, base: str) -> dict[str, tuple[tuple[int, int], ...]]:
     current = ""
     for line in diff.stdout.splitlines():
         if line.startswith("+++ "):
-            name = line[4:]
+            name = _unquote(line[4:])
             current = name[2:] if name.startswith("b/") else ""
             continue
         match = _HUNK.match(line)
@@ -112,6 +115,33 @@ def _hunks(root: Path, base: str) -> dict[str, tuple[tuple[int, int], ...]]:
             last = first + count - 1 if count else first
             out.setdefault(current, []).append((max(1, first), max(1, last)))
     return {path: tuple(ranges) for path, ranges in out.items()}
+
+
+def _unquote(name: str) -> str:
+    """A path as git writes it in a diff header: quoted, with C escapes (octal bytes of
+    UTF-8), when it holds a quote, a backslash, a control or a non-ASCII character."""
+    if not (name.startswith('"') and name.endswith('"') and len(name) >= 2):
+        return name
+    raw = bytearray()
+    body = name[1:-1]
+    i = 0
+    while i < len(body):
+        char = body[i]
+        if char != "\\" or i + 1 == len(body):
+            raw += char.encode("utf-8")
+            i += 1
+            continue
+        nxt = body[i + 1]
+        if nxt in "01234567":
+            raw.append(int(body[i + 1 : i + 4], 8) & 0xFF)
+            i += 4
+            continue
+        raw += _ESCAPES.get(nxt, nxt).encode("utf-8")
+        i += 2
+    return raw.decode("utf-8", "surrogateescape")
+
+
+_ESCAPES = {"a": "\a", "b": "\b", "t": "\t", "n": "\n", "v": "\v", "f": "\f", "r": "\r"}
 
 
 def changed_lines_text(changes: Changes, files: list[str]) -> str:

@@ -22,6 +22,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from tui_orchestrator.engine.atomic import write_text_atomic
+from tui_orchestrator.engine.changes import Changes
 from tui_orchestrator.engine.errors import CheckpointError, ClaudeTuiError
 from tui_orchestrator.engine.findings import Finding, Severity
 from tui_orchestrator.engine.statedir import ensure_state_dir
@@ -114,6 +115,9 @@ class Checkpoint:
     # This process's verification tasks (not written: an unanswered one is asked again,
     # an answered one left its verdicts).
     verifications: list[ChunkState] = field(default_factory=list)
+    # A change review's (``--since``, changes.py): the ref, its merge-base and the changed
+    # lines of each file, as they were when the run last started (reports say ``in_diff``).
+    change: Changes | None = None
 
     def __post_init__(self) -> None:
         if not self.created:
@@ -227,6 +231,15 @@ def checkpoint_to_toml(checkpoint: Checkpoint) -> str:
         append(f"fingerprint = {toml_str(fp)}")
         append(f"verdict = {toml_str(verdict.verdict.value)}")
         append(f"reason = {toml_str(verdict.reason)}")
+    if checkpoint.change is not None:
+        append("")
+        append("[change]")
+        append(f"since = {toml_str(checkpoint.change.ref)}")
+        append(f"base = {toml_str(checkpoint.change.base)}")
+        for path, ranges in checkpoint.change.files.items():
+            append("[[change.files]]")
+            append(f"path = {toml_str(path)}")
+            append(f"lines = [{', '.join(f'[{a}, {b}]' for a, b in ranges)}]")
     return "\n".join(out) + "\n"
 
 
@@ -308,6 +321,7 @@ def checkpoint_from_toml(text: str, source: str = "checkpoint") -> Checkpoint:
             verdicts=_verdicts(data.get("verdicts", [])),
             verify_cost_before=_amount(data, "verify_cost_usd"),
             verify_tokens_before=_whole(data, "verify_tokens"),
+            change=_change(data["change"]) if "change" in data else None,
         )
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise bad(f"malformed ({type(exc).__name__}: {exc})") from None
@@ -323,6 +337,21 @@ def _verdicts(raw: object) -> dict[str, FindingVerdict]:
             raise ValueError("a verdict cannot be 'unverified'")
         verdicts[str(item["fingerprint"])] = FindingVerdict(kind, str(item.get("reason", "")))
     return verdicts
+
+
+def _change(raw: object) -> Changes:
+    if not isinstance(raw, dict):
+        raise TypeError("'change' must be a table")
+    files: dict[str, tuple[tuple[int, int], ...]] = {}
+    for item in raw.get("files", []):
+        ranges = []
+        for pair in item["lines"]:
+            first, last = pair
+            if any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in pair):
+                raise ValueError(f"'change' lines must be whole numbers, not {pair!r}")
+            ranges.append((first, last))
+        files[_paths([item["path"]], "change.files.path")[0]] = tuple(ranges)
+    return Changes(str(raw["since"]), str(raw["base"]), files)
 
 
 def _whole(

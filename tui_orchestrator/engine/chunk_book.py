@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from tui_orchestrator.engine.changes import changed_lines_text
 from tui_orchestrator.engine.checkpoint import (
     Checkpoint,
     CheckpointWriter,
@@ -237,7 +238,11 @@ class ChunkBook:
             # reviewed by an earlier run (incremental) and count as read.
             state.files_read = [f for f in state.files if f not in set(scope)]
             left = list(scope)
-            prompt = first_prompt(instructions, self.root, scope)
+            change = self.checkpoint.change
+            changed = "" if change is None else changed_lines_text(change, scope)
+            prompt = first_prompt(
+                instructions, self.root, scope, changed, "" if change is None else change.ref
+            )
         group = self.groups.get(state.name)
         if group is not None:  # a verification: its findings, the file they are in
             prompt = (verify_resume_prompt if resume else verify_prompt)(self.root, group)

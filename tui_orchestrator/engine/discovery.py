@@ -13,7 +13,7 @@ import os
 import re
 import stat as stat_mod
 import subprocess
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,9 +107,19 @@ def resolve_repo(path: Path) -> Path:
     return path.resolve()
 
 
-def discover(root: Path, config: Config, progress: Progress | None = None) -> Discovery:
-    """List the reviewable files of ``root`` and the skipped paths with their reasons."""
+def discover(
+    root: Path,
+    config: Config,
+    progress: Progress | None = None,
+    only: Collection[str] | None = None,
+) -> Discovery:
+    """List the reviewable files of ``root`` and the skipped paths with their reasons.
+
+    ``only``: the paths a change review looks at (changes.py); every other path is left
+    out, neither found nor skipped, and these go through the same filters.
+    """
     root = resolve_repo(root)
+    wanted = None if only is None else frozenset(only)
     listed = _git_ls_files(root)
     git = listed is not None
     candidates: Iterable[str | Skipped]
@@ -132,6 +142,8 @@ def discover(root: Path, config: Config, progress: Progress | None = None) -> Di
         decided: Skipped | None = None
         if isinstance(rel, Skipped):
             decided, rel = rel, rel.path.rstrip("/")
+        if wanted is not None and rel not in wanted:
+            continue
         if not rel.isascii() and not _valid_utf8(rel):
             # TOML (plan, checkpoint) and the prompt hold text: such a name cannot be kept.
             shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from tui_orchestrator.engine import follow_up
+from tui_orchestrator.engine.baseline import Baseline
 from tui_orchestrator.engine.budget import Budget
 from tui_orchestrator.engine.checkpoint import Checkpoint, CheckpointStore, ChunkState, ChunkStatus
 from tui_orchestrator.engine.chunk_book import ChunkBook
@@ -36,7 +37,7 @@ from tui_orchestrator.engine.findings import Finding, merge
 from tui_orchestrator.engine.outcomes import Action, judge
 from tui_orchestrator.engine.pool import Admit, Clock, PoolGovernor
 from tui_orchestrator.engine.prompt import ask_prompt
-from tui_orchestrator.engine.reports import Keep, ReportOptions, render, report_findings
+from tui_orchestrator.engine.reports import Keep, ReportOptions, in_diff, render, report_findings
 from tui_orchestrator.engine.run_saving import RunSaving
 from tui_orchestrator.engine.runner import Job, Outcome, OutcomeKind, Runner
 from tui_orchestrator.engine.stream import StreamEvent
@@ -75,6 +76,8 @@ class Manager:
         write_delay: float = 0.5,
         patient: bool = False,
         suppressions: Mapping[str, Suppression] | None = None,
+        baseline: Baseline | None = None,
+        diff_only: bool = False,
     ) -> None:
         self.root = root
         self.checkpoint = checkpoint
@@ -113,6 +116,10 @@ class Manager:
         self._fatal: Exception | None = None
         # The team's suppressions (suppressions.py), read when the run was opened.
         self.suppressions: dict[str, Suppression] = dict(suppressions or {})
+        # An earlier report the findings are compared with (--baseline), and whether the
+        # reports keep only a change review's findings on changed lines (--diff-only).
+        self.baseline = baseline
+        self.diff_only = diff_only
         self.checkpoint.max_budget_usd = config.max_budget_usd
         self.checkpoint.backend = runner.backend
 
@@ -151,11 +158,25 @@ class Manager:
         """Every finding of the run once, in plan order (those ``keep`` accepts)."""
         return report_findings(self.checkpoint, keep)
 
-    def report(self, fmt: str, keep: Keep = None, filtered: str = "") -> str:
-        options = ReportOptions(
-            include_refuted=self.config.include_refuted, suppressions=self.suppressions
+    @property
+    def report_options(self) -> ReportOptions:
+        return ReportOptions(
+            include_refuted=self.config.include_refuted,
+            baseline=self.baseline,
+            suppressions=self.suppressions,
+            diff_only=self.diff_only,
         )
-        return render(self.checkpoint, fmt, keep, filtered, options)
+
+    def report(self, fmt: str, keep: Keep = None, filtered: str = "") -> str:
+        return render(self.checkpoint, fmt, keep, filtered, self.report_options)
+
+    def baseline_state(self, finding: Finding) -> str:
+        """``new``, ``updated`` or ``unchanged`` against the baseline ("" without one)."""
+        return "" if self.baseline is None else self.baseline.state(finding).value
+
+    def in_diff(self, finding: Finding) -> bool:
+        """Is the finding on a line the change review's change touched (True outside one)?"""
+        return in_diff(finding, self.checkpoint)
 
     @property
     def names(self) -> list[str]:

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tui_orchestrator.engine.baseline import Baseline
+from tui_orchestrator.engine.changes import Changes
 from tui_orchestrator.engine.config import Config
 from tui_orchestrator.engine.discovery import resolve_repo
 from tui_orchestrator.engine.events import Event
@@ -21,7 +23,7 @@ from tui_orchestrator.engine.plan_diff import PlanChange
 from tui_orchestrator.engine.project import Project
 from tui_orchestrator.engine.run_setup import RunSetup, apply_plan, plan_of, prepare_run
 from tui_orchestrator.engine.runner import Runner
-from tui_orchestrator.engine.statedir import logs_dir, remove_if_unused, state_dir
+from tui_orchestrator.engine.statedir import logs_dir, remove_if_unused, since_logs_dir, state_dir
 from tui_orchestrator.engine.suppressions import load_suppressions
 
 
@@ -36,6 +38,12 @@ class RunOptions:
     # Follow a plan file that differs from the checkpoint (--apply-plan); without it a
     # headless run refuses, and the app asks.
     apply_plan_file: bool = False
+    # A change review (--since REF): the files and lines changed (changes.py).
+    since: Changes | None = None
+    # An earlier report the findings are compared with (--baseline), read and checked.
+    baseline: Baseline | None = None
+    # Reports keep only a change review's findings on changed lines (--diff-only).
+    diff_only: bool = False
 
 
 class OpenRun:
@@ -88,6 +96,7 @@ class OpenRun:
                 headless=options.headless,
                 apply_plan_file=options.apply_plan_file,
                 project=project,
+                since=options.since,
             )
         except BaseException:
             self.close()
@@ -103,9 +112,11 @@ class OpenRun:
             instructions=self.setup.instructions,
             sizes=self.setup.sizes,
             on_event=self.on_event,
-            logs_dir=logs_dir(self.setup.root),
+            logs_dir=(logs_dir if options.since is None else since_logs_dir)(self.setup.root),
             patient=not self.options.headless,
             suppressions=suppressed,
+            baseline=self.options.baseline,
+            diff_only=self.options.diff_only,
         )
         return self.manager
 

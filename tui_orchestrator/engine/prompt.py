@@ -2,7 +2,9 @@
 is told what is left; a custom prompt (``--prompt-file``) replaces the instructions.
 
 The lines ``Repository root: …`` and ``Files to review (N):`` / ``Files left to review (N):``
-followed by ``- path`` lines are a stable format (the test servers read them).
+followed by ``- path`` lines are a stable format (the test servers read them). A change
+review's first prompt then names the changed lines, after a blank line
+(docs/change-review.md §2).
 """
 
 from __future__ import annotations
@@ -56,11 +58,25 @@ def _file_list(files: Sequence[str]) -> str:
     return "\n".join(f"- {path}" for path in files)
 
 
-def first_prompt(instructions: str, root: Path, files: Sequence[str]) -> str:
+def first_prompt(
+    instructions: str, root: Path, files: Sequence[str], changed: str = "", since: str = ""
+) -> str:
+    """``changed``: a change review's changed lines of these files (``- path: 5-6, 30``
+    lines), since the ref ``since``."""
+    focus = ""
+    if changed:
+        focus = (
+            f"This is a review of a change (since {since}). The lines that changed:\n"
+            f"{changed}\n"
+            "Focus on these lines and on what they affect; read around them as far as you "
+            "need to judge them. A serious problem elsewhere in these files is still worth "
+            "reporting.\n\n"
+        )
     return (
         f"{instructions}\n\n"
         f"Repository root: {root}\n"
         f"Files to review ({len(files)}):\n{_file_list(files)}\n\n"
+        f"{focus}"
         f"{OUTPUT_NOTE}\n"
     )
 

@@ -31,6 +31,8 @@ from tui_orchestrator.engine.statedir import (
     default_checkpoint_path,
     default_plan_path,
     ensure_state_dir,
+    since_checkpoint_path,
+    since_plan_path,
 )
 
 if TYPE_CHECKING:
@@ -88,9 +90,9 @@ def check_run_report(request: RunRequest) -> str:
     elif request.report:
         repo = request.repo
         checkpoint = request.checkpoint_path or default_checkpoint_path(repo)
-        check_report_target(
-            Path(request.report), [checkpoint, default_plan_path(repo)], make_folders=True
-        )
+        # (every file of the state folder a run reads: a report never lands on one)
+        ours = [default_plan_path(repo), since_checkpoint_path(repo), since_plan_path(repo)]
+        check_report_target(Path(request.report), [checkpoint, *ours], make_folders=True)
     return fmt
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tui_orchestrator.engine.baseline import Baseline
+from tui_orchestrator.engine.baseline import Baseline, BaselineState
 from tui_orchestrator.engine.checkpoint import Checkpoint, ChunkStatus
 from tui_orchestrator.engine.errors import ConfigError
 from tui_orchestrator.engine.findings import Finding, Severity, inside_repo, merge
@@ -61,6 +61,35 @@ class ReportOptions:
     baseline: Baseline | None = None
     # The team's suppressions by fingerprint (suppressions.py): marked, and dismissed in SARIF.
     suppressions: Mapping[str, Suppression] = field(default_factory=dict)
+    # A change review's reports keep only the findings on changed lines (--diff-only).
+    diff_only: bool = False
+
+
+def in_diff(finding: Finding, checkpoint: Checkpoint) -> bool:
+    """Is the finding on a line the change review's change touched? (True outside one.)"""
+    change = checkpoint.change
+    return change is None or change.in_diff(finding.file, finding.line)
+
+
+def gate_findings(checkpoint: Checkpoint, options: ReportOptions) -> list[Finding]:
+    """The findings ``--fail-on`` counts (docs/contracts.md §5): not refuted, not
+    suppressed, against a baseline new or updated, with ``--diff-only`` in the diff."""
+    verdicts = checkpoint.verdicts
+    baseline = options.baseline
+    return [
+        f
+        for f in report_findings(checkpoint, _in_scope(checkpoint, None, options))
+        if not is_refuted(f, verdicts)
+        and f.fingerprint not in options.suppressions
+        and (baseline is None or baseline.state(f) is not BaselineState.UNCHANGED)
+    ]
+
+
+def _in_scope(checkpoint: Checkpoint, keep: Keep, options: ReportOptions) -> Keep:
+    """With ``--diff-only``, only findings on changed lines (and what ``keep`` keeps)."""
+    if not options.diff_only or checkpoint.change is None:
+        return keep
+    return lambda f: in_diff(f, checkpoint) and (keep is None or keep(f))
 
 
 def report_findings(checkpoint: Checkpoint, keep: Keep = None) -> list[Finding]:
@@ -108,6 +137,7 @@ def report_data(
                 "verdict": verdict_of(f, checkpoint.verdicts).value,
                 "verdict_reason": _reason(f, checkpoint),
                 **_baseline_state(f, options.baseline),
+                **({} if checkpoint.change is None else {"in_diff": in_diff(f, checkpoint)}),
                 **_suppressed(f, options.suppressions),
             }
             for f in findings
@@ -140,6 +170,22 @@ def report_data(
         "unfinished": unfinished,
         **_filter_note(checkpoint, findings, filtered),
         **_absent(checkpoint, findings, options.baseline),
+        **_change_note(checkpoint, options),
+    }
+
+
+def _change_note(checkpoint: Checkpoint, options: ReportOptions) -> dict[str, Any]:
+    """A change review's report says what change it reviewed."""
+    change = checkpoint.change
+    if change is None:
+        return {}
+    return {
+        "change": {
+            "since": change.ref,
+            "base": change.base,
+            "files_changed": len(change.files),
+            "diff_only": options.diff_only,
+        }
     }
 
 
@@ -254,6 +300,13 @@ def render_markdown(
     ]
     if data["unfinished"]:
         lines.append(f"- Unfinished chunks: {printable(', '.join(data['unfinished']))}")
+    if checkpoint.change is not None:
+        change = checkpoint.change
+        scope = "findings on changed lines only" if options.diff_only else "every finding"
+        lines.append(
+            f"- Change review: files changed since `{_md_cell(change.ref)}` "
+            f"(merge-base {change.base[:12]}), {scope}"
+        )
     if checkpoint.verdicts:
         refuted = sum(is_refuted(f, checkpoint.verdicts) for f in report_findings(checkpoint))
         shown = "shown" if include_refuted else "left out"
@@ -318,4 +371,4 @@ def render(
     Markdown leave refuted findings out unless ``options.include_refuted``; JSON has every
     finding with its verdict."""
     renderers = {"json": render_json, "sarif": render_sarif, "markdown": render_markdown}
-    return renderers[fmt](checkpoint, keep, filtered, options)
+    return renderers[fmt](checkpoint, _in_scope(checkpoint, keep, options), filtered, options)

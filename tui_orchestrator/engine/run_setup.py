@@ -10,9 +10,11 @@ changed and new files only; a changed prompt (or backend) makes every chunk stal
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from tui_orchestrator.engine.changes import Changes
 from tui_orchestrator.engine.checkpoint import (
     Checkpoint,
     CheckpointStore,
@@ -25,9 +27,19 @@ from tui_orchestrator.engine.discovery import Discovery, discover, resolve_repo
 from tui_orchestrator.engine.errors import CheckpointError, PlanError, PlanMismatchError
 from tui_orchestrator.engine.plan import Chunk, Plan, home_chunk, load_plan_file
 from tui_orchestrator.engine.plan_diff import PlanChange, diff_plans, plan_to_apply
-from tui_orchestrator.engine.project import Project, nothing_to_review, open_project
+from tui_orchestrator.engine.project import (
+    Project,
+    nothing_changed,
+    nothing_to_review,
+    open_project,
+)
 from tui_orchestrator.engine.prompt import fingerprint, load_instructions
-from tui_orchestrator.engine.statedir import default_checkpoint_path, default_plan_path
+from tui_orchestrator.engine.statedir import (
+    default_checkpoint_path,
+    default_plan_path,
+    since_checkpoint_path,
+    since_plan_path,
+)
 from tui_orchestrator.engine.wording import agree, plural
 
 
@@ -68,6 +80,7 @@ def prepare_run(
     headless: bool = True,
     apply_plan_file: bool = False,
     project: Project | None = None,
+    since: Changes | None = None,
 ) -> RunSetup:
     """Load or create the checkpoint for a run. Call it while holding the repo lock.
 
@@ -76,19 +89,26 @@ def prepare_run(
     ``project``: the repository already opened with the same settings (the app shows it
     first); its discovery and plan are used instead of walking the repository again, and
     its notes are the caller's to show.
+
+    ``since``: a change review (docs/change-review.md): only the changed files, its own
+    checkpoint and plan in ``.claude-tui/since/``, which record the change.
     """
     root = resolve_repo(repo)
-    store = CheckpointStore(checkpoint_path or default_checkpoint_path(root))
+    own = default_checkpoint_path(root) if since is None else since_checkpoint_path(root)
+    store = CheckpointStore(checkpoint_path or own)
     instructions = load_instructions(config.prompt_file)
     prompt_fingerprint = fingerprint(f"{backend}\n{instructions}")
-    existing = _existing_checkpoint(store, root, fresh)
+    existing = _existing_checkpoint(store, root, fresh, own)
+    if existing is not None:
+        _check_same_kind(existing, store.path, since)
     notes: list[str] = []
     if existing is None or fresh:
         if project is None:
-            project = open_project(root, config, plan_file, partition_flags_given)
+            project = open_project(root, config, plan_file, partition_flags_given, since=since)
             notes += project.notes
         checkpoint = checkpoint_from_plan(project.plan, root, backend)
         checkpoint.fingerprint = prompt_fingerprint
+        checkpoint.change = since
         # Only now, with every input read: the old checkpoint goes aside.
         if fresh:
             backup = store.move_aside()
@@ -106,13 +126,23 @@ def prepare_run(
             "the checkpoint wins: --strategy/--max-files-per-chunk are ignored "
             "(use --fresh to start over with them)"
         )
-    discovery = project.discovery if project is not None else discover(root, config)
+    if project is not None:
+        discovery = project.discovery
+    else:
+        discovery = discover(root, config, only=None if since is None else since.files)
     if not discovery.files:
-        raise nothing_to_review(root, discovery)
+        raise (
+            nothing_to_review(root, discovery)
+            if since is None
+            else nothing_changed(root, since, discovery)
+        )
     sizes = {f.path: f.size for f in discovery.files}
-    _refuse_losing_findings(checkpoint, root, sizes)
+    _refuse_losing_findings(checkpoint, root, sizes, None if since is None else since.files)
+    if since is not None:
+        notes += _follow_change(checkpoint, since, set(sizes))
     notes += refresh(checkpoint, root, sizes, prompt_fingerprint, headless, config)
-    change = plan_file_change(checkpoint, root, plan_file, set(sizes))
+    saved_plan = default_plan_path(root) if since is None else since_plan_path(root)
+    change = plan_file_change(checkpoint, root, plan_file, set(sizes), saved_plan)
     setup = RunSetup(root, checkpoint, store, instructions, sizes, True, notes, discovery)
     if change is not None:
         if apply_plan_file:
@@ -131,7 +161,9 @@ def prepare_run(
     return setup
 
 
-def _existing_checkpoint(store: CheckpointStore, root: Path, fresh: bool) -> Checkpoint | None:
+def _existing_checkpoint(
+    store: CheckpointStore, root: Path, fresh: bool, own: Path
+) -> Checkpoint | None:
     """The checkpoint there is, checked to be this repository's; None when there is none.
 
     With ``--fresh`` a checkpoint that cannot be parsed is no obstacle (it is moved aside),
@@ -142,15 +174,53 @@ def _existing_checkpoint(store: CheckpointStore, root: Path, fresh: bool) -> Che
     except CheckpointError:
         if not fresh:
             raise
-        if store.path != default_checkpoint_path(root):
+        if store.path != own:
             raise CheckpointError(
                 f"{store.path} cannot be parsed, so whose it is cannot be told: --fresh "
                 "moves aside only a checkpoint it can read, or this repository's own"
             ) from None
         return None
     if checkpoint is not None:
-        _check_same_repo(checkpoint.repo, root, store.path)
+        _check_same_repo(checkpoint.repo, root, store.path, own)
     return checkpoint
+
+
+def _check_same_kind(checkpoint: Checkpoint, path: Path, since: Changes | None) -> None:
+    """A change review's checkpoint serves only a change review, and a full review's only
+    a full review: resuming one as the other would rewrite it with other files."""
+    if since is not None and checkpoint.change is None:
+        raise CheckpointError(
+            f"{path} is the checkpoint of a full review, not of a change review: --since "
+            "keeps its own (leave out --checkpoint)"
+        )
+    if since is None and checkpoint.change is not None:
+        raise CheckpointError(
+            f"{path} is the checkpoint of a change review (--since "
+            f"{checkpoint.change.ref}): give --since to go on with it"
+        )
+
+
+def _follow_change(checkpoint: Checkpoint, since: Changes, reviewable: set[str]) -> list[str]:
+    """Record the change as it is now; say what moved since the checkpoint's."""
+    before = checkpoint.change
+    checkpoint.change = since
+    if before is None:
+        return []
+    notes = []
+    if before.base != since.base:
+        notes.append(
+            f"the change review's base moved ({before.ref} {before.base[:10]} → "
+            f"{since.ref} {since.base[:10]}): files reviewed before are kept where unchanged"
+        )
+    kept = {f for c in checkpoint.chunks for f in c.files}
+    dropped = len(kept - reviewable)
+    if dropped:
+        notes.append(
+            f"{plural(dropped, 'file')} of the last change review "
+            f"{agree(dropped, 'has', 'have')} no change any more: left out, with "
+            f"{agree(dropped, 'its', 'their')} findings"
+        )
+    return notes
 
 
 def left_out_notes(checkpoint: Checkpoint) -> list[str]:
@@ -164,14 +234,18 @@ def left_out_notes(checkpoint: Checkpoint) -> list[str]:
 
 
 def plan_file_change(
-    checkpoint: Checkpoint, root: Path, plan_file: Path | None, present: set[str]
+    checkpoint: Checkpoint,
+    root: Path,
+    plan_file: Path | None,
+    present: set[str],
+    saved_plan: Path | None = None,
 ) -> PlanChange | None:
     """How the plan file (``--plan``, else ``.claude-tui/plan.toml``) differs from the run.
 
     None when there is no plan file or it agrees with the checkpoint. A plan file that
     cannot be read is bad input (PlanError), as it is without a checkpoint.
     """
-    path = plan_file if plan_file is not None else default_plan_path(root)
+    path = plan_file if plan_file is not None else saved_plan or default_plan_path(root)
     if plan_file is None and not path.is_file():
         if path.exists():
             raise PlanError(f"{path} is not a file: move it away, claude-tui keeps the plan there")
@@ -184,13 +258,13 @@ def plan_file_change(
     return PlanChange(str(path), diff, plan_to_apply(run, wanted, present))
 
 
-def _check_same_repo(recorded: str, root: Path, path: Path) -> None:
+def _check_same_repo(recorded: str, root: Path, path: Path, own: Path) -> None:
     """A checkpoint of another repository is refused: resuming it here would rewrite it.
 
     A repository that moved keeps its checkpoint in its own `.claude-tui/`, which is fine;
     a checkpoint given with --checkpoint that names a repository still there is not ours.
     """
-    if not recorded or Path(recorded) == root or path == default_checkpoint_path(root):
+    if not recorded or Path(recorded) == root or path == own:
         return
     if Path(recorded).is_dir():
         raise CheckpointError(
@@ -199,19 +273,29 @@ def _check_same_repo(recorded: str, root: Path, path: Path) -> None:
         )
 
 
-def _refuse_losing_findings(checkpoint: Checkpoint, root: Path, sizes: dict[str, int]) -> None:
+def _refuse_losing_findings(
+    checkpoint: Checkpoint,
+    root: Path,
+    sizes: dict[str, int],
+    looked_at: Collection[str] | None = None,
+) -> None:
     """Settings that would drop files of chunks holding findings are refused.
 
     A file gone from the repository takes its findings with it; a file still there that
     discovery now skips (other ``file_types``, a smaller ``max_file_bytes``, an ignore
     rule) is a change of settings, and the checkpoint is never rewritten with less than it
-    holds because of one.
+    holds because of one. ``looked_at``: the files a change review looked at (a file no
+    longer changed is no setting's doing).
     """
     losing: dict[str, int] = {}
     for state in checkpoint.chunks:
         if not state.issues:
             continue
-        skipped = [f for f in state.files if f not in sizes and (root / f).exists()]
+        skipped = [
+            f
+            for f in state.files
+            if f not in sizes and (looked_at is None or f in looked_at) and (root / f).exists()
+        ]
         if skipped:
             losing[state.name] = len(skipped)
     if losing:

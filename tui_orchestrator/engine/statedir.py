@@ -71,6 +71,21 @@ def default_checkpoint_path(repo: Path) -> Path:
     return state_dir(repo) / "checkpoint.toml"
 
 
+def since_checkpoint_path(repo: Path) -> Path:
+    """A change review's checkpoint (``--since``): apart from the full review's, which it
+    never touches (docs/change-review.md)."""
+    return state_dir(repo) / "since" / "checkpoint.toml"
+
+
+def since_plan_path(repo: Path) -> Path:
+    """A change review's plan, as the app's edits left it (plan.toml is the full review's)."""
+    return state_dir(repo) / "since" / "plan.toml"
+
+
+def since_logs_dir(repo: Path) -> Path:
+    return state_dir(repo) / "since" / "logs"
+
+
 def default_report_path(repo: Path) -> Path:
     return state_dir(repo) / "report.json"
 

@@ -30,9 +30,13 @@ def run_app(request: RunRequest) -> int:
     config = request.config
     check_executor(config)
     fmt = check_run_report(request)
+    # A change review's change and an earlier report: a bad ref or report is one line.
+    since = request.changes()
+    baseline = request.load_baseline()
     runner = make_runner(config, request.demo)
     config, memory_warning = cap_to_memory(config, runner)
-    run = OpenRun(request.repo, config, runner, request.options(headless=False))
+    options = request.options(headless=False, since=since, baseline=baseline)
+    run = OpenRun(request.repo, config, runner, options)
 
     def open_all(progress: Progress) -> tuple[Project, OpenRun]:
         return open_with_run(
@@ -65,7 +69,7 @@ def run_app(request: RunRequest) -> int:
             assert setup is not None
             shown, error = write_final_report(
                 setup.checkpoint, request.report, fmt, setup.store.path,
-                saved=not run.manager.save_fault,
+                saved=not run.manager.save_fault, options=run.manager.report_options,
             )  # fmt: skip
             if error:
                 sys.stderr.write(f"claude-tui: {printable(error)}\n")

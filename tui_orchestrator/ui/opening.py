@@ -67,6 +67,7 @@ def open_with_run(
         plan_file=plan_file,
         partition_flags_given=partition_flags_given,
         progress=progress,
+        since=run.options.since,
     )
     progress("reading the run's checkpoint")
     run.open(project)

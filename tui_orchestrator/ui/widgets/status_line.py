@@ -21,16 +21,25 @@ if TYPE_CHECKING:
 SEP = (" · ", "$text-muted")
 
 
+def name_parts(editing: EditablePlan, demo: bool) -> list[str | tuple[str, str]]:
+    """The line's head: the repository, DEMO, and what a change review reviews. Right
+    after the name: on a narrow terminal the line's tail is cut off."""
+    parts: list[str | tuple[str, str]] = [(editing.repo_name, "bold $text-primary"), "  "]
+    if demo:
+        parts += [(" DEMO ", "bold reverse $text-warning"), "  "]
+    since = editing.project.since
+    if since is not None:
+        parts += [(f"changes since {printable(since.ref)}", "bold $text-accent"), "  "]
+    return parts
+
+
 def totals_content(editing: EditablePlan, demo: bool = False) -> Content:
     """One line: repository, chunks, files, tokens, cost, predicted time, what is left out."""
     figures = editing.figures
     plan = editing.plan
     skipped = len(editing.project.discovery.skipped)
     sep = (" · ", "$text-muted")
-    parts: list[str | tuple[str, str]] = [(editing.repo_name, "bold $text-primary"), "  "]
-    if demo:
-        # Right after the name: on a narrow terminal the line's tail is cut off.
-        parts += [(" DEMO ", "bold reverse $text-warning"), "  "]
+    parts = name_parts(editing, demo)
     parts += [
         (plural(len(plan.chunks), "chunk"), "bold"),
         sep,
@@ -115,9 +124,7 @@ def run_totals_content(app: ClaudeTuiApp, width: int = 0) -> Content:
     assert manager is not None
     run = manager.run_view()
     pool = run.pool
-    head: list[str | tuple[str, str]] = [(app.editing.repo_name, "bold $text-primary"), "  "]
-    if app.demo:
-        head += [(" DEMO ", "bold reverse $text-warning"), "  "]
+    head = name_parts(app.editing, app.demo)
     head += [(f"{run.tally[ChunkStatus.DONE]}/{run.tally.total} done", "bold")]
     if run.tally[ChunkStatus.FAILED]:
         head += [SEP, (f"{run.tally[ChunkStatus.FAILED]} failed", "$text-error")]
