@@ -89,3 +89,24 @@ def test_a_ref_that_does_not_resolve_is_one_clear_error(repo: Path, ref: str, sa
 def test_a_folder_that_is_no_git_checkout_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="needs a git checkout"):
         changes_since(tmp_path, "main")
+
+
+def test_odd_file_names_come_back_as_they_are(repo: Path) -> None:
+    """git quotes a path with a quote, a backslash or a non-ASCII character in its diff
+    headers ("b/na\\303\\257ve.py"): the changed lines still find their file."""
+    names = ["naïve café.py", 'say "hi".py', "back\\slash.py", "tab\there.py"]
+    for name in names:
+        (repo / name).write_text("one\ntwo\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "odd names")
+    for name in names:
+        (repo / name).write_text("one\nTWO\n")
+    changes = changes_since(repo, "HEAD")
+    assert changes.files == {name: ((2, 2),) for name in names}
+
+
+def test_claude_tuis_own_folder_is_no_part_of_a_change(repo: Path) -> None:
+    (repo / ".claude-tui").mkdir()
+    (repo / ".claude-tui" / ".gitignore").write_text("*\n!.gitignore\n")
+    (repo / "real.py").write_text("x = 1\n")
+    assert set(changes_since(repo, "main").files) == {"real.py"}

@@ -467,3 +467,29 @@ def test_temp_files_left_by_a_killed_writer_are_removed_on_the_next_run(tmp_path
     (state / "plan.toml").write_text("keep")
     assert CheckpointStore(state / "checkpoint.toml").remove_stale_temp_files() == 1
     assert sorted(p.name for p in state.iterdir()) == ["plan.toml"]
+
+
+def test_a_change_reviews_change_round_trips_and_a_bad_one_is_refused() -> None:
+    from tui_orchestrator.engine.changes import WHOLE_FILE, Changes
+
+    change = Changes(
+        "origin/main",
+        "a" * 40,
+        {"src/a b.py": ((5, 6), (30, 30)), 'odd "name".py': WHOLE_FILE, "moved.py": ()},
+    )
+    cp = Checkpoint(repo="/r", chunks=[ChunkState("a", ["src/a b.py"])], change=change)
+    text = checkpoint_to_toml(cp)
+    assert checkpoint_from_toml(text) == cp
+    assert checkpoint_from_toml(checkpoint_to_toml(replace_change(cp, None))).change is None
+    for bad in ("lines = [[5, 6], [30, 30]]", "lines = [[1, 0]]"):
+        broken = text.replace(bad, 'lines = [["5", 6]]')
+        with pytest.raises(CheckpointError, match="malformed"):
+            checkpoint_from_toml(broken)
+    with pytest.raises(CheckpointError, match="malformed"):
+        checkpoint_from_toml(text.replace('since = "origin/main"\n', ""))
+
+
+def replace_change(cp: Checkpoint, change: object) -> Checkpoint:
+    from dataclasses import replace
+
+    return replace(cp, change=change)

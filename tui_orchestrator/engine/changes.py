@@ -104,7 +104,8 @@ def _hunks(root: Path, base: str) -> dict[str, tuple[tuple[int, int], ...]]:
     current = ""
     for line in diff.stdout.splitlines():
         if line.startswith("+++ "):
-            name = _unquote(line[4:])
+            # (git ends a name with a space in it with a tab, the way diff(1) does)
+            name = _unquote(line[4:].removesuffix("\t"))
             current = name[2:] if name.startswith("b/") else ""
             continue
         match = _HUNK.match(line)

@@ -68,13 +68,22 @@ class FindingScreen(ModalScreen[None]):
         Binding("o", "open_editor", "Open in $EDITOR", tooltip="Open the file at this line in $EDITOR", id="finding.open"),
     ]  # fmt: skip
 
-    def __init__(self, finding: Finding, root: Path, verdict: str = "", reason: str = "") -> None:
+    def __init__(
+        self,
+        finding: Finding,
+        root: Path,
+        verdict: str = "",
+        reason: str = "",
+        notes: tuple[str, ...] = (),
+    ) -> None:
         super().__init__()
         self.finding = finding
         self.root = root
         # The verifier's verdict and its reason ("" when not verified).
         self.verdict = verdict
         self.reason = reason
+        # More of what the run knows of it ("new since the baseline", "on a changed line").
+        self.notes = notes
 
     def compose(self) -> ComposeResult:
         f = self.finding
@@ -92,6 +101,7 @@ class FindingScreen(ModalScreen[None]):
                 meta.append(
                     self.verdict if self.verdict == "pending" else f"{self.verdict} by a verifier"
                 )
+            meta += self.notes
             yield Static(literal(" · ".join(meta)), classes="meta")
             if self.reason:
                 yield Static(Content(f"Verifier: {printable(self.reason)}"), classes="verdict")

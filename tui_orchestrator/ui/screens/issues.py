@@ -49,7 +49,7 @@ SEVERITY_STYLE = {
 EXPORTS = {"json": "report.json", "sarif": "report.sarif", "markdown": "report.md"}
 FILTER_HELP = (
     "words, sev:high (high+ = high or worse), cat:injection, conf:high, verdict:confirmed,"
-    " chunk:NAME, file:PATH · esc clears"
+    " state:new (against --baseline), diff:yes (--since), chunk:NAME, file:PATH · esc clears"
 )
 # A verdict in one mark where the word does not fit (80 columns): "pending" is a finding
 # waiting for its verifier, "" one that is not verified.
@@ -99,11 +99,25 @@ class IssueFilter:
     verdicts: tuple[str, ...] = ()
     # The finding's verdict word (the run knows it; "" without a run).
     verdict_of: Callable[[Finding], str] | None = None
+    # ``state:new``: its state against the baseline (``--baseline``; "" without one).
+    states: tuple[str, ...] = ()
+    state_of: Callable[[Finding], str] | None = None
+    # ``diff:yes`` / ``diff:no``: on a line the change review's change touched, or not.
+    in_diff: bool | None = None
+    in_diff_of: Callable[[Finding], bool] | None = None
 
     @classmethod
-    def parse(cls, text: str, verdict_of: Callable[[Finding], str] | None = None) -> IssueFilter:
+    def parse(
+        cls,
+        text: str,
+        verdict_of: Callable[[Finding], str] | None = None,
+        state_of: Callable[[Finding], str] | None = None,
+        in_diff_of: Callable[[Finding], bool] | None = None,
+    ) -> IssueFilter:
         words: list[str] = []
         verdicts: list[str] = []
+        states: list[str] = []
+        in_diff: bool | None = None
         chunks: list[str] = []
         files: list[str] = []
         categories: list[str] = []
@@ -128,6 +142,10 @@ class IssueFilter:
                 confidences.append(value)
             elif sep and value and key in ("verdict", "v"):
                 verdicts.append(value)
+            elif sep and value and key in ("state", "baseline", "b"):
+                states.append(value)
+            elif sep and value in ("yes", "y", "in", "no", "n", "out") and key == "diff":
+                in_diff = value in ("yes", "y", "in")
             else:
                 words.append(term)
         return cls(
@@ -139,6 +157,10 @@ class IssueFilter:
             tuple(confidences),
             tuple(verdicts),
             verdict_of,
+            tuple(states),
+            state_of,
+            in_diff,
+            in_diff_of,
         )
 
     def __call__(self, finding: Finding) -> bool:
@@ -154,6 +176,14 @@ class IssueFilter:
         if self.verdicts:
             verdict = self.verdict_of(finding) if self.verdict_of is not None else ""
             if not all(verdict.startswith(v) for v in self.verdicts):
+                return False
+        if self.states:
+            state = self.state_of(finding) if self.state_of is not None else ""
+            if not all(state.startswith(v) for v in self.states):
+                return False
+        if self.in_diff is not None:
+            on_change = self.in_diff_of(finding) if self.in_diff_of is not None else True
+            if on_change is not self.in_diff:
                 return False
         text = f"{finding.severity.value} {path}:{finding.line} {finding.title.lower()} {chunk}"
         return all(word in text for word in self.words)
@@ -252,7 +282,12 @@ class IssuesScreen(ViewScreen):
         if manager is None:
             return []
         words = self._words = manager.verdict_words()
-        keep = IssueFilter.parse(self.query_text, lambda f: words.get(f.fingerprint, ""))
+        keep = IssueFilter.parse(
+            self.query_text,
+            lambda f: words.get(f.fingerprint, ""),
+            manager.baseline_state,
+            manager.in_diff,
+        )
         found = manager.findings(keep)
         if self.sort_column == "verdict":
             order = VERDICT_ORDER
@@ -389,6 +424,12 @@ class IssuesScreen(ViewScreen):
         counts = Counter(self._words.values())
         said = [f"{counts[k]} {k}" for k in ("confirmed", "refuted", "uncertain", "pending")
                 if counts.get(k)]  # fmt: skip
+        manager = self.tui.manager
+        if manager is not None and manager.baseline is not None:
+            states = Counter(manager.baseline_state(f) for f in self.rows)
+            said += [f"{states[k]} {k}" for k in ("new", "updated") if states.get(k)]
+        if manager is not None and manager.checkpoint.change is not None:
+            said.append(f"{sum(map(manager.in_diff, self.rows))} on changed lines")
         if said:
             title += " · " + " · ".join(said)
         table.border_title = literal(title)
@@ -498,8 +539,23 @@ class IssuesScreen(ViewScreen):
             manager = self.tui.manager
             reason = manager.verdict_reason(finding) if manager is not None else ""
             verdict = manager.verdict(finding) if manager is not None else ""
+            notes: list[str] = []
+            if manager is not None and manager.baseline is not None:
+                state = manager.baseline_state(finding)
+                notes.append(
+                    "new since the baseline" if state == "new" else f"{state} since the baseline"
+                )
+            if manager is not None and manager.checkpoint.change is not None:
+                on_change = manager.in_diff(finding)
+                notes.append("on a changed line" if on_change else "not on a changed line")
             self.app.push_screen(
-                FindingScreen(finding, self.tui.editing.root, verdict=verdict, reason=reason)
+                FindingScreen(
+                    finding,
+                    self.tui.editing.root,
+                    verdict=verdict,
+                    reason=reason,
+                    notes=tuple(notes),
+                )
             )
 
     @work(exclusive=True, group="suppress", exit_on_error=False)
@@ -587,7 +643,9 @@ class IssuesScreen(ViewScreen):
             if which is None:
                 return
             if which == "shown":
-                keep = IssueFilter.parse(self.query_text, manager.verdict)
+                keep = IssueFilter.parse(
+                    self.query_text, manager.verdict, manager.baseline_state, manager.in_diff
+                )
         where = await self.app.push_screen_wait(
             NameScreen(
                 f"Export as {fmt}: where to?",
