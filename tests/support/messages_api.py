@@ -276,6 +276,9 @@ class RequestRecord:
     verify_ids: list[str] = field(default_factory=list)  # a verification's finding ids
     session_id: str | None = None  # X-Claude-Code-Session-Id header
     stream: bool = False
+    # The request's size as JSON (system prompt, tools, conversation): what the model would
+    # be billed input tokens for, about four bytes a token.
+    body_bytes: int = 0
     error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -899,6 +902,7 @@ class ScriptedMessagesServer:
             first_turn=conv.prompt is not None and not after_results,
             resumed=bool(conv.prompt and (conv.prompt.resumed or conv.prompt_count > 1)),
             stream=bool(body.get("stream")),
+            body_bytes=len(json.dumps(body, separators=(",", ":"))),
             verify_ids=[i for i, _p, _l in conv.first_prompt.verify] if conv.first_prompt else [],
         )
         status, headers = self._admit(n)

@@ -362,9 +362,9 @@ def test_opening_the_app_walks_the_repository_once(shopfront: Path, monkeypatch)
     walks: list[Path] = []
     real = discovery.discover
 
-    def counted(root, config, progress=None):  # type: ignore[no-untyped-def]
+    def counted(root, config, progress=None, only=None):  # type: ignore[no-untyped-def]
         walks.append(root)
-        return real(root, config, progress)
+        return real(root, config, progress, only)
 
     monkeypatch.setattr(project, "discover", counted)
     monkeypatch.setattr(run_setup, "discover", counted)

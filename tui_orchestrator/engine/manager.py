@@ -19,6 +19,7 @@ from pathlib import Path
 from tui_orchestrator.engine import follow_up
 from tui_orchestrator.engine.baseline import Baseline
 from tui_orchestrator.engine.budget import Budget
+from tui_orchestrator.engine.changes import Changes
 from tui_orchestrator.engine.checkpoint import Checkpoint, CheckpointStore, ChunkState, ChunkStatus
 from tui_orchestrator.engine.chunk_book import ChunkBook
 from tui_orchestrator.engine.config import Config
@@ -169,6 +170,11 @@ class Manager:
 
     def report(self, fmt: str, keep: Keep = None, filtered: str = "") -> str:
         return render(self.checkpoint, fmt, keep, filtered, self.report_options)
+
+    @property
+    def change(self) -> Changes | None:
+        """A change review's change (``--since``), None in a full review."""
+        return self.checkpoint.change
 
     def baseline_state(self, finding: Finding) -> str:
         """``new``, ``updated`` or ``unchanged`` against the baseline ("" without one)."""

@@ -234,7 +234,7 @@ class IssuesScreen(ViewScreen):
     BINDING_GROUP_TITLE = "Issues view"
 
     BINDINGS = [
-        Binding("slash", "filter", "Filter", tooltip="Filter by text, severity (sev:high+) or chunk (chunk:NAME)", id="issues.filter"),
+        Binding("slash", "filter", "Filter", tooltip="Filter by text, severity (sev:high+), chunk:NAME, verdict:, state:new (baseline) or diff:yes", id="issues.filter"),
         Binding("greater_than_sign", "sort", "Sort", key_display=">", tooltip="Sort by the next column (or click a column header)", id="issues.sort"),
         Binding("s", "suppress", "Suppress", tooltip="Suppress the finding: out of --fail-on, dismissed in SARIF (asks why)", id="issues.suppress"),
         Binding("S", "reverse", "Reverse", show=False, tooltip="Reverse the order of the rows", id="issues.reverse"),
@@ -428,7 +428,7 @@ class IssuesScreen(ViewScreen):
         if manager is not None and manager.baseline is not None:
             states = Counter(manager.baseline_state(f) for f in self.rows)
             said += [f"{states[k]} {k}" for k in ("new", "updated") if states.get(k)]
-        if manager is not None and manager.checkpoint.change is not None:
+        if manager is not None and manager.change is not None:
             said.append(f"{sum(map(manager.in_diff, self.rows))} on changed lines")
         if said:
             title += " · " + " · ".join(said)
@@ -545,7 +545,7 @@ class IssuesScreen(ViewScreen):
                 notes.append(
                     "new since the baseline" if state == "new" else f"{state} since the baseline"
                 )
-            if manager is not None and manager.checkpoint.change is not None:
+            if manager is not None and manager.change is not None:
                 on_change = manager.in_diff(finding)
                 notes.append("on a changed line" if on_change else "not on a changed line")
             self.app.push_screen(
