@@ -35,6 +35,12 @@ def _git(repo: Path, *args: str) -> None:
     )  # fmt: skip
 
 
+def _git_out(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
 def _finding(file: str, line: int, category: str, title: str, **kw: object) -> Finding:
     return Finding(
         file, line, kw.pop("severity", Severity.HIGH), title, kw.pop("description", "why"),  # type: ignore[arg-type]
@@ -104,6 +110,15 @@ def test_every_sarif_claude_tui_writes_passes_githubs_rules(tmp_path: Path, fake
     (out / "empty.sarif").write_text(render(Checkpoint(repo=str(repo), chunks=[]), "sarif"))
     relative = Checkpoint(repo="relative/path", chunks=every.chunks)
     (out / "relative-root.sarif").write_text(render(relative, "sarif"))
+    # A change review's, by the real command: a branch that changes two files.
+    _git(repo, "checkout", "-q", "-b", "change")
+    for name in ("src/api/users.py", "web/api.ts"):
+        (repo / name).write_text((repo / name).read_text() + "\n// changed\n")
+    base = _git_out(repo, "rev-parse", "HEAD")
+    done = run_cli(
+        "run", str(repo), "--demo", "--since", base, "--report", str(out / "since.sarif")
+    )
+    assert done.returncode == 0, done.stderr
     files = sorted(out.glob("*.sarif"))
     errors, output = validate(files)
     assert not errors, "\n".join(errors)
@@ -132,6 +147,11 @@ def test_every_sarif_claude_tui_writes_passes_githubs_rules(tmp_path: Path, fake
         for r in json.loads((out / "every-baseline.sarif").read_text())["runs"][0]["results"]
     }
     assert states == {"updated", "new"}
+    since = json.loads((out / "since.sarif").read_text())["runs"][0]
+    assert since["properties"]["change"]["since"] == base
+    assert {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            for r in since["results"]} <= {"src/api/users.py", "web/api.ts"}  # fmt: skip
+    assert all(isinstance(r["properties"]["in_diff"], bool) for r in since["results"])
 
 
 def test_rule_ids_and_fingerprints_stay_when_lines_move_and_a_finding_sorts_first(

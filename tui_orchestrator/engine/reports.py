@@ -266,10 +266,11 @@ def render_sarif(
     verdicts = {f.fingerprint: verdict_of(f, checkpoint.verdicts).value for f in findings}
     baseline = options.baseline
     states = {f.fingerprint: baseline.state(f).value for f in findings} if baseline else {}
-    extra = _filter_note(checkpoint, findings, filtered)
+    extra = {**_filter_note(checkpoint, findings, filtered), **_change_note(checkpoint, options)}
     log = sarif_log(
         findings, checkpoint.repo, checkpoint.backend, verdicts, extra, states,
         {fp: s.reason for fp, s in options.suppressions.items()},
+        None if checkpoint.change is None else lambda f: in_diff(f, checkpoint),
     )  # fmt: skip
     return _dumps(log)
 

@@ -11,6 +11,7 @@ error (the test tier checks every SARIF the tests write).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,10 +156,12 @@ def sarif_log(
     extra: dict[str, Any],
     baseline: dict[str, str] | None = None,
     suppressed: dict[str, str] | None = None,
+    in_diff: Callable[[Finding], bool] | None = None,
 ) -> dict[str, Any]:
     """The SARIF log of ``findings`` (``verdict``: each fingerprint's verdict word;
     ``baseline``: its state against an earlier report, when there is one; ``suppressed``:
-    the team's reason, for the findings it suppressed)."""
+    the team's reason, for the findings it suppressed; ``in_diff``: in a change review,
+    whether a finding is on a changed line)."""
     by_rule: dict[str, list[Finding]] = {}
     for f in findings:
         by_rule.setdefault(rule_id(f.category).removeprefix(RULE_PREFIX), []).append(f)
@@ -193,6 +196,8 @@ def sarif_log(
                 "verdict": verdict.get(f.fingerprint, "unverified"),
             },
         }
+        if in_diff is not None:
+            result["properties"]["in_diff"] = in_diff(f)
         if f.fingerprint:
             result["partialFingerprints"] = {FINGERPRINT_KEY: f.fingerprint}
         if baseline:
