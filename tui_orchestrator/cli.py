@@ -183,6 +183,12 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
             choices=VERIFY_MODES,
             help="the verification whose cost the plan adds (default: the config's, high)",
         )
+        parser.add_argument(
+            "--since",
+            metavar="REF",
+            help="plan the change review of what changed since merge-base(REF, HEAD) "
+            "(--write: .claude-tui/since/plan.toml)",
+        )
         return parser
     if command == "report":
         parser = _Parser(prog="claude-tui report", description="Write a report from a checkpoint.")
@@ -363,6 +369,8 @@ def stop_signals_interrupt() -> Iterator[None]:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from tui_orchestrator.console.plan_table import print_plan
+    from tui_orchestrator.engine.changes import changes_since
+    from tui_orchestrator.engine.discovery import resolve_repo
     from tui_orchestrator.engine.plan import (
         backup_plan_file,
         load_plan_file,
@@ -373,7 +381,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from tui_orchestrator.engine.statedir import default_checkpoint_path
 
     config = config_from_args(args)
-    project = open_project(args.repo, config, partition_flags_given=partition_flags_given(args))
+    since = None if args.since is None else changes_since(resolve_repo(args.repo), args.since)
+    project = open_project(
+        args.repo, config, partition_flags_given=partition_flags_given(args), since=since
+    )
     if args.write and project.plan_path.is_file():
         # With partition flags the saved plan was not read: a file that cannot be parsed
         # (a hand edit gone wrong) is refused, never overwritten.
@@ -389,7 +400,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             + (f"; the old plan is in {backup.name}" if backup is not None else "")
             + "\n"
         )
-        if default_checkpoint_path(project.root).is_file():
+        if since is None and default_checkpoint_path(project.root).is_file():
             sys.stderr.write(
                 "claude-tui: the run's checkpoint has its own plan: the app will show the "
                 "difference and ask, `claude-tui run` needs --apply-plan to follow this one\n"

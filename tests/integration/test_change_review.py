@@ -233,3 +233,22 @@ def test_checkpoints_of_the_two_kinds_are_not_mixed(repo: Path, fake_env) -> Non
     )  # fmt: skip
     assert other.returncode == 2
     assert "is the checkpoint of a full review" in other.stderr
+
+
+def test_plan_since_shows_and_writes_the_change_reviews_plan(repo: Path, fake_env) -> None:
+    (repo / "src" / "staged.py").write_text("def s():\n    return 10\n")
+    (repo / "docs" / "guide.md").write_text("# Guide\n\nMore.\n")
+    shown = run_cli("plan", str(repo), "--since", "main", "--format", "toml", env=fake_env.env)
+    assert shown.returncode == 0, shown.stderr
+    planned = tomllib.loads(shown.stdout)
+    assert [f for c in planned["chunks"] for f in c["files"]] == ["src/staged.py"]
+    written = run_cli("plan", str(repo), "--since", "main", "--write", env=fake_env.env)
+    assert written.returncode == 0, written.stderr
+    assert (repo / ".claude-tui" / "since" / "plan.toml").is_file()
+    assert not (repo / ".claude-tui" / "plan.toml").exists()
+    # The change review follows its saved plan; a file whose change was undone leaves it.
+    git(repo, "checkout", "src/staged.py")
+    (repo / "src" / "unstaged.py").write_text("def u():\n    return 20\n")
+    done = run_cli("run", str(repo), "--since", "main", env=fake_env.env)
+    assert done.returncode == 0, done.stderr
+    assert named_files(fake_env) == {"src/unstaged.py"}

@@ -308,3 +308,35 @@ def test_a_filtered_report_names_its_filter_in_every_format(cp: Checkpoint) -> N
     assert f"- Filter: `sev:critical` (1 of {every} findings)" in markdown
     assert "filter" not in json.loads(render_json(cp))  # unfiltered: no such key
 
+
+
+def test_the_gate_counts_what_is_not_refuted_suppressed_unchanged_or_off_the_diff() -> None:
+    """--fail-on's findings (reports.gate_findings): each condition takes one out."""
+    from tui_orchestrator.engine.baseline import Baseline
+    from tui_orchestrator.engine.changes import Changes
+    from tui_orchestrator.engine.reports import ReportOptions, gate_findings
+    from tui_orchestrator.engine.suppressions import Suppression
+    from tui_orchestrator.engine.verify import FindingVerdict, VerdictKind
+
+    def made(line: int, title: str) -> Finding:
+        return replace(finding("a.py", line, "high", title, "c"), fingerprint=f"fp-{title}")
+
+    issues = [made(1, "kept"), made(2, "refuted"), made(3, "suppressed"), made(4, "old"),
+              made(40, "off the diff")]  # fmt: skip
+    cp = Checkpoint(repo="/r", chunks=[ChunkState("c", ["a.py"], ChunkStatus.DONE, issues=issues)])
+    cp.verdicts = {"fp-refuted": FindingVerdict(VerdictKind.REFUTED, "checked")}
+    cp.change = Changes("main", "b" * 40, {"a.py": ((1, 10),)})
+    options = ReportOptions(
+        suppressions={"fp-suppressed": Suppression("fp-suppressed", "accepted risk", "al")},
+        baseline=Baseline("old.json", "", {"fp-old": {"severity": "high", "title": "old"}}),
+    )
+    titles = [f.title for f in gate_findings(cp, options)]
+    assert titles == ["kept", "off the diff"]
+    titles = [f.title for f in gate_findings(cp, replace(options, diff_only=True))]
+    assert titles == ["kept"]
+    data = json.loads(render(cp, "json", options=replace(options, diff_only=True)))
+    assert [i["title"] for i in data["issues"]] == ["kept", "refuted", "suppressed", "old"]
+    assert all(i["in_diff"] for i in data["issues"])
+    assert data["change"] == {"since": "main", "base": "b" * 40, "files_changed": 1,
+                              "diff_only": True}  # fmt: skip
+    assert "Change review: files changed since `main`" in render(cp, "markdown", options=options)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -156,14 +156,17 @@ def check_name(name: str, plan: Plan, *, allow: str | None = None) -> str:
     return name
 
 
-def reconcile(plan: Plan, discovered: Sequence[str]) -> tuple[Plan, list[str]]:
+def reconcile(
+    plan: Plan, discovered: Sequence[str], gone_note: Callable[[int], str] | None = None
+) -> tuple[Plan, list[str]]:
     """Fit a saved plan to what discovery finds now.
 
     Files gone from the repository (or now skipped) leave the plan. Files the plan leaves
     unassigned stay so: that is the user's choice. A file the plan does not name at all is
     new: it joins the chunk whose files share its deepest folder (a plan file written
     before plans listed their unassigned files leaves it unassigned instead, since it may
-    be one the user took out). Returns the fitted plan and notes for the user.
+    be one the user took out). Returns the fitted plan and notes for the user
+    (``gone_note`` says why files left, for a plan of something else than the repository).
     """
     present = set(discovered)
     seen: set[str] = set()
@@ -193,7 +196,9 @@ def reconcile(plan: Plan, discovered: Sequence[str]) -> tuple[Plan, list[str]]:
             unassigned.append(path)
             seen.add(path)
     new = [p for p in discovered if p not in seen]
-    if gone:
+    if gone and gone_note is not None:
+        notes.append(gone_note(gone))
+    elif gone:
         notes.append(
             f"{plural(gone, 'file')} of the plan no longer {agree(gone, 'exists or is', 'exist or are')} skipped; dropped"
         )

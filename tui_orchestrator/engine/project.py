@@ -13,7 +13,7 @@ from tui_orchestrator.engine.exit_codes import EXIT_OK
 from tui_orchestrator.engine.partition import Limits, make_plan
 from tui_orchestrator.engine.plan import Plan, load_plan_file, reconcile
 from tui_orchestrator.engine.statedir import default_plan_path, since_plan_path
-from tui_orchestrator.engine.wording import plural
+from tui_orchestrator.engine.wording import agree, plural
 
 
 @dataclass(slots=True)
@@ -69,6 +69,13 @@ def nothing_changed(root: Path, since: Changes, discovery: Discovery) -> Nothing
     return NothingChanged(f"nothing to review since {since.ref} in {root}: {why}")
 
 
+def _no_change_any_more(count: int) -> str:
+    return (
+        f"{plural(count, 'file')} of the change review's plan {agree(count, 'has', 'have')} "
+        "no change any more (or discovery skips it); dropped"
+    )
+
+
 def limits_of(config: Config) -> Limits:
     return Limits(
         max_files=config.max_files_per_chunk,
@@ -117,7 +124,9 @@ def open_project(
         chosen = saved
     plan: Plan | None = None
     if chosen is not None:
-        plan, notes = reconcile(load_plan_file(chosen), discovery.paths)
+        plan, notes = reconcile(
+            load_plan_file(chosen), discovery.paths, None if since is None else _no_change_any_more
+        )
         source = f"plan file {chosen}"
         if not plan.chunks and since is not None:
             plan, notes = None, []  # an older change's plan: the files changed since differ
