@@ -111,7 +111,7 @@ async def test_the_app_reviews_the_change_and_filters_by_baseline_state_and_diff
 
 
 def test_claude_tui_repo_since_opens_the_plan_on_the_changed_files(
-    changed: Path, monkeypatch: pytest.MonkeyPatch
+    changed: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
     """The command line's way in: `claude-tui REPO --since REF` (launch.py)."""
     from tui_orchestrator.cli import main
@@ -129,6 +129,18 @@ def test_claude_tui_repo_since_opens_the_plan_on_the_changed_files(
     assert main(["--demo", str(changed), "--since", "main"]) == 0
     assert seen["files"] == ["src/api/orders.py", "src/api/users.py", "web/extra.ts"]
     assert "changes since main" in str(seen["header"])
+    assert "/.claude-tui/since/plan.toml; nothing ran yet" in capsys.readouterr().err
+
+    async def run_and_quit(app: ClaudeTuiApp, pilot) -> None:
+        await pilot.press("R")
+        await until(pilot, lambda: app.run_started)
+        await pilot.press("q")
+
+    drive_the_app(monkeypatch, run_and_quit)
+    assert main(["--demo", str(changed), "--since", "main"]) == 0
+    farewell = capsys.readouterr().err
+    assert "/.claude-tui/since/checkpoint.toml (" in farewell
+    assert "--since main` goes on" in farewell
 
 
 def test_the_app_refuses_a_ref_that_does_not_resolve(changed: Path, capsys) -> None:

@@ -87,12 +87,12 @@ def farewell(run: OpenRun) -> str:
     from collections import Counter
 
     from tui_orchestrator.engine.checkpoint import ChunkStatus
-    from tui_orchestrator.engine.statedir import default_plan_path
+    from tui_orchestrator.engine.statedir import default_plan_path, since_plan_path
 
     root = run.root
     setup = run.setup
     if setup is None or not setup.store.path.is_file():
-        plan = default_plan_path(root)
+        plan = default_plan_path(root) if run.options.since is None else since_plan_path(root)
         if plan.is_file():
             return f"your plan is in {_shown(plan, root)}; nothing ran yet"
         return "nothing was saved"
@@ -102,10 +102,12 @@ def farewell(run: OpenRun) -> str:
     for status in (ChunkStatus.PAUSED, ChunkStatus.PENDING, ChunkStatus.FAILED):
         if counts[status]:
             said += f", {counts[status]} {status.value}"
+    change = setup.checkpoint.change
+    since = "" if change is None else f" --since {shlex.quote(change.ref)}"
     again = (
         ""
         if counts[ChunkStatus.DONE] == total
-        else f"; `claude-tui {shlex.quote(str(root))}` goes on"
+        else f"; `claude-tui {shlex.quote(str(root))}{since}` goes on"
     )
     return f"saved {_shown(setup.store.path, root)} ({said}){again}"
 
