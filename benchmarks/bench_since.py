@@ -32,16 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._readme import write_block  # noqa: E402
+from tests.support.git import git  # noqa: E402
 from tests.support.messages_api import ScriptedMessagesServer  # noqa: E402
 from tests.support.real_cli import find_claude_bin, real_cli_env  # noqa: E402
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=b", "-c", "user.email=b@example.invalid", *args],
-        cwd=repo, check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    return done.stdout.strip()
 
 
 def make_repo(package: str, where: Path) -> tuple[Path, list[str]]:

@@ -8,10 +8,10 @@ never a deleted, ignored or unchanged one, and mark each finding ``in_diff``
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from tests.conftest import load_report, run_cli
+from tests.support.git import git
 from tests.support.marks import NEEDS_REAL_CLI
 from tests.support.messages_api import ScriptedMessagesServer
 from tests.support.real_cli import find_claude_bin, real_cli_env
@@ -29,13 +29,6 @@ FILES = {
     "src/gone.py": "def g():\n    return 1\n",
     "src/untouched.py": "def t():\n    eval(x)  # BUG(critical): eval of input\n",
 }
-
-
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
-        cwd=repo, check=True, capture_output=True,
-    )  # fmt: skip
 
 
 def test_a_change_review_names_exactly_the_changed_files(tmp_path: Path) -> None:

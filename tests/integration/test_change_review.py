@@ -9,13 +9,13 @@ gate findings by whether they are on changed lines (docs/change-review.md).
 from __future__ import annotations
 
 import json
-import subprocess
 import tomllib
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import load_report, run_cli
+from tests.support.git import git
 from tests.support.review_repo import make_review_repo
 
 BASE_FILES = {
@@ -32,14 +32,6 @@ BASE_FILES = {
     "src/untouched.py": "def t():\n    eval(x)  # BUG(critical): eval of input\n",
     "docs/guide.md": "# Guide\n",
 }
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
-        cwd=repo, check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    return done.stdout.strip()
 
 
 def named_files(fake_env) -> set[str]:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 import tui_orchestrator
 from tests.conftest import run_cli
+from tests.support.git import git
 from tests.support.sarif_validator import validate
 from tui_orchestrator.engine.baseline import Baseline
 from tui_orchestrator.engine.checkpoint import Checkpoint, ChunkState, ChunkStatus
@@ -26,19 +26,6 @@ from tui_orchestrator.engine.suppressions import Suppression
 from tui_orchestrator.engine.verify import FindingVerdict, VerdictKind
 
 SAMPLE_REPO = Path(tui_orchestrator.__file__).parent / "sample_repo"
-
-
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
-        cwd=repo, check=True, capture_output=True,
-    )  # fmt: skip
-
-
-def _git_out(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 def _finding(file: str, line: int, category: str, title: str, **kw: object) -> Finding:
@@ -85,10 +72,10 @@ def test_every_sarif_claude_tui_writes_passes_githubs_rules(tmp_path: Path, fake
     # A repository with a remote: the run says which commit of which repository it read.
     repo = tmp_path / "repo"
     shutil.copytree(SAMPLE_REPO, repo)
-    _git(repo, "init", "-q")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-qm", "first")
-    _git(repo, "remote", "add", "origin", "git@github.com:acme/shop.git")
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "first")
+    git(repo, "remote", "add", "origin", "git@github.com:acme/shop.git")
     done = run_cli("run", str(repo), "--demo", "--report", str(out / "demo-run.sarif"))
     assert done.returncode == 0, done.stderr
     exported = run_cli("report", str(repo), "--format", "sarif", "--include-refuted")
@@ -111,10 +98,10 @@ def test_every_sarif_claude_tui_writes_passes_githubs_rules(tmp_path: Path, fake
     relative = Checkpoint(repo="relative/path", chunks=every.chunks)
     (out / "relative-root.sarif").write_text(render(relative, "sarif"))
     # A change review's, by the real command: a branch that changes two files.
-    _git(repo, "checkout", "-q", "-b", "change")
+    git(repo, "checkout", "-q", "-b", "change")
     for name in ("src/api/users.py", "web/api.ts"):
         (repo / name).write_text((repo / name).read_text() + "\n// changed\n")
-    base = _git_out(repo, "rev-parse", "HEAD")
+    base = git(repo, "rev-parse", "HEAD")
     done = run_cli(
         "run", str(repo), "--demo", "--since", base, "--report", str(out / "since.sarif")
     )

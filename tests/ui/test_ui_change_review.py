@@ -7,12 +7,12 @@ in its title, and the details say them (docs/change-review.md).
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable
 
+from tests.support.git import git
 from tests.ui.scripted import ScriptedRunner
 from tui_orchestrator.engine.baseline import Baseline
 from tui_orchestrator.engine.changes import changes_since
@@ -28,13 +28,6 @@ from tui_orchestrator.ui.widgets.status_line import StatusLine
 from .conftest import TEST_CONFIG, FixedIds, until
 
 SIZE = (120, 40)
-
-
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
-        cwd=repo, check=True, capture_output=True,
-    )  # fmt: skip
 
 
 @pytest.fixture
@@ -70,7 +63,10 @@ async def test_the_app_reviews_the_change_and_filters_by_baseline_state_and_diff
     project = open_project(changed, TEST_CONFIG, since=since)
     assert project.discovery.paths == ["src/api/orders.py", "src/api/users.py", "web/extra.ts"]
     run = OpenRun(
-        changed, TEST_CONFIG, ScriptedRunner(), RunOptions(headless=False, since=since, baseline=baseline)
+        changed,
+        TEST_CONFIG,
+        ScriptedRunner(),
+        RunOptions(headless=False, since=since, baseline=baseline),
     )
     run.open(project)
     app = ClaudeTuiApp(project, run=run)

@@ -3,21 +3,13 @@ renamed and deleted files, and the changed lines, against a base branch that mov
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.support.git import git
 from tui_orchestrator.engine.changes import WHOLE_FILE, changed_lines_text, changes_since
 from tui_orchestrator.engine.errors import ConfigError
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
-        cwd=repo, check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    return done.stdout.strip()
 
 
 @pytest.fixture

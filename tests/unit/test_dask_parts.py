@@ -37,7 +37,7 @@ from tui_orchestrator.engine.prompt import DEFAULT_INSTRUCTIONS, first_prompt, w
 from tui_orchestrator.engine.runner import Job
 from tui_orchestrator.engine.stream import ToolUse
 
-from ._helpers import PROJECT_ROOT
+from ._helpers import PROJECT_ROOT, git
 
 
 @pytest.mark.parametrize(
@@ -324,23 +324,16 @@ def test_another_runs_archive_replaces_the_copy_instead_of_mixing_in(
         assert _tree(second.root) == {"src", "src/a.py"}
 
 
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
-        cwd=root, check=True, capture_output=True,
-    )  # fmt: skip
-
-
 def test_the_repository_archive_is_the_commit_seen_from_the_folder_given(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     (repo / "sub" / "pkg").mkdir(parents=True)
     (repo / "top.py").write_text("t = 1\n")
     (repo / "sub" / "pkg" / "m.py").write_text("m = 1\n")
-    _git(repo, "init", "-q")
+    git(repo, "init", "-q")
     with pytest.raises(ConfigError, match="has no commit yet"):
         repo_commit(repo)
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-qm", "one")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "one")
     (repo / "sub" / "pkg" / "m.py").write_text("m = 'uncommitted'\n")
     commit = repo_commit(repo / "sub")
     assert len(commit) == 40
@@ -357,9 +350,9 @@ def test_prepare_makes_the_archive_once_and_says_so(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
     (repo / "a.py").write_text("a = 1\n")
-    _git(repo, "init", "-q")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-qm", "one")
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "one")
     runner = DaskRunner("dask://127.0.0.1:8786", context="repo")
     note = runner.prepare(repo)
     assert note.startswith("--context repo: the repository at commit ")

@@ -309,7 +309,6 @@ def test_a_filtered_report_names_its_filter_in_every_format(cp: Checkpoint) -> N
     assert "filter" not in json.loads(render_json(cp))  # unfiltered: no such key
 
 
-
 def test_the_gate_counts_what_is_not_refuted_suppressed_unchanged_or_off_the_diff() -> None:
     """--fail-on's findings (reports.gate_findings): each condition takes one out."""
     from tui_orchestrator.engine.baseline import Baseline
