@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -258,3 +259,31 @@ def test_sigterm_behaves_like_sigint(tmp_path: Path, fake_env) -> None:
     assert proc.returncode == 130, err
     assert load_checkpoint(repo)["chunks"][0]["status"] == "paused"
     assert not _pids_alive([c["pid"] for c in fake_env.invocations()])
+
+
+def test_the_rate_a_run_learned_paces_the_next_runs_first_starts(
+    tmp_path: Path, fake_env
+) -> None:
+    """A run that met a rate limit keeps the rate the API allowed beside the user's
+    config (by a hash of the API, never the key); the next run against it says so and
+    paces its starts from the first (engine/rate_memory.py)."""
+    repo = many_files_repo(tmp_path / "r", 4)
+    cfg = write_config(tmp_path / "c.toml", max_files_per_chunk=1)
+    fake_env.env["ANTHROPIC_API_KEY"] = "sk-ant-test-secret"
+    fake_env.scenario([{"file": "pkg0/mod_000.py", "mode": "rate_limit", "times": 1}])
+    first = run_cli("run", str(repo), "--config", str(cfg), env=fake_env.env)
+    assert first.returncode == 0, first.stderr
+    rates = Path(fake_env.env["CLAUDE_TUI_CONFIG_DIR"]) / "rates.toml"
+    kept = tomllib.loads(rates.read_text())
+    assert len(kept["rates"]) == 1
+    assert "sk-ant-test-secret" not in rates.read_text()
+    fake_env.scenario([])
+    again = run_cli("run", str(repo), "--config", str(cfg), "--fresh", env=fake_env.env)
+    assert again.returncode == 0, again.stderr
+    assert "Rate limits: none met; starts paced to" in again.stderr
+    assert "an earlier run learned" in again.stderr
+    starts = sorted(call["start"] for call in fake_env.invocations()[-4:])
+    rate = next(iter(kept["rates"].values()))["rps"]
+    # The second start waits for two requests at 90% of the rate (the gap is set as the
+    # first starts, before anything could change the rate or the requests a chunk).
+    assert starts[1] - starts[0] >= 0.95 * 2 / (0.9 * rate)

@@ -270,3 +270,18 @@ def test_requests_per_chunk_counts_the_tries_that_finished(time: FakeTime) -> No
     pool.on_outcome(OutcomeKind.OK, requests=2)
     assert pool.requests_per_chunk == pytest.approx(2.0)
     assert pool.requests == 7
+
+
+def test_a_rate_an_earlier_run_learned_paces_the_first_starts(time: FakeTime) -> None:
+    """The next run against the same API does not burst: its first starts are paced to
+    the rate kept (rate_memory.py), and it grows while nothing is refused."""
+    pool = PoolGovernor(8, 900.0, time.clock(), jitter=lambda low, _h: low, known_rate=1.0)
+    assert pool.rate == 1.0 and pool.known_rate == 1.0
+    assert pool.admit(running=0) is Admit.YES
+    pool.started()
+    time.now += 2.0
+    assert pool.admit(running=1) is Admit.NO  # two requests a chunk at 0.9 x 1 request/s
+    time.now += 0.3
+    assert pool.admit(running=1) is Admit.YES
+    pool.answered()
+    assert pool.rate == pytest.approx(1.02)

@@ -225,12 +225,22 @@ def summary_lines(
             if summary.verdicts.get(k)
         )
         lines.append(f"- Verified: {said} (verification cost ${summary.verify_cost_usd:.2f})")
+    recalled = (
+        f" (an earlier run learned {summary.rate_recalled:.2f} of this API)"
+        if summary.rate_recalled
+        else ""
+    )
     if summary.refused:
         sent = summary.requests + summary.refused
         share = summary.refused / sent if sent else 0.0
         paced = f"; starts paced to {summary.paced_rps:.2f} requests/s" if summary.paced_rps else ""
         lines.append(
-            f"- Rate limits: {summary.refused} of {sent} model requests refused ({share:.0%}){paced}"
+            f"- Rate limits: {summary.refused} of {sent} model requests refused ({share:.0%})"
+            f"{paced}{recalled}"
+        )
+    elif summary.rate_recalled and summary.paced_rps:
+        lines.append(
+            f"- Rate limits: none met; starts paced to {summary.paced_rps:.2f} requests/s{recalled}"
         )
     unfinished = [c for c in checkpoint.chunks if c.status is not ChunkStatus.DONE]
     for state in unfinished[:20]:

@@ -38,6 +38,7 @@ from tui_orchestrator.engine.findings import Finding, merge
 from tui_orchestrator.engine.outcomes import Action, judge
 from tui_orchestrator.engine.pool import Admit, Clock, PoolGovernor
 from tui_orchestrator.engine.prompt import ask_prompt
+from tui_orchestrator.engine.rate_memory import RateMemory
 from tui_orchestrator.engine.reports import Keep, ReportOptions, in_diff, render, report_findings
 from tui_orchestrator.engine.run_saving import RunSaving
 from tui_orchestrator.engine.runner import Job, Outcome, OutcomeKind, Runner
@@ -79,6 +80,8 @@ class Manager:
         suppressions: Mapping[str, Suppression] | None = None,
         baseline: Baseline | None = None,
         diff_only: bool = False,
+        rate_memory: RateMemory | None = None,
+        known_rate: float | None = None,
     ) -> None:
         self.root = root
         self.checkpoint = checkpoint
@@ -92,8 +95,14 @@ class Manager:
         # headless run stops past ``max_usage_wait_s``.
         max_usage_wait = None if patient else config.max_usage_wait_s
         self.pool = PoolGovernor(
-            config.workers, config.patience_s, clock, max_usage_wait_s=max_usage_wait
+            config.workers,
+            config.patience_s,
+            clock,
+            max_usage_wait_s=max_usage_wait,
+            known_rate=known_rate,
         )
+        # Where the rate the API allowed is kept for the next run (None: nowhere).
+        self.rate_memory = rate_memory
         self.saving = RunSaving(
             store, checkpoint, emit=self._emit, now=self._now, changed=self._saving_changed,
             delay=write_delay,
@@ -274,6 +283,7 @@ class Manager:
             self._fatal, reason = exc, RunEnd.ERROR
         finally:
             await self._end_run()
+        self._remember_rate()
         error = str(self._fatal) if reason is RunEnd.ERROR and self._fatal else ""
         if reason is RunEnd.USAGE_LIMIT:
             error = self.throttle.stop_text
@@ -282,6 +292,7 @@ class Manager:
             requests=self.pool.requests - requests_before,
             refused=self.pool.refusals - refused_before,
             paced_rps=self.pool.rate,
+            rate_recalled=self.pool.known_rate,
             verdicts=self.verdict_counts(),
             verify_cost_usd=self.checkpoint.verify_cost_usd,
         )
@@ -289,6 +300,14 @@ class Manager:
             RunFinished(reason, summary.done, summary.failed, summary.unfinished, summary.error)
         )
         return summary
+
+    def _remember_rate(self) -> None:
+        """Keep the request rate the pool paced to for the next run (rate_memory.py)."""
+        if self.rate_memory is None or self.pool.rate is None:
+            return
+        problem = self.rate_memory.remember(self.pool.rate, self.pool.clock.wall())
+        if problem:
+            self._emit(Notice("warning", problem))
 
     async def _loop(self) -> RunEnd:
         while True:

@@ -7,13 +7,15 @@ checkpoint (``run_setup.prepare_run``), and build the manager that runs it.
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from tui_orchestrator.engine.baseline import Baseline
 from tui_orchestrator.engine.changes import Changes
-from tui_orchestrator.engine.config import Config
+from tui_orchestrator.engine.config import Config, user_config_path
 from tui_orchestrator.engine.discovery import resolve_repo
 from tui_orchestrator.engine.events import Event
 from tui_orchestrator.engine.lock import RepoLock
@@ -21,6 +23,7 @@ from tui_orchestrator.engine.manager import Manager
 from tui_orchestrator.engine.plan import Plan
 from tui_orchestrator.engine.plan_diff import PlanChange
 from tui_orchestrator.engine.project import Project
+from tui_orchestrator.engine.rate_memory import RateMemory, api_identity
 from tui_orchestrator.engine.run_setup import RunSetup, apply_plan, plan_of, prepare_run
 from tui_orchestrator.engine.runner import Runner
 from tui_orchestrator.engine.statedir import logs_dir, remove_if_unused, since_logs_dir, state_dir
@@ -103,6 +106,11 @@ class OpenRun:
             raise
         if note:
             self.setup.notes.insert(0, note)
+        # The request rate an earlier run learned of this API paces the first starts.
+        memory = RateMemory(user_config_path().parent, api_identity(os.environ, self.config.model))
+        recalled = memory.recall(time.time())
+        if recalled.note:
+            self.setup.notes.append(recalled.note)
         self.manager = Manager(
             root=self.setup.root,
             checkpoint=self.setup.checkpoint,
@@ -117,6 +125,8 @@ class OpenRun:
             suppressions=suppressed,
             baseline=self.options.baseline,
             diff_only=self.options.diff_only,
+            rate_memory=memory,
+            known_rate=recalled.rate,
         )
         return self.manager
 

@@ -154,6 +154,7 @@ class PoolGovernor:
         clock: Clock | None = None,
         jitter: Callable[[float, float], float] = random.uniform,
         max_usage_wait_s: float | None = None,
+        known_rate: float | None = None,
     ) -> None:
         self.clock = clock or Clock()
         self.patience_s = patience_s
@@ -171,8 +172,11 @@ class PoolGovernor:
         self._accepted: deque[float] = deque()
         self._last_refusal = float("-inf")
         self._last_accepted = float("-inf")
-        self._corrected = False  # the first estimate was checked against a reopening
-        self.rate: float | None = None
+        # The rate an earlier run learned of this API (rate_memory.py) paces the first
+        # starts; it needs no correction, and it grows while nothing is refused.
+        self._corrected = known_rate is not None  # the estimate was checked (or known)
+        self.rate: float | None = known_rate
+        self.known_rate = known_rate
         self._requests = 0
         self.refusals = 0
         self._chunks_done = 0

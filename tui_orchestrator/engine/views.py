@@ -217,6 +217,8 @@ class RunSummary:
     requests: int = 0
     refused: int = 0
     paced_rps: float | None = None
+    # The rate an earlier run learned of this API, that starts were paced to from the first.
+    rate_recalled: float | None = None
     # Verification: findings by verdict (confirmed, refuted, uncertain, pending: wanted
     # one and have none), and what verification cost in all.
     verdicts: dict[str, int] = field(default_factory=dict)

@@ -1,0 +1,72 @@
+"""The request rate an API allowed, kept between runs (engine/rate_memory.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tui_orchestrator.engine.rate_memory import KEEP_S, RateMemory, api_identity
+
+NOW = 1_800_000_000.0
+
+
+def test_the_identity_tells_apis_accounts_and_models_apart_and_keeps_no_secret() -> None:
+    key = {"ANTHROPIC_API_KEY": "sk-ant-secret-1"}
+    one = api_identity(key, "")
+    assert one == api_identity({**key, "PATH": "/x"}, "")
+    assert one == api_identity({**key, "ANTHROPIC_BASE_URL": "https://api.anthropic.com/"}, "")
+    assert one != api_identity({"ANTHROPIC_API_KEY": "sk-ant-secret-2"}, "")
+    assert one != api_identity({**key, "ANTHROPIC_BASE_URL": "http://127.0.0.1:9"}, "")
+    assert one != api_identity(key, "claude-haiku-4-5")
+    assert "secret" not in one and len(one) == 20
+
+
+def test_a_rate_kept_is_recalled_for_its_api_only_and_forgotten_after_a_week(
+    tmp_path: Path,
+) -> None:
+    memory = RateMemory(tmp_path / "config", "api-a")
+    assert memory.recall(NOW).rate is None  # nothing kept yet, and no complaint
+    assert memory.remember(0.95, NOW) == ""
+    assert RateMemory(tmp_path / "config", "api-b").remember(4.0, NOW) == ""
+    assert memory.recall(NOW + 60).rate == pytest.approx(0.95)
+    assert RateMemory(tmp_path / "config", "api-b").recall(NOW).rate == pytest.approx(4.0)
+    assert memory.recall(NOW + KEEP_S + 1).rate is None
+    assert memory.remember(1.2, NOW + 10) == ""  # the newest replaces it
+    assert memory.recall(NOW + 20).rate == pytest.approx(1.2)
+    text = memory.path.read_text()
+    assert text.startswith("# claude-tui") and "Safe to delete" in text
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "not = [toml",
+        'version = 1\nrates = "x"\n',
+        "version = 1\n[rates.api-a]\nrps = nan\nlearned = 1.0\n",
+    ],
+)
+def test_a_file_that_cannot_be_read_is_said_and_replaced_never_fatal(
+    tmp_path: Path, content: str
+) -> None:
+    memory = RateMemory(tmp_path, "api-a")
+    memory.path.write_text(content)
+    recalled = memory.recall(NOW)
+    assert recalled.rate is None and str(memory.path) in recalled.note
+    assert memory.remember(0.5, NOW) == ""
+    assert memory.recall(NOW).rate == pytest.approx(0.5)
+
+
+def test_nothing_that_is_no_rate_is_kept(tmp_path: Path) -> None:
+    memory = RateMemory(tmp_path, "api-a")
+    for bad in (0.0, -1.0, float("inf"), float("nan")):
+        assert memory.remember(bad, NOW) == ""
+    assert not memory.path.exists()
+
+
+def test_a_folder_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    said = RateMemory(blocked / "config", "api-a").remember(1.0, NOW)
+    assert said.startswith("could not keep the learned request rate in ")
+    assert "\n" not in said

@@ -1,0 +1,123 @@
+"""The request rate an API allowed, remembered between runs (docs/engine.md §3).
+
+A run that met rate limits learned the rate the API allows (``pool.py``). Without a memory
+the next run starts every worker at once and meets the same limits again: on a low tier
+the first burst alone costs more refused requests than the rest of the run. The rate is
+kept in ``rates.toml`` beside the user's config, by a hash of the API's address, the
+credential and the model (never the credential itself), and a run against the same API
+paces its first starts to it. A rate older than ``KEEP_S`` is forgotten: tiers change.
+
+The file is claude-tui's own cache: one that cannot be read is said once and replaced by
+the next rate learned, never a reason to stop a run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from tui_orchestrator.engine.atomic import write_text_atomic
+from tui_orchestrator.engine.tomlout import toml_float, toml_str
+
+RATES_FILE = "rates.toml"
+KEEP_S = 7 * 24 * 3600.0
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+# The variables that say which account the requests count against, in the CLI's order.
+CREDENTIALS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN")
+
+
+def api_identity(env: Mapping[str, str], model: str) -> str:
+    """Which API and account a rate belongs to: a hash (the credential is never kept)."""
+    base = env.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
+    credential = next((env[name] for name in CREDENTIALS if env.get(name)), "")
+    text = f"{base.rstrip('/')}\0{credential}\0{model}"
+    return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=10).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Recalled:
+    rate: float | None  # requests a second (None: nothing known)
+    note: str = ""  # said to the user: the file could not be read
+
+
+@dataclass(frozen=True, slots=True)
+class RateMemory:
+    """``rates.toml`` in ``folder``, for the API ``identity``."""
+
+    folder: Path
+    identity: str
+
+    @property
+    def path(self) -> Path:
+        return self.folder / RATES_FILE
+
+    def _read(self) -> dict[str, dict[str, object]]:
+        try:
+            data = tomllib.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        rates = data.get("rates", {})
+        if not isinstance(rates, dict) or not all(isinstance(v, dict) for v in rates.values()):
+            raise ValueError("'rates' must be a table of tables")
+        return rates
+
+    def recall(self, now: float) -> Recalled:
+        """The rate learned for this API within ``KEEP_S`` of ``now`` (wall time)."""
+        try:
+            entry = self._read().get(self.identity)
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError) as exc:
+            return Recalled(None, f"{self.path} could not be read ({exc}): no rate remembered")
+        if entry is None:
+            return Recalled(None)
+        rate, learned = entry.get("rps"), entry.get("learned")
+        if not _positive(rate) or not _positive(learned):
+            return Recalled(None, f"{self.path}: a rate that is no number was forgotten")
+        if now - float(learned) > KEEP_S:  # type: ignore[arg-type]
+            return Recalled(None)
+        return Recalled(float(rate))  # type: ignore[arg-type]
+
+    def remember(self, rate: float, now: float) -> str:
+        """Keep ``rate`` for this API (other APIs' rates stay); "" or why it could not."""
+        if not _positive(rate):
+            return ""
+        try:
+            rates = self._read()
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError):
+            rates = {}  # unreadable: the rate learned now replaces it
+        rates[self.identity] = {"rps": rate, "learned": now}
+        lines = [
+            "# claude-tui: the request rates APIs allowed, learned from their rate limits and",
+            "# used to pace the next run's starts. By a hash of the API's address, credential",
+            "# and model. Safe to delete.",
+            "version = 1",
+        ]
+        for identity, entry in sorted(rates.items()):
+            if not (_positive(entry.get("rps")) and _positive(entry.get("learned"))):
+                continue
+            if now - float(entry["learned"]) > KEEP_S:  # type: ignore[arg-type]
+                continue
+            lines += [
+                "",
+                f"[rates.{toml_str(identity)}]",
+                f"rps = {toml_float(float(entry['rps']))}",  # type: ignore[arg-type]
+                f"learned = {toml_float(float(entry['learned']))}",  # type: ignore[arg-type]
+            ]
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(self.path, "\n".join(lines) + "\n")
+        except OSError as exc:
+            return f"could not keep the learned request rate in {self.path}: {exc.strerror}"
+        return ""
+
+
+def _positive(value: object) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
