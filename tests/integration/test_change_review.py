@@ -244,3 +244,20 @@ def test_plan_since_shows_and_writes_the_change_reviews_plan(repo: Path, fake_en
     done = run_cli("run", str(repo), "--since", "main", env=fake_env.env)
     assert done.returncode == 0, done.stderr
     assert named_files(fake_env) == {"src/unstaged.py"}
+
+
+def test_a_report_that_would_overwrite_its_own_baseline_is_refused(repo: Path, fake_env) -> None:
+    """`--since main --baseline .claude-tui/report.json` would write the change review's
+    report over the baseline it compares with: the next run would find every finding
+    unchanged and the gate would pass."""
+    assert run_cli("run", str(repo), env=fake_env.env).returncode == 0
+    baseline = repo / ".claude-tui" / "report.json"
+    before = baseline.read_bytes()
+    (repo / "src" / "staged.py").write_text("def s():\n    return 10\n")
+    done = run_cli(
+        "run", str(repo), "--since", "main", "--baseline", str(baseline), env=fake_env.env
+    )
+    assert done.returncode == 2
+    assert "the --baseline it is compared with" in done.stderr
+    assert baseline.read_bytes() == before
+    assert not (repo / ".claude-tui" / "since").exists()

@@ -278,8 +278,11 @@ def test_the_rate_a_run_learned_paces_the_next_runs_first_starts(
     assert len(kept["rates"]) == 1
     assert "sk-ant-test-secret" not in rates.read_text()
     fake_env.scenario([])
+    kept_text = rates.read_text()
     again = run_cli("run", str(repo), "--config", str(cfg), "--fresh", env=fake_env.env)
     assert again.returncode == 0, again.stderr
+    # A run that met no limit keeps nothing: the rate it grew to says nothing of one.
+    assert rates.read_text() == kept_text
     assert "Rate limits: none met; starts paced to" in again.stderr
     assert "an earlier run learned" in again.stderr
     starts = sorted(call["start"] for call in fake_env.invocations()[-4:])
@@ -287,3 +290,7 @@ def test_the_rate_a_run_learned_paces_the_next_runs_first_starts(
     # The second start waits for two requests at 90% of the rate (the gap is set as the
     # first starts, before anything could change the rate or the requests a chunk).
     assert starts[1] - starts[0] >= 0.95 * 2 / (0.9 * rate)
+    # The demo's simulated limits are no API's: it neither reads nor keeps a rate.
+    demo = run_cli("run", str(repo), "--demo", "--fresh", env=fake_env.env)
+    assert demo.returncode in (0, 1), demo.stderr
+    assert rates.read_text() == kept_text and "an earlier run learned" not in demo.stderr

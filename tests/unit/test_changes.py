@@ -102,3 +102,62 @@ def test_claude_tuis_own_folder_is_no_part_of_a_change(repo: Path) -> None:
     (repo / ".claude-tui" / ".gitignore").write_text("*\n!.gitignore\n")
     (repo / "real.py").write_text("x = 1\n")
     assert set(changes_since(repo, "main").files) == {"real.py"}
+
+
+def test_an_added_line_that_starts_with_plus_signs_is_content_not_a_header(repo: Path) -> None:
+    text = (repo / "edited.py").read_text()
+    text = text.replace("line 2\n", "++ two\n").replace("line 5\n", "five\n")
+    (repo / "edited.py").write_text(text)
+    assert changes_since(repo, "main").files == {"edited.py": ((2, 2), (5, 5))}
+
+
+@pytest.mark.parametrize(
+    "setting", ["diff.noprefix=true", "diff.mnemonicPrefix=true", "diff.relative=true"]
+)
+def test_the_users_diff_settings_change_nothing(repo: Path, setting: str) -> None:
+    key, _, value = setting.partition("=")
+    git(repo, "config", key, value)
+    (repo / "edited.py").write_text((repo / "edited.py").read_text().replace("line 7\n", "7\n"))
+    assert changes_since(repo, "main").files == {"edited.py": ((7, 7),)}
+
+
+def test_a_pure_deletion_marks_the_two_lines_that_now_meet(repo: Path) -> None:
+    (repo / "edited.py").write_text((repo / "edited.py").read_text().replace("line 3\n", ""))
+    assert changes_since(repo, "main").files == {"edited.py": ((2, 3),)}
+    (repo / "staged.py").write_text((repo / "staged.py").read_text().replace("line 1\n", ""))
+    assert changes_since(repo, "main").files["staged.py"] == ((1, 1),)
+
+
+def test_a_review_of_a_sub_folder_keeps_its_own_changes_untracked_ones_too(repo: Path) -> None:
+    (repo / "sub").mkdir()
+    (repo / "sub" / "old.py").write_text("a = 1\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "sub")
+    (repo / "sub" / "old.py").write_text("a = 2\n")
+    (repo / "sub" / "new.py").write_text("b = 1\n")
+    (repo / "top.py").write_text("c = 1\n")
+    assert changes_since(repo / "sub", "main").files == {"old.py": ((1, 1),), "new.py": WHOLE_FILE}
+
+
+def test_text_and_names_that_are_not_utf8_are_no_traceback(repo: Path) -> None:
+    (repo / "edited.py").write_bytes(b'caf = "caf\xe9"\n' + (repo / "edited.py").read_bytes())
+    (repo / "latin1_caf\xe9.py".encode("latin-1").decode("utf-8", "surrogateescape")).write_bytes(
+        b"x = 1\n"
+    )
+    changes = changes_since(repo, "main")
+    assert changes.files["edited.py"] == ((1, 1),)
+    assert len(changes.files) == 2  # the odd name is there, for discovery to skip and say why
+
+
+def test_a_shallow_clone_says_to_fetch_the_whole_history(repo: Path, tmp_path: Path) -> None:
+    git(repo, "checkout", "-q", "main")
+    for i in range(3):
+        (repo / "kept.py").write_text(f"main {i}\n")
+        git(repo, "commit", "-qam", f"main {i}")
+    git(repo, "checkout", "-q", "feature")
+    (repo / "edited.py").write_text("feature\n")
+    git(repo, "commit", "-qam", "feature")
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", "--no-single-branch", repo.as_uri(), str(shallow))
+    with pytest.raises(ConfigError, match="fetch-depth: 0"):
+        changes_since(shallow, "origin/main")

@@ -24,7 +24,7 @@ def workflow_commands() -> list[list[str]]:
     joined = workflow.group(1).replace("\\\n", " ")
     commands = []
     for line in joined.splitlines():
-        line = line.strip()
+        line = line.strip().removeprefix("run: ")
         if not line.startswith("claude-tui "):
             continue
         line = line.split(">>")[0]  # the shell's redirection is no argument
@@ -46,3 +46,15 @@ def test_the_workflow_has_the_commands_the_issue_asks_for() -> None:
 def test_every_workflow_command_parses(argv: list[str]) -> None:
     command = argv[0] if argv[0] in SUBCOMMANDS else None
     build_parser(command).parse_args(argv[1:] if command else argv)
+
+
+def test_no_plain_yaml_value_of_the_workflow_holds_a_colon_and_a_space() -> None:
+    """YAML reads `name: a: b` as a mapping where a string was meant, and GitHub refuses the
+    workflow (the test has no YAML parser to lean on: none is a dependency)."""
+    workflow = re.search(r"```yaml\n(.*?)```", DOC.read_text(encoding="utf-8"), re.DOTALL)
+    assert workflow is not None
+    for line in workflow.group(1).splitlines():
+        key, sep, value = line.strip().removeprefix("- ").partition(": ")
+        if not sep or value.startswith(("'", '"', "|", "$")) or key.startswith("#"):
+            continue
+        assert ": " not in value.split(" #")[0], line

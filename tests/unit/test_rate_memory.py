@@ -38,23 +38,32 @@ def test_a_rate_kept_is_recalled_for_its_api_only_and_forgotten_after_a_week(
     assert text.startswith("# claude-tui") and "Safe to delete" in text
 
 
-@pytest.mark.parametrize(
-    "content",
-    [
-        "not = [toml",
-        'version = 1\nrates = "x"\n',
-        "version = 1\n[rates.api-a]\nrps = nan\nlearned = 1.0\n",
-    ],
-)
-def test_a_file_that_cannot_be_read_is_said_and_replaced_never_fatal(
+@pytest.mark.parametrize("content", ["not = [toml", 'version = 1\nrates = "x"\n'])
+def test_a_file_that_cannot_be_read_is_said_once_and_removed_never_fatal(
     tmp_path: Path, content: str
 ) -> None:
     memory = RateMemory(tmp_path, "api-a")
     memory.path.write_text(content)
     recalled = memory.recall(NOW)
     assert recalled.rate is None and str(memory.path) in recalled.note
+    assert not memory.path.exists()  # said once: the next run finds nothing to complain of
+    assert memory.recall(NOW).note == ""
     assert memory.remember(0.5, NOW) == ""
     assert memory.recall(NOW).rate == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize(
+    ("rps", "learned"),
+    [("nan", "1.0"), ("1.0", "inf"), ("-1.0", "1.0"), ("1.0", str(NOW + 2 * 86400))],
+)
+def test_a_rate_that_is_no_number_or_from_the_future_is_no_rate(
+    tmp_path: Path, rps: str, learned: str
+) -> None:
+    memory = RateMemory(tmp_path, "api-a")
+    memory.path.write_text(f"version = 1\n[rates.api-a]\nrps = {rps}\nlearned = {learned}\n")
+    assert memory.recall(NOW).rate is None
+    assert memory.remember(2.0, NOW) == ""
+    assert memory.recall(NOW).rate == pytest.approx(2.0)
 
 
 def test_nothing_that_is_no_rate_is_kept(tmp_path: Path) -> None:

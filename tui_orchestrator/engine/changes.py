@@ -4,7 +4,7 @@
 committed, staged and unstaged changes (``git diff -M <base>``) and untracked files git
 does not ignore. Renames are followed (the new path is the file); deleted files are dropped.
 Each file comes with the line ranges of the new text that changed (its hunks); an untracked
-file has changed as a whole. docs/change-review.md.
+file has changed as a whole. docs/change-review.md §1.
 """
 
 from __future__ import annotations
@@ -64,11 +64,18 @@ def changes_since(root: Path, ref: str) -> Changes:
         raise ConfigError(f"--since {ref}: {root} has no commit yet")
     merge_base = _git(root, "merge-base", resolved.stdout.strip(), "HEAD")
     if merge_base.returncode != 0:
+        shallow = _git(root, "rev-parse", "--is-shallow-repository").stdout.strip() == "true"
+        if shallow:
+            raise ConfigError(
+                f"--since {ref}: this clone's history is cut short (shallow), so where the "
+                "branch left it cannot be found: fetch the whole history (in GitHub "
+                "Actions, actions/checkout with fetch-depth: 0)"
+            )
         raise ConfigError(f"--since {ref}: it shares no history with HEAD")
     base = merge_base.stdout.strip()
     files: dict[str, tuple[tuple[int, int], ...]] = {}
     # Committed, staged and unstaged, against the working tree; renames followed.
-    status = _git(root, "diff", "--name-status", "-M", "-z", base, "--")
+    status = _git(root, "diff", "--name-status", "--no-relative", "-M", "-z", base, "--")
     fields = status.stdout.split("\0")
     i = 0
     changed: list[str] = []
@@ -84,7 +91,7 @@ def changes_since(root: Path, ref: str) -> Changes:
     hunks = _hunks(root, base) if changed else {}
     for path in changed:
         files[path] = hunks.get(path, ())  # () : renamed (or its mode changed), no line
-    untracked = _git(root, "ls-files", "--others", "--exclude-standard", "-z")
+    untracked = _git(root, "ls-files", "--others", "--exclude-standard", "--full-name", "-z")
     for path in filter(None, untracked.stdout.split("\0")):
         files[path] = WHOLE_FILE
     # (git names paths from the top of the checkout; a review of a sub-folder keeps its own)
@@ -98,23 +105,44 @@ def changes_since(root: Path, ref: str) -> Changes:
 
 def _hunks(root: Path, base: str) -> dict[str, tuple[tuple[int, int], ...]]:
     """The changed line ranges of each path's new text (``git diff -U0``, the whole tree:
-    a rename pairs only when both its paths are in the diff)."""
-    diff = _git(root, "diff", "-U0", "--no-color", "--no-ext-diff", "-M", base, "--")
+    a rename pairs only when both its paths are in the diff).
+
+    The user's git settings cannot change what is read: the prefixes are given
+    (``diff.noprefix``, ``diff.mnemonicPrefix``), paths are from the top (``diff.relative``),
+    no text conversion or external diff renumbers lines. A ``+++`` line is a header only
+    between ``diff --git`` and the first hunk: an added line that starts with ``++`` is
+    content.
+    """
+    diff = _git(
+        root, "diff", "-U0", "--no-color", "--no-ext-diff", "--no-textconv", "--no-relative",
+        "--src-prefix=a/", "--dst-prefix=b/", "-M", base, "--",
+    )  # fmt: skip
     out: dict[str, list[tuple[int, int]]] = {}
     current = ""
+    in_header = False
     for line in diff.stdout.splitlines():
-        if line.startswith("+++ "):
+        if line.startswith("diff --git "):
+            in_header, current = True, ""
+            continue
+        if in_header and line.startswith("+++ "):
             # (git ends a name with a space in it with a tab, the way diff(1) does)
             name = _unquote(line[4:].removesuffix("\t"))
             current = name[2:] if name.startswith("b/") else ""
             continue
         match = _HUNK.match(line)
-        if match and current:
-            first = int(match.group(1))
-            count = 1 if match.group(2) is None else int(match.group(2))
-            # A pure deletion (count 0) leaves its mark on the line after it.
-            last = first + count - 1 if count else first
-            out.setdefault(current, []).append((max(1, first), max(1, last)))
+        if match is None:
+            continue
+        in_header = False
+        if not current:
+            continue
+        first = int(match.group(1))
+        count = 1 if match.group(2) is None else int(match.group(2))
+        if count:
+            out.setdefault(current, []).append((first, first + count - 1))
+        else:
+            # A pure deletion: ``first`` is the line before it; both lines that now
+            # meet where it was are marked.
+            out.setdefault(current, []).append((max(1, first), first + 1))
     return {path: tuple(ranges) for path, ranges in out.items()}
 
 

@@ -283,7 +283,8 @@ class Manager:
             self._fatal, reason = exc, RunEnd.ERROR
         finally:
             await self._end_run()
-        self._remember_rate()
+        if self.pool.refusals > refused_before:
+            self._remember_rate()  # (a rate grown without a refusal says nothing of a limit)
         error = str(self._fatal) if reason is RunEnd.ERROR and self._fatal else ""
         if reason is RunEnd.USAGE_LIMIT:
             error = self.throttle.stop_text

@@ -23,7 +23,7 @@ from tui_orchestrator.engine.manager import Manager
 from tui_orchestrator.engine.plan import Plan
 from tui_orchestrator.engine.plan_diff import PlanChange
 from tui_orchestrator.engine.project import Project
-from tui_orchestrator.engine.rate_memory import RateMemory, api_identity
+from tui_orchestrator.engine.rate_memory import RateMemory, Recalled, api_identity
 from tui_orchestrator.engine.run_setup import RunSetup, apply_plan, plan_of, prepare_run
 from tui_orchestrator.engine.runner import Runner
 from tui_orchestrator.engine.statedir import logs_dir, remove_if_unused, since_logs_dir, state_dir
@@ -106,9 +106,13 @@ class OpenRun:
             raise
         if note:
             self.setup.notes.insert(0, note)
-        # The request rate an earlier run learned of this API paces the first starts.
-        memory = RateMemory(user_config_path().parent, api_identity(os.environ, self.config.model))
-        recalled = memory.recall(time.time())
+        # The request rate an earlier run learned of this API paces the first starts (the
+        # demo's simulated limits are no API's: it neither reads nor keeps one).
+        memory, recalled = None, Recalled(None)
+        if self.runner.backend != "demo":
+            identity = api_identity(os.environ, self.config.model)
+            memory = RateMemory(user_config_path().parent, identity)
+            recalled = memory.recall(time.time())
         if recalled.note:
             self.setup.notes.append(recalled.note)
         self.manager = Manager(

@@ -7,12 +7,18 @@ kept in ``rates.toml`` beside the user's config, by a hash of the API's address,
 credential and the model (never the credential itself), and a run against the same API
 paces its first starts to it. A rate older than ``KEEP_S`` is forgotten: tiers change.
 
-The file is claude-tui's own cache: one that cannot be read is said once and replaced by
-the next rate learned, never a reason to stop a run.
+A rate is kept only by a run that met a refusal: a run that met none grows its rate as it
+goes (to find out whether more is allowed), and keeping that would forget the limit. So the
+entry's age is the age of the last limit met, and a week without one forgets it.
+
+The file is claude-tui's own cache: one that cannot be read is said once and removed,
+never a reason to stop a run. Two runs ending at once may each keep only their own entry
+(the last write wins): a cache can lose an entry, a run learns it again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import tomllib
@@ -25,6 +31,8 @@ from tui_orchestrator.engine.tomlout import toml_float, toml_str
 
 RATES_FILE = "rates.toml"
 KEEP_S = 7 * 24 * 3600.0
+# A time this far ahead of the clock is no time a rate was learned (a hand edit, a skew).
+FUTURE_S = 24 * 3600.0
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 # The variables that say which account the requests count against, in the CLI's order.
 CREDENTIALS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN")
@@ -70,15 +78,12 @@ class RateMemory:
         try:
             entry = self._read().get(self.identity)
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError) as exc:
-            return Recalled(None, f"{self.path} could not be read ({exc}): no rate remembered")
-        if entry is None:
+            with contextlib.suppress(OSError):
+                self.path.unlink()  # our cache: said once, then gone
+            return Recalled(None, f"{self.path} could not be read ({exc}); it was removed")
+        if entry is None or not _usable(entry, now):
             return Recalled(None)
-        rate, learned = entry.get("rps"), entry.get("learned")
-        if not _positive(rate) or not _positive(learned):
-            return Recalled(None, f"{self.path}: a rate that is no number was forgotten")
-        if now - float(learned) > KEEP_S:  # type: ignore[arg-type]
-            return Recalled(None)
-        return Recalled(float(rate))  # type: ignore[arg-type]
+        return Recalled(float(entry["rps"]))  # type: ignore[arg-type]
 
     def remember(self, rate: float, now: float) -> str:
         """Keep ``rate`` for this API (other APIs' rates stay); "" or why it could not."""
@@ -96,9 +101,7 @@ class RateMemory:
             "version = 1",
         ]
         for identity, entry in sorted(rates.items()):
-            if not (_positive(entry.get("rps")) and _positive(entry.get("learned"))):
-                continue
-            if now - float(entry["learned"]) > KEEP_S:  # type: ignore[arg-type]
+            if not _usable(entry, now):
                 continue
             lines += [
                 "",
@@ -112,6 +115,14 @@ class RateMemory:
         except OSError as exc:
             return f"could not keep the learned request rate in {self.path}: {exc.strerror}"
         return ""
+
+
+def _usable(entry: Mapping[str, object], now: float) -> bool:
+    """A rate and the time it was learned, both numbers, within KEEP_S before ``now``."""
+    rate, learned = entry.get("rps"), entry.get("learned")
+    if not (_positive(rate) and _positive(learned)):
+        return False
+    return -FUTURE_S <= now - float(learned) <= KEEP_S  # type: ignore[arg-type]
 
 
 def _positive(value: object) -> bool:

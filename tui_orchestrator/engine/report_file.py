@@ -30,6 +30,7 @@ from tui_orchestrator.engine.reports import ReportOptions, render, resolve_forma
 from tui_orchestrator.engine.statedir import (
     default_checkpoint_path,
     default_plan_path,
+    default_report_path,
     ensure_state_dir,
     since_checkpoint_path,
     since_plan_path,
@@ -82,18 +83,46 @@ def check_report_target(out: Path, keep: Sequence[Path], *, make_folders: bool) 
     check_report_file(out)
 
 
-def check_run_report(request: RunRequest) -> str:
-    """The report's format, once ``--report`` is known to be writable (before any work)."""
+def check_run_report(request: RunRequest, *, default_report: bool = True) -> str:
+    """The report's format, once ``--report`` is known to be writable (before any work).
+
+    ``default_report``: without ``--report`` the run writes ``.claude-tui/report.json``
+    (headless; the app writes a report only when asked)."""
     fmt = resolve_format(request.report_format, request.report)
+    target = request.report or (str(default_report_path(request.repo)) if default_report else "")
+    if (
+        request.baseline is not None
+        and target not in ("", "-")
+        and _same_file(Path(target), request.baseline)
+    ):
+        raise ConfigError(
+            f"the report would be written over {request.baseline}, the --baseline it is "
+            "compared with: give --report another path (or keep the baseline elsewhere)"
+        )
     if request.report == "-":
         check_stdout()
     elif request.report:
-        repo = request.repo
-        checkpoint = request.checkpoint_path or default_checkpoint_path(repo)
-        # (every file of the state folder a run reads: a report never lands on one)
-        ours = [default_plan_path(repo), since_checkpoint_path(repo), since_plan_path(repo)]
-        check_report_target(Path(request.report), [checkpoint, *ours], make_folders=True)
+        protected = [*run_state_files(request.repo), *filter(None, [request.checkpoint_path])]
+        check_report_target(Path(request.report), protected, make_folders=True)
     return fmt
+
+
+def run_state_files(repo: Path) -> list[Path]:
+    """The files of the state folder a run reads and the user keeps: a report never lands
+    on one (a change review's and the full review's alike)."""
+    return [
+        default_checkpoint_path(repo),
+        default_plan_path(repo),
+        since_checkpoint_path(repo),
+        since_plan_path(repo),
+    ]
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
 
 
 def check_report_file(out: Path) -> None:

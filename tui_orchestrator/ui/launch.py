@@ -29,7 +29,7 @@ def run_app(request: RunRequest) -> int:
 
     config = request.config
     check_executor(config)
-    fmt = check_run_report(request)
+    fmt = check_run_report(request, default_report=False)
     # A change review's change and an earlier report: a bad ref or report is one line.
     since = request.changes()
     baseline = request.load_baseline()

@@ -660,7 +660,8 @@ class IssuesScreen(ViewScreen):
             path = self.tui.editing.root / path
         text = manager.report(fmt, keep, self.query_text if keep is not None else "")
         try:
-            protected = [manager.store.path, self.tui.project.plan_path]
+            root = self.tui.editing.root
+            protected = [manager.store.path, *report_file.run_state_files(root)]
             report_file.check_report_target(path, protected, make_folders=True)
             # A file is written atomically and fsynced: not on the loop.
             await asyncio.to_thread(report_file.write_report, path, text)
