@@ -35,7 +35,9 @@ async def test_a_usage_limit_mid_run_waits_for_the_reset_and_every_session_resum
     """One chunk meets the limit while the others run: nothing starts before the reset,
     no attempt is spent, and the limited chunk resumes its own session after it."""
     repo = many_files_repo(tmp_path / "r", 6)
-    resets_at = time.time() + 3.0
+    # (a whole second, as the CLI names it: the fake would cut a fraction off, and the
+    # pool's wait is measured from the second named)
+    resets_at = float(int(time.time()) + 3)
     fake_env.env["FAKE_CLAUDE_RESETS_AT"] = str(resets_at)
     fake_env.scenario(
         [
@@ -81,7 +83,7 @@ async def test_the_other_workers_stop_at_once_and_resume_their_sessions_after_th
         tmp_path / "r",
         {"big/a.py": "x = 1\n" * 400 + "# BUG(low): a\n", "small/b.py": "# BUG(low): b\n"},
     )
-    resets_at = time.time() + 4.0
+    resets_at = float(int(time.time()) + 4)  # (a whole second, as the CLI names it)
     fake_env.env["FAKE_CLAUDE_RESETS_AT"] = str(resets_at)
     fake_env.scenario(
         [
