@@ -289,15 +289,13 @@ def run_headless(request: RunRequest) -> int:
         err.print(f"warning: {warning}", markup=False, soft_wrap=True)
     display = Display(err, request.demo)
     options = request.options(headless=True, since=since, baseline=baseline)
-    report_options = ReportOptions(
-        include_refuted=config.include_refuted, baseline=baseline, diff_only=request.diff_only
-    )
     try:
         run = OpenRun(request.repo, config, runner, options, on_event=display.handle)
         run.open()
     except NothingChanged as nothing:
         assert since is not None
-        return _nothing_to_review(request, nothing, since, fmt, err, report_options, runner.backend)
+        empty_report = ReportOptions(baseline=baseline, diff_only=request.diff_only)
+        return _nothing_to_review(request, nothing, since, fmt, err, empty_report, runner.backend)
     with contextlib.closing(run):
         # Said once the run is open: a repository it refuses is one line and exit 2.
         if runner.cluster:
@@ -317,7 +315,7 @@ def run_headless(request: RunRequest) -> int:
             fmt,
             setup.store.path,
             saved=not run.manager.save_fault,
-            options=run.manager.report_options,
+            options=report_options,
         )
         for line in summary_lines(checkpoint, summary, report_shown, request.demo):
             err.print(line, markup=False, soft_wrap=True)
