@@ -174,6 +174,8 @@ def test_a_wall_clock_moment_holds_every_start_until_it_comes(time: FakeTime) ->
 def test_starts_are_staggered_more_while_the_pool_recovers(time: FakeTime) -> None:
     pool = governor(time, 4)
     pool.started()
+    assert pool.next_wakeup() == pytest.approx(time.now + 1.0)  # the first round: 1 s
+    assert pool.answered(started_at=time.now)  # ... or until it got an answer, then a stagger
     assert pool.next_wakeup() == pytest.approx(time.now + 0.15)
     pool.on_limit(started_at=90.0, retry_after=None, running=4)
     time.now += 10.0
@@ -195,18 +197,18 @@ def test_starts_are_paced_to_the_request_rate_learned_from_accepted_and_refused(
         pool.on_outcome(OutcomeKind.OK)  # five chunks done: two requests each
     pool.on_limit(started_at=time.now - 1, retry_after=None, running=1)
     assert pool.rate == pytest.approx(1.0)
-    assert pool.rate_gap() == pytest.approx(2 / 0.9)
+    assert pool.rate_gap() == pytest.approx(2 / 0.95)
     time.now += 60  # past the pause
     assert pool.admit(running=0) is Admit.YES
     pool.started()
     time.now += 2.0
-    assert pool.admit(running=0) is Admit.NO  # paced: 2.2 s between starts
+    assert pool.admit(running=0) is Admit.NO  # paced: 2.1 s between starts
     time.now += 0.3
     assert pool.admit(running=0) is Admit.YES
     # A while without refusals: the rate grows a little with each accepted request.
     before = pool.rate
     pool.answered()
-    assert pool.rate == pytest.approx(before * 1.02)
+    assert pool.rate == pytest.approx(before * 1.05)
     assert pool.refusals == 1 and pool.requests == 11
 
 
@@ -280,8 +282,128 @@ def test_a_rate_an_earlier_run_learned_paces_the_first_starts(time: FakeTime) ->
     assert pool.admit(running=0) is Admit.YES
     pool.started()
     time.now += 2.0
-    assert pool.admit(running=1) is Admit.NO  # two requests a chunk at 0.9 x 1 request/s
+    assert pool.admit(running=1) is Admit.NO  # two requests a chunk at 0.95 x 1 request/s
     time.now += 0.3
     assert pool.admit(running=1) is Admit.YES
     pool.answered()
     assert pool.rate == pytest.approx(1.02)
+
+
+def test_a_run_that_knows_no_rate_starts_its_first_round_one_by_one(time: FakeTime) -> None:
+    """Eight CLIs started at once all send their first requests before any answer can tell
+    a limit exists. The first round goes one by one instead: each start waits until the
+    process started before it got an answer (a stagger at least), or 1 s at most."""
+    pool = governor(time, 3)
+    assert pool.launching
+    first = time.now
+    pool.started()
+    time.now += 0.9
+    assert pool.admit(running=1) is Admit.NO  # no answer yet
+    time.now += 0.1
+    assert pool.admit(running=1) is Admit.YES  # 1 s: the next goes anyway
+    second = time.now
+    pool.started()
+    time.now += 0.05
+    assert not pool.answered(started_at=first)  # the one before: still no answer to this
+    assert pool.admit(running=2) is Admit.NO
+    assert pool.answered(started_at=second)  # the latest got an answer: after the stagger
+    assert pool.admit(running=2) is Admit.NO
+    time.now += 0.11
+    assert pool.admit(running=2) is Admit.YES
+    assert not pool.answered(started_at=second)  # (its second answer opens nothing more)
+    pool.started()  # the third of three workers: the first round is over
+    assert not pool.launching
+    assert pool.next_wakeup() == pytest.approx(time.now + 0.15)
+
+
+def test_a_refusal_or_a_known_rate_ends_the_first_round(time: FakeTime) -> None:
+    pool = governor(time, 8)
+    pool.started()
+    pool.on_limit(started_at=time.now, retry_after=None, running=1)
+    assert not pool.launching  # from now on the learned rate paces the starts
+    known = PoolGovernor(8, 900.0, time.clock(), jitter=lambda low, _h: low, known_rate=1.0)
+    assert not known.launching
+
+
+def test_the_rate_grows_back_no_further_than_below_the_one_refused_while_fresh(
+    time: FakeTime,
+) -> None:
+    """A refusal at a rate says the API allows less: growing back to it would only meet
+    the next refusal. For a minute the rate grows to 90% of it at most, then on, to find
+    out whether more is allowed now; and never past 1.5 times what the API accepted."""
+    pool = PoolGovernor(8, 900.0, time.clock(), jitter=lambda low, _h: low, known_rate=1.0)
+    for _ in range(30):  # a request a second accepted, none refused: 2% more each time
+        pool.answered()
+        time.now += 1.0
+    top = pool.rate
+    assert 1.5 <= top < 1.6  # 1.02 ** 30 = 1.81, but only about 1 a second is used
+    pool.on_limit(started_at=time.now - 1, retry_after=None, running=1)
+    assert pool.rate == pytest.approx(top * 0.85)
+    time.now += 11.0
+    for _ in range(80):  # 40 s without a refusal, at 2 a second
+        pool.answered()
+        time.now += 0.5
+    assert pool.rate == pytest.approx(0.9 * top)
+    time.now += 20.0  # over a minute since the refusal: it may grow past
+    pool.answered()
+    assert pool.rate == pytest.approx(0.9 * top * 1.02)
+
+
+def test_a_rate_guessed_from_a_burst_grows_faster_until_a_refusal_meets_it(
+    time: FakeTime,
+) -> None:
+    """The reopening may make the first estimate far too low (the probe after it came
+    late): until a refusal met the paced rate, it grows 5% a request after 5 s."""
+    pool = governor(time, 8)
+    for _ in range(4):
+        pool.answered()
+        time.now += 0.25
+    pool.on_limit(started_at=time.now - 1, retry_after=None, running=8)
+    time.now += 7.0
+    pool.answered()  # the API accepts again: 4 requests took until the middle (4.5 s)
+    assert pool.rate == pytest.approx(4 / 4.5)
+    for _ in range(10):  # 5 s after the refusal on it grows (as far as 1.5 x what is used)
+        time.now += 0.5
+        pool.answered()
+    before = pool.rate
+    time.now += 0.5
+    pool.answered()
+    assert before > 1.3 and pool.rate == pytest.approx(before * 1.05)  # 5% a request
+    pool.on_limit(started_at=time.now - 1, retry_after=None, running=1)  # met while paced
+    time.now += 6.0
+    before = pool.rate
+    pool.answered()
+    assert pool.rate == before  # now it waits 10 s, and then grows 2% a request
+
+
+def test_once_a_learned_rate_paces_the_starts_each_success_adds_a_worker_back(
+    time: FakeTime,
+) -> None:
+    """The rate keeps the requests under the limit; a storm used to leave the pool at one
+    worker for some 60 chunks (pacing eased 5% a success, then a worker a round)."""
+    pool = governor(time, 8)
+    for _ in range(10):
+        pool.answered()
+        time.now += 1.0
+    for running in (8, 4, 2):  # three storms in a row: down to one worker
+        pool.on_limit(started_at=time.now, retry_after=None, running=running)
+        time.now += 0.5
+    assert pool.state().concurrency == 1
+    time.now += 5.0
+    pool.answered()  # accepted again: the rate is corrected, and paces from now on
+    grown = [pool.state().concurrency for _ in range(8) if pool.on_outcome(OutcomeKind.OK)]
+    assert grown == [2, 3, 4, 5, 6, 7, 8]
+    assert pool.state().start_gap_s == 0.0
+
+
+def test_a_lower_rate_moves_the_next_start_back(time: FakeTime) -> None:
+    """A start already scheduled by the old rate's gap keeps the new, longer one."""
+    pool = PoolGovernor(8, 900.0, time.clock(), jitter=lambda low, _h: low, known_rate=1.0)
+    start = time.now
+    pool.started()  # the next at 2 / 0.95 = 2.1 s
+    time.now += 0.1
+    pool.on_limit(started_at=start, retry_after=None, running=1)  # 0.85 requests/s now
+    time.now = start + 2.3  # past the old gap
+    assert pool.admit(running=0) is Admit.NO
+    time.now = start + 2 / (0.95 * 0.85) + 0.01
+    assert pool.admit(running=0) is Admit.YES

@@ -518,7 +518,8 @@ class Manager:
                     self.book.apply(state, fact)
                     if isinstance(fact, Spending) and fact.answered:
                         runtime.requests += 1
-                        self.pool.answered()  # a request went through: the rate it allows
+                        if self.pool.answered(runtime.started_at):  # the rate it allows
+                            self._wake.set()  # (and the first round's next start may go)
                         self.throttle.answered()  # (and a usage limit is over)
 
         outcome = await self.runner.run(job, on_stream)

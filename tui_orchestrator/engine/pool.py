@@ -19,7 +19,12 @@ alone with a fake clock (docs/engine.md):
 - **An unreachable API opens a circuit breaker**: no starts until a probe is due, then one
   chunk at a time (half-open) until an answer closes it; after ``patience_s`` of outage
   the run gives up.
-- **Starts are staggered** so N processes never hit the API in one burst.
+- **Starts are staggered** so N processes never hit the API in one burst. While a run
+  knows no rate of its API (no earlier run met a limit of it), its first round of starts
+  goes one by one: each waits until the process started before it got an answer, or
+  ``LAUNCH_GAP_S`` passed. Against a limit, the first refusal then comes with a worker or
+  two in flight instead of all of them; without one, the first round costs a few
+  seconds once (docs/decisions.md).
 - **A usage limit stops the whole pool until it resets** (``usage_limit.py``): nothing
   starts before the reset time the CLI named (plus a little jitter), then one chunk probes,
   and the others follow, staggered, once an answer came through. With no reset time known,
@@ -57,16 +62,29 @@ PROBE_MAX_S = 60.0
 # while the pool recovers from a rate limit.
 STAGGER_S = 0.15
 RECOVERY_STAGGER_S = 0.5
-# The learned rate: accepted requests over this many seconds (the API's windows are a
-# minute or less), used at this share, cut by RATE_BACKOFF per refusal, and grown by
-# RATE_GROWTH per accepted request once RATE_QUIET_S have passed without a refusal. A
-# refusal costs a process and a resume that sends the whole history again; a request
-# sent a little late costs little, so it creeps up slowly.
+# The first round of a run that knows no rate: the longest a start waits for an answer to
+# the start before it (about one CLI's start-up on a laptop).
+LAUNCH_GAP_S = 1.0
+# The learned rate: accepted requests over RATE_HORIZON_S (the API's windows are a
+# minute or less), used at RATE_MARGIN, cut by RATE_BACKOFF per refusal (never below the
+# rate accepted, over RATE_FLOOR_SPAN_S at least), and grown by RATE_GROWTH per accepted
+# request once RATE_QUIET_S have passed without a refusal. A refusal costs a process and
+# a resume that sends the whole history again; a request sent a little late costs
+# little, so it creeps up slowly, and while a refusal is fresh (RATE_HORIZON_S) no
+# further than RATE_CEILING of the rate that met it. Until a refusal met the paced rate,
+# the rate is a guess from a burst and the API's reopening, which may be far too low:
+# it grows faster (RATE_GUESS_GROWTH after RATE_GUESS_QUIET_S).
 RATE_HORIZON_S = 60.0
-RATE_MARGIN = 0.9
+RATE_MARGIN = 0.95
 RATE_BACKOFF = 0.85
+RATE_FLOOR_SPAN_S = 10.0
 RATE_GROWTH = 1.02
 RATE_QUIET_S = 10.0
+RATE_CEILING = 0.9
+RATE_GUESS_GROWTH = 1.05
+RATE_GUESS_QUIET_S = 5.0
+# It grows no further than this many times the rate the API accepted over RATE_HORIZON_S.
+RATE_USED_CAP = 1.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +195,17 @@ class PoolGovernor:
         self._corrected = known_rate is not None  # the estimate was checked (or known)
         self.rate: float | None = known_rate
         self.known_rate = known_rate
+        # The rate the latest refusal met (None: none in RATE_HORIZON_S since the rate
+        # was learned), and whether a refusal ever met the paced rate (else it is a guess).
+        self._ceiling: float | None = None
+        self._met_while_paced = known_rate is not None
+        # The first round of starts of a run that knows no rate goes one by one: the
+        # next start waits for an answer to the latest (started after ``_previous_start_at``)
+        # or LAUNCH_GAP_S.
+        self._launching = known_rate is None
+        self._launch_starts = 0
+        self._launch_answered = False
+        self._previous_start_at = float("-inf")
         self._requests = 0
         self.refusals = 0
         self._chunks_done = 0
@@ -192,6 +221,7 @@ class PoolGovernor:
         self._start_gap = 0.0
         self._successes = 0
         self._next_start_at = 0.0
+        self._last_start_at = float("-inf")
         self.circuit = Circuit.CLOSED
         self._outage_since: float | None = None
         self._probe_at = 0.0
@@ -222,10 +252,25 @@ class PoolGovernor:
         return Admit.YES if running < min(self.concurrency, self.chunk_workers) else Admit.NO
 
     def started(self) -> None:
-        """A chunk started: the next waits a little (more while the pool recovers, and
-        as long as the learned request rate asks)."""
+        """A chunk started: the next waits a little (more while the pool recovers, as
+        long as the learned request rate asks, and in the first round until an answer)."""
         gap = RECOVERY_STAGGER_S if self.concurrency < self.chunk_workers else STAGGER_S
-        self._next_start_at = self._now() + max(gap, self._start_gap, self.rate_gap())
+        gap = max(gap, self._start_gap, self.rate_gap())
+        if self._launching:
+            self._launch_starts += 1
+            self._launch_answered = False
+            if self._launch_starts >= self.chunk_workers:
+                self._launching = False
+            else:
+                gap = max(gap, LAUNCH_GAP_S)
+        self._previous_start_at = self._last_start_at
+        self._last_start_at = self._now()
+        self._next_start_at = self._last_start_at + gap
+
+    @property
+    def launching(self) -> bool:
+        """Is the pool in its first round, starting one chunk per answer?"""
+        return self._launching
 
     # ------------------------------------------------------------------ request rate
 
@@ -248,9 +293,19 @@ class PoolGovernor:
             return 0.0
         return self.requests_per_chunk / (RATE_MARGIN * self.rate)
 
-    def answered(self) -> None:
-        """The API accepted a request (a worker got a message back)."""
+    def answered(self, started_at: float = float("-inf")) -> bool:
+        """The API accepted a request of a process started at monotonic ``started_at``.
+        True when that lets the next start of the first round go now (the caller wakes
+        its dispatch): it answered the latest start."""
         now = self._now()
+        opened = False
+        latest = started_at > self._previous_start_at
+        if self._launching and latest and not self._launch_answered and self._launch_starts:
+            self._launch_answered = True
+            opened = self._next_start_at > now
+            self._next_start_at = min(
+                self._next_start_at, max(now, self._last_start_at + STAGGER_S)
+            )
         if (
             self.rate is not None
             and not self._corrected
@@ -261,8 +316,29 @@ class PoolGovernor:
         self._last_accepted = now
         self._requests += 1
         self._forget(now)
-        if self.rate is not None and now - self._last_refusal > RATE_QUIET_S:
-            self.rate *= RATE_GROWTH  # a while without a refusal: ask a little more
+        self._grow(now)
+        return opened
+
+    def _grow(self, now: float) -> None:
+        """A while without a refusal: ask a little more (see the constants)."""
+        if self.rate is None:
+            return
+        if self._ceiling is not None and now - self._last_refusal > RATE_HORIZON_S:
+            self._ceiling = None  # long enough: find out whether more is allowed now
+        if self._ceiling is None and not self._met_while_paced:
+            growth, quiet = RATE_GUESS_GROWTH, RATE_GUESS_QUIET_S
+        else:
+            growth, quiet = RATE_GROWTH, RATE_QUIET_S
+        if now - self._last_refusal <= quiet:
+            return
+        grown = self.rate * growth
+        if self._ceiling is not None:
+            grown = min(grown, RATE_CEILING * self._ceiling)
+        used = self._accepted_rate(now, min_span=RATE_FLOOR_SPAN_S)
+        if used is not None:
+            # (a rate the pool does not come near says nothing of the API)
+            grown = min(grown, RATE_USED_CAP * used)
+        self.rate = max(self.rate, grown)
 
     def _forget(self, now: float) -> None:
         while self._accepted and now - self._accepted[0] > RATE_HORIZON_S:
@@ -282,26 +358,37 @@ class PoolGovernor:
         now = self._now()
         self._last_refusal = now
         self.refusals += 1
+        self._launching = False
+        if self._corrected and self.rate is not None:
+            self._ceiling = self.rate  # (a rate guessed from a burst says nothing)
+            self._met_while_paced = True
         if self.rate is None:
             self.rate = self._accepted_rate(now, min_span=1.0)
         else:
-            # (over RATE_QUIET_S at least: a few requests accepted in a burst are no rate)
-            floor = self._accepted_rate(now, min_span=RATE_QUIET_S) or 0.0
+            # (over RATE_FLOOR_SPAN_S at least: a few requests accepted in a burst are no rate)
+            floor = self._accepted_rate(now, min_span=RATE_FLOOR_SPAN_S) or 0.0
             self.rate = max(floor, self.rate * RATE_BACKOFF)
+        self._repace()
 
     def _reopened(self, now: float) -> None:
         """The first request accepted after the first refusals: the requests accepted
         before them took until the API made room again to be allowed, which is the rate
         it allows. The first estimate came from a burst and is too high; this corrects
         it, once."""
+        self._corrected = True
         if now - self._last_refusal > RATE_QUIET_S:
             return  # nothing was sent for a while: the wait tells nothing of the API
-        self._corrected = True
         before = [t for t in self._accepted if t <= self._last_refusal]
         # (room was made between the last refusal and now: the middle of the two)
         reopened = (self._last_refusal + now) / 2
         if len(before) >= 2 and reopened > before[0]:
             self.rate = min(self.rate or float("inf"), len(before) / (reopened - before[0]))
+            self._repace()
+
+    def _repace(self) -> None:
+        """The rate went down: the next start keeps the new gap from the latest, not the
+        gap the old rate gave it."""
+        self._next_start_at = max(self._next_start_at, self._last_start_at + self.rate_gap())
 
     def next_wakeup(self) -> float | None:
         """The next monotonic time the pool may admit a start it refuses now (None: none)."""
@@ -337,6 +424,7 @@ class PoolGovernor:
         pool waits for the reset, or with none known, for the next probe."""
         wall = self.clock.wall()
         started = self.usage is None
+        self._launching = False  # after the reset, the chunks follow staggered
         if started:
             self._usage_since = wall
             self._usage_until = 0.0
@@ -432,9 +520,17 @@ class PoolGovernor:
 
     def _recovered(self) -> bool:
         """A success: pacing eases off first; then, after a round of successes, one more
-        worker (additive increase). True when the pool grew."""
+        worker (additive increase). Once a learned rate paces the starts, it keeps the
+        requests under the limit: each success adds a worker back at once. True when the
+        pool grew."""
         self._limited_since = None
         self._limit_level = 0
+        if self.rate is not None and self._corrected:
+            self._start_gap = 0.0
+            if self.concurrency >= self.chunk_workers:
+                return False
+            self.concurrency += 1
+            return True
         if self._start_gap > 0:
             self._start_gap *= 0.95
             if self._start_gap < 0.2:
