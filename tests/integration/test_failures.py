@@ -261,9 +261,7 @@ def test_sigterm_behaves_like_sigint(tmp_path: Path, fake_env) -> None:
     assert not _pids_alive([c["pid"] for c in fake_env.invocations()])
 
 
-def test_the_rate_a_run_learned_paces_the_next_runs_first_starts(
-    tmp_path: Path, fake_env
-) -> None:
+def test_the_rate_a_run_learned_paces_the_next_runs_first_starts(tmp_path: Path, fake_env) -> None:
     """A run that met a rate limit keeps the rate the API allowed beside the user's
     config (by a hash of the API, never the key); the next run against it says so and
     paces its starts from the first (engine/rate_memory.py)."""
@@ -280,9 +278,7 @@ def test_the_rate_a_run_learned_paces_the_next_runs_first_starts(
     (identity,) = kept["rates"]
     assert kept["rates"][identity]["rps"] > 0
     # The fake's rate is whatever its burst allowed: a known one makes the pacing plain.
-    rates.write_text(
-        f'version = 1\n[rates."{identity}"]\nrps = 2.0\nlearned = {time.time()}\n'
-    )
+    rates.write_text(f'version = 1\n[rates."{identity}"]\nrps = 2.0\nlearned = {time.time()}\n')
     fake_env.scenario([])
     kept_text = rates.read_text()
     again = run_cli("run", str(repo), "--config", str(cfg), "--fresh", env=fake_env.env)
@@ -292,7 +288,7 @@ def test_the_rate_a_run_learned_paces_the_next_runs_first_starts(
     assert "Rate limits: none met; starts paced to" in again.stderr
     assert "an earlier run learned 2.00 of this API" in again.stderr
     starts = sorted(call["start"] for call in fake_env.invocations()[-4:])
-    # The second start waits for two requests at 90% of 2 requests/s: 1.1 s (set as the
+    # The second start waits for two requests at 95% of 2 requests/s: 1.05 s (set as the
     # first starts, before anything could change the rate or the requests a chunk), where
     # unpaced starts are 0.15 s apart.
     assert starts[1] - starts[0] >= 0.8
@@ -300,3 +296,38 @@ def test_the_rate_a_run_learned_paces_the_next_runs_first_starts(
     demo = run_cli("run", str(repo), "--demo", "--fresh", env=fake_env.env)
     assert demo.returncode in (0, 1), demo.stderr
     assert rates.read_text() == kept_text and "an earlier run learned" not in demo.stderr
+
+
+def test_a_run_that_met_no_limit_keeps_how_many_workers_started_without_one(
+    tmp_path: Path, fake_env
+) -> None:
+    """A run that knows nothing of its API starts its first round one by one (pool.py);
+    one that met no refusal keeps how many it started, and the next run against the same
+    API starts as many at once (engine/rate_memory.py)."""
+    repo = many_files_repo(tmp_path / "r", 8)
+    cfg = write_config(tmp_path / "c.toml", max_files_per_chunk=1, workers=4)
+    fake_env.env["ANTHROPIC_API_KEY"] = "sk-ant-test-secret"
+    first = run_cli("run", str(repo), "--config", str(cfg), env=fake_env.env)
+    assert first.returncode == 0, first.stderr
+    rates = Path(fake_env.env["CLAUDE_TUI_CONFIG_DIR"]) / "rates.toml"
+    (entry,) = tomllib.loads(rates.read_text())["rates"].values()
+    assert entry["free_workers"] == 4 and "rps" not in entry
+    kept_text = rates.read_text()
+    # Fewer workers than were started freely: nothing new to keep (the 4 were recalled).
+    fewer = run_cli(
+        "run", str(repo), "--config", str(cfg), "--fresh", "--workers", "2", env=fake_env.env
+    )
+    assert fewer.returncode == 0, fewer.stderr
+    assert rates.read_text() == kept_text
+    more = run_cli(
+        "run", str(repo), "--config", str(cfg), "--fresh", "--workers", "8", env=fake_env.env
+    )
+    assert more.returncode == 0, more.stderr
+    (entry,) = tomllib.loads(rates.read_text())["rates"].values()
+    assert entry["free_workers"] == 8
+    # A limit met later replaces it with the rate the API allowed.
+    fake_env.scenario([{"file": "pkg0/mod_000.py", "mode": "rate_limit", "times": 1}])
+    limited = run_cli("run", str(repo), "--config", str(cfg), "--fresh", env=fake_env.env)
+    assert limited.returncode == 0, limited.stderr
+    (entry,) = tomllib.loads(rates.read_text())["rates"].values()
+    assert entry["rps"] > 0 and "free_workers" not in entry

@@ -407,3 +407,23 @@ def test_a_lower_rate_moves_the_next_start_back(time: FakeTime) -> None:
     assert pool.admit(running=0) is Admit.NO
     time.now = start + 2 / (0.95 * 0.85) + 0.01
     assert pool.admit(running=0) is Admit.YES
+
+
+def test_the_workers_an_earlier_run_started_without_a_refusal_start_at_once(
+    time: FakeTime,
+) -> None:
+    """An earlier run against this API started 2 workers without a refusal: the first 2
+    starts go at the stagger, the rest of the first round one by one."""
+    pool = PoolGovernor(4, 900.0, time.clock(), jitter=lambda low, _h: low, free_starts=2)
+    pool.started()
+    assert pool.next_wakeup() == pytest.approx(time.now + 0.15)
+    time.now += 0.15
+    pool.started()
+    assert pool.next_wakeup() == pytest.approx(time.now + 1.0)  # the third waits
+    time.now += 1.0
+    pool.started()
+    time.now += 1.0
+    pool.started()
+    assert not pool.launching and pool.started_freely == 4  # the next run: 4 at once
+    pool.on_limit(started_at=time.now, retry_after=None, running=4)
+    assert pool.started_freely == 0  # a refusal: its rate is kept instead

@@ -77,5 +77,30 @@ def test_a_folder_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder")
     said = RateMemory(blocked / "config", "api-a").remember(1.0, NOW)
-    assert said.startswith("could not keep the learned request rate in ")
+    assert said.startswith("could not keep what this run learned of the API in ")
     assert "\n" not in said
+
+
+def test_the_workers_a_run_started_without_a_refusal_are_kept_until_a_rate_replaces_them(
+    tmp_path: Path,
+) -> None:
+    memory = RateMemory(tmp_path, "api-a")
+    assert memory.remember_free(0, NOW) == "" and not memory.path.exists()
+    assert memory.remember_free(8, NOW) == ""
+    recalled = memory.recall(NOW + 60)
+    assert recalled.free_workers == 8 and recalled.rate is None
+    assert "free_workers = 8" in memory.path.read_text()
+    assert memory.recall(NOW + KEEP_S + 1).free_workers == 0  # a week on: the API may differ
+    assert memory.remember(0.9, NOW + 10) == ""  # a later run met a limit: the rate it is
+    recalled = memory.recall(NOW + 20)
+    assert recalled.rate == pytest.approx(0.9) and recalled.free_workers == 0
+
+
+@pytest.mark.parametrize("workers", ["0", "-2", "1.5", "true", '"8"', "nan"])
+def test_a_count_of_workers_that_is_no_count_is_nothing_known(tmp_path: Path, workers: str) -> None:
+    memory = RateMemory(tmp_path, "api-a")
+    memory.path.write_text(
+        f"version = 1\n[rates.api-a]\nfree_workers = {workers}\nlearned = {NOW}\n"
+    )
+    recalled = memory.recall(NOW)
+    assert recalled.free_workers == 0 and recalled.rate is None and recalled.note == ""

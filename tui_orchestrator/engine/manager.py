@@ -82,6 +82,7 @@ class Manager:
         diff_only: bool = False,
         rate_memory: RateMemory | None = None,
         known_rate: float | None = None,
+        free_starts: int = 0,
     ) -> None:
         self.root = root
         self.checkpoint = checkpoint
@@ -100,9 +101,12 @@ class Manager:
             clock,
             max_usage_wait_s=max_usage_wait,
             known_rate=known_rate,
+            free_starts=free_starts,
         )
-        # Where the rate the API allowed is kept for the next run (None: nowhere).
+        # Where the rate the API allowed is kept for the next run (None: nowhere), and how
+        # many workers an earlier run started against it without a refusal.
         self.rate_memory = rate_memory
+        self.free_starts = free_starts
         self.saving = RunSaving(
             store, checkpoint, emit=self._emit, now=self._now, changed=self._saving_changed,
             delay=write_delay,
@@ -285,6 +289,8 @@ class Manager:
             await self._end_run()
         if self.pool.refusals > refused_before:
             self._remember_rate()  # (a rate grown without a refusal says nothing of a limit)
+        elif self.pool.started_freely > self.free_starts:
+            self._remember_free(self.pool.started_freely)
         error = str(self._fatal) if reason is RunEnd.ERROR and self._fatal else ""
         if reason is RunEnd.USAGE_LIMIT:
             error = self.throttle.stop_text
@@ -307,6 +313,15 @@ class Manager:
         if self.rate_memory is None or self.pool.rate is None:
             return
         problem = self.rate_memory.remember(self.pool.rate, self.pool.clock.wall())
+        if problem:
+            self._emit(Notice("warning", problem))
+
+    def _remember_free(self, workers: int) -> None:
+        """Keep how many workers started without a refusal: the next run starts as many
+        at once (rate_memory.py)."""
+        if self.rate_memory is None:
+            return
+        problem = self.rate_memory.remember_free(workers, self.pool.clock.wall())
         if problem:
             self._emit(Notice("warning", problem))
 

@@ -106,8 +106,9 @@ class OpenRun:
             raise
         if note:
             self.setup.notes.insert(0, note)
-        # The request rate an earlier run learned of this API paces the first starts (the
-        # demo's simulated limits are no API's: it neither reads nor keeps one).
+        # The request rate an earlier run learned of this API paces the first starts, or
+        # the workers it started without a limit go at once (the demo's simulated limits
+        # are no API's: it neither reads nor keeps either).
         memory, recalled = None, Recalled(None)
         if self.runner.backend != "demo":
             identity = api_identity(os.environ, self.config.model)
@@ -131,6 +132,7 @@ class OpenRun:
             diff_only=self.options.diff_only,
             rate_memory=memory,
             known_rate=recalled.rate,
+            free_starts=recalled.free_workers,
         )
         return self.manager
 

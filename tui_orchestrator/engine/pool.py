@@ -173,6 +173,7 @@ class PoolGovernor:
         jitter: Callable[[float, float], float] = random.uniform,
         max_usage_wait_s: float | None = None,
         known_rate: float | None = None,
+        free_starts: int = 0,
     ) -> None:
         self.clock = clock or Clock()
         self.patience_s = patience_s
@@ -201,8 +202,10 @@ class PoolGovernor:
         self._met_while_paced = known_rate is not None
         # The first round of starts of a run that knows no rate goes one by one: the
         # next start waits for an answer to the latest (started after ``_previous_start_at``)
-        # or LAUNCH_GAP_S.
+        # or LAUNCH_GAP_S; but for the first ``free_starts``, as many as an earlier run
+        # started against this API without a refusal (rate_memory.py).
         self._launching = known_rate is None
+        self._free_starts = free_starts
         self._launch_starts = 0
         self._launch_answered = False
         self._previous_start_at = float("-inf")
@@ -261,7 +264,7 @@ class PoolGovernor:
             self._launch_answered = False
             if self._launch_starts >= self.chunk_workers:
                 self._launching = False
-            else:
+            elif self._launch_starts >= self._free_starts:
                 gap = max(gap, LAUNCH_GAP_S)
         self._previous_start_at = self._last_start_at
         self._last_start_at = self._now()
@@ -271,6 +274,12 @@ class PoolGovernor:
     def launching(self) -> bool:
         """Is the pool in its first round, starting one chunk per answer?"""
         return self._launching
+
+    @property
+    def started_freely(self) -> int:
+        """How many starts of the first round met no refusal (0: one did, or the run
+        knew a rate and had no first round): the next run may start as many at once."""
+        return 0 if self.refusals else self._launch_starts
 
     # ------------------------------------------------------------------ request rate
 

@@ -11,6 +11,10 @@ A rate is kept only by a run that met a refusal: a run that met none grows its r
 goes (to find out whether more is allowed), and keeping that would forget the limit. So the
 entry's age is the age of the last limit met, and a week without one forgets it.
 
+A run that knew no rate and met no refusal keeps how many workers it started without one
+(``free_workers``): its first round went one by one (``pool.py``), and the next run against
+the same API starts that many at once.
+
 The file is claude-tui's own cache: one that cannot be read is said once and removed,
 never a reason to stop a run. Two runs ending at once may each keep only their own entry
 (the last write wins): a cache can lose an entry, a run learns it again.
@@ -50,6 +54,8 @@ def api_identity(env: Mapping[str, str], model: str) -> str:
 class Recalled:
     rate: float | None  # requests a second (None: nothing known)
     note: str = ""  # said to the user: the file could not be read
+    # Workers an earlier run started against this API without a refusal (0: none known).
+    free_workers: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,44 +89,61 @@ class RateMemory:
             return Recalled(None, f"{self.path} could not be read ({exc}); it was removed")
         if entry is None or not _usable(entry, now):
             return Recalled(None)
-        return Recalled(float(entry["rps"]))  # type: ignore[arg-type]
+        if "rps" in entry:
+            return Recalled(float(entry["rps"]))  # type: ignore[arg-type]
+        return Recalled(None, free_workers=int(entry["free_workers"]))  # type: ignore[call-overload]
 
     def remember(self, rate: float, now: float) -> str:
         """Keep ``rate`` for this API (other APIs' rates stay); "" or why it could not."""
         if not _positive(rate):
             return ""
+        return self._keep({"rps": rate, "learned": now}, now)
+
+    def remember_free(self, workers: int, now: float) -> str:
+        """Keep that ``workers`` started against this API without a refusal."""
+        if workers <= 0:
+            return ""
+        return self._keep({"free_workers": workers, "learned": now}, now)
+
+    def _keep(self, entry: dict[str, object], now: float) -> str:
         try:
             rates = self._read()
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError):
-            rates = {}  # unreadable: the rate learned now replaces it
-        rates[self.identity] = {"rps": rate, "learned": now}
+            rates = {}  # unreadable: what was learned now replaces it
+        rates[self.identity] = entry
         lines = [
             "# claude-tui: the request rates APIs allowed, learned from their rate limits and",
-            "# used to pace the next run's starts. By a hash of the API's address, credential",
-            "# and model. Safe to delete.",
+            "# used to pace the next run's starts (or the workers started without a limit).",
+            "# By a hash of the API's address, credential and model. Safe to delete.",
             "version = 1",
         ]
         for identity, entry in sorted(rates.items()):
             if not _usable(entry, now):
                 continue
-            lines += [
-                "",
-                f"[rates.{toml_str(identity)}]",
-                f"rps = {toml_float(float(entry['rps']))}",  # type: ignore[arg-type]
-                f"learned = {toml_float(float(entry['learned']))}",  # type: ignore[arg-type]
-            ]
+            lines += ["", f"[rates.{toml_str(identity)}]"]
+            if "rps" in entry:
+                lines.append(f"rps = {toml_float(float(entry['rps']))}")  # type: ignore[arg-type]
+            else:
+                lines.append(f"free_workers = {int(entry['free_workers'])}")  # type: ignore[call-overload]
+            lines.append(f"learned = {toml_float(float(entry['learned']))}")  # type: ignore[arg-type]
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             write_text_atomic(self.path, "\n".join(lines) + "\n")
         except OSError as exc:
-            return f"could not keep the learned request rate in {self.path}: {exc.strerror}"
+            return f"could not keep what this run learned of the API in {self.path}: {exc.strerror}"
         return ""
 
 
 def _usable(entry: Mapping[str, object], now: float) -> bool:
-    """A rate and the time it was learned, both numbers, within KEEP_S before ``now``."""
-    rate, learned = entry.get("rps"), entry.get("learned")
-    if not (_positive(rate) and _positive(learned)):
+    """A rate (or a count of workers) and the time it was learned, both numbers, within
+    KEEP_S before ``now``."""
+    learned = entry.get("learned")
+    if "rps" in entry:
+        known = _positive(entry["rps"])
+    else:
+        workers = entry.get("free_workers")
+        known = isinstance(workers, int) and not isinstance(workers, bool) and workers > 0
+    if not (known and _positive(learned)):
         return False
     return -FUTURE_S <= now - float(learned) <= KEEP_S  # type: ignore[arg-type]
 
