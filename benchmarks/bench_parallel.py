@@ -6,8 +6,11 @@ real Claude Code CLI talks to the loopback scripted Messages API (tests/support)
 chunks take longer, as with a real model). Runs, in one go:
 
 1. ``xargs -P N`` over one ``claude -p`` call per chunk, in the plan's order;
-2. ``claude-tui run --workers N``;
-3. ``claude-tui run --workers 1`` (the sequential baseline).
+2. ``claude-tui run --workers N``, a first run against this API: its first round of starts
+   goes one by one (docs/engine.md §3);
+3. the same again: the first run met no limit and kept how many workers it started, so
+   this one starts them at once;
+4. ``claude-tui run --workers 1`` (the sequential baseline).
 
 It prints the wall times, the ratio claude-tui / xargs (goal at most 1.0), and the speed-up
 against the ideal makespan max(sum / N, longest chunk) measured from the sequential run.
@@ -116,6 +119,7 @@ def main() -> int:
         env["CLAUDE_TUI_CONFIG_DIR"] = str(tmp / "config")
         chunks = plan_chunks(repo)
         xargs_s = run_xargs(repo, chunks, args.workers, env, bin_)
+        first_s, _ = run_tui(repo, args.workers, env)
         tui_s, _ = run_tui(repo, args.workers, env)
         seq_s, cp = run_tui(repo, 1, env)
     durations = [c["elapsed_s"] for c in cp["chunks"]]
@@ -125,9 +129,13 @@ def main() -> int:
         ("chunks / files", f"{len(chunks)} / {sum(len(c) for c in chunks)}"),
         ("model latency", f"{args.latency} s a turn + {args.per_file} s a file"),
         (f"xargs -P {n} (plan order)", f"{xargs_s:.1f} s"),
-        (f"claude-tui --workers {n}", f"{tui_s:.1f} s"),
+        (f"claude-tui --workers {n}, first run against the API", f"{first_s:.1f} s"),
+        (f"claude-tui --workers {n}, again", f"{tui_s:.1f} s"),
         ("claude-tui --workers 1", f"{seq_s:.1f} s"),
-        ("claude-tui / xargs (goal <= 1.0)", f"{tui_s / xargs_s:.2f}"),
+        (
+            "claude-tui / xargs (goal <= 1.0), first run / again",
+            f"{first_s / xargs_s:.2f} / {tui_s / xargs_s:.2f}",
+        ),
         (f"speed-up over 1 worker (ideal {sum(durations) / ideal:.1f}x)", f"{seq_s / tui_s:.1f}x"),
         ("wall / ideal makespan", f"{tui_s / ideal:.2f}"),
     ]

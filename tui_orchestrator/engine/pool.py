@@ -10,12 +10,15 @@ alone with a fake clock (docs/engine.md):
   (a burst of first requests makes it too high), the time the API takes to accept
   again corrects it once, and each later refusal steps it down, never below the rate
   the API did accept over the last ``RATE_HORIZON_S``. After a while without refusals
-  it creeps up, to find out whether more is allowed (docs/engine.md).
-- **Rate limits slow the whole pool** (AIMD), as the safety net. A limit halves the number of running workers
-  and pauses new starts (the API's retry-after, else 1 s doubling per limit in a row); a
-  limit met by a process that was already in flight when the pool slowed down is the same
-  storm, not a new one; at one worker, starts are paced; every success eases the pacing,
-  then adds a worker back after a round of successes, never above ``chunk_workers``.
+  it creeps up, to find out whether more is allowed, and after a refusal not as far as
+  the rate refused, for a while (docs/engine.md).
+- **Rate limits slow the whole pool** (AIMD), as the safety net. A limit halves the number
+  of running workers and pauses new starts (the API's retry-after, else 1 s doubling per
+  limit in a row); a limit met by a process that was already in flight when the pool
+  slowed down is the same storm, not a new one; at one worker, starts are paced; every
+  success eases the pacing, then adds a worker back after a round of successes, never
+  above ``chunk_workers``. Once a learned rate paces the starts, each success adds a
+  worker back at once: the rate keeps the requests under the limit.
 - **An unreachable API opens a circuit breaker**: no starts until a probe is due, then one
   chunk at a time (half-open) until an answer closes it; after ``patience_s`` of outage
   the run gives up.
@@ -23,8 +26,9 @@ alone with a fake clock (docs/engine.md):
   knows no rate of its API (no earlier run met a limit of it), its first round of starts
   goes one by one: each waits until the process started before it got an answer, or
   ``LAUNCH_GAP_S`` passed. Against a limit, the first refusal then comes with a worker or
-  two in flight instead of all of them; without one, the first round costs a few
-  seconds once (docs/decisions.md).
+  two in flight instead of all of them; without one, the first round costs up to a
+  second a worker, once: as many workers as an earlier run started against the API
+  without a refusal (``free_starts``, rate_memory.py) start at once (docs/decisions.md).
 - **A usage limit stops the whole pool until it resets** (``usage_limit.py``): nothing
   starts before the reset time the CLI named (plus a little jitter), then one chunk probes,
   and the others follow, staggered, once an answer came through. With no reset time known,
