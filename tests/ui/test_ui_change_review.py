@@ -52,6 +52,7 @@ async def test_the_app_reviews_the_change_and_filters_by_baseline_state_and_diff
 ) -> None:
     monkeypatch.setattr("tui_orchestrator.engine.chunk_book.uuid", FixedIds())
     monkeypatch.setattr("tui_orchestrator.engine.pool.STAGGER_S", 0.0)
+    monkeypatch.setattr("tui_orchestrator.engine.pool.LAUNCH_GAP_S", 0.0)
     plan_before = default_plan_path(changed).read_bytes()
     since = changes_since(changed, "main")
     # The earlier report had the finding in users.py, graver: it is updated.

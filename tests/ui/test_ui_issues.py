@@ -47,6 +47,7 @@ class GatedRunner(ScriptedRunner):
 def run_app(make_run_app, monkeypatch: pytest.MonkeyPatch):
     """The run app, with chunks started at once (no stagger between starts)."""
     monkeypatch.setattr("tui_orchestrator.engine.pool.STAGGER_S", 0.0)
+    monkeypatch.setattr("tui_orchestrator.engine.pool.LAUNCH_GAP_S", 0.0)
     return make_run_app
 
 

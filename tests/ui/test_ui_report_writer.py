@@ -80,6 +80,7 @@ async def test_the_export_writes_through_the_one_writer(
     make_run_app, shopfront: Path, written: list[tuple[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("tui_orchestrator.engine.pool.STAGGER_S", 0.0)
+    monkeypatch.setattr("tui_orchestrator.engine.pool.LAUNCH_GAP_S", 0.0)
     app = make_run_app(ScriptedRunner())
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("R")

@@ -429,6 +429,7 @@ class _FixedClock:
 def finished_run_app(make_run_app, monkeypatch: pytest.MonkeyPatch):
     """A run that finished with a fixed clock: the same screen every time."""
     monkeypatch.setattr("tui_orchestrator.engine.pool.STAGGER_S", 0.0)
+    monkeypatch.setattr("tui_orchestrator.engine.pool.LAUNCH_GAP_S", 0.0)
 
     def make() -> ClaudeTuiApp:
         app = make_run_app(ScriptedRunner(fail={"lib"}))
@@ -461,6 +462,7 @@ def _mid_run_app(make_run_app, monkeypatch):
     """Two chunks that stop mid-review (web after 1 file, src-api after 2), lib failing,
     on a clock that stands still: the same frame every time."""
     monkeypatch.setattr("tui_orchestrator.engine.pool.STAGGER_S", 0.0)
+    monkeypatch.setattr("tui_orchestrator.engine.pool.LAUNCH_GAP_S", 0.0)
     app = make_run_app(ScriptedRunner(hang_at={"web": 1, "src-api": 2}, fail={"lib"}))
     app.manager.pool.clock = Clock(monotonic=_FixedClock())
     return app
@@ -759,6 +761,7 @@ async def test_chunks_finished_in_an_earlier_run_can_be_opened_asked_and_reviewe
     """After a restart, "Earlier runs: 5 done" and then enter, a and r said "Focus a worker
     panel first": the finished chunks had no line to focus."""
     monkeypatch.setattr("tui_orchestrator.engine.pool.STAGGER_S", 0.0)
+    monkeypatch.setattr("tui_orchestrator.engine.pool.LAUNCH_GAP_S", 0.0)
     first = make_run_app(ScriptedRunner(fail={"lib"}))
     async with first.run_test(size=SIZE) as pilot:
         await pilot.press("R")
