@@ -27,6 +27,8 @@ from tests.support.marks import NEEDS_REAL_CLI
 from tests.support.messages_api import ScriptedMessagesServer
 from tests.support.real_cli import find_claude_bin, real_cli_env
 from tests.support.review_repo import make_review_repo
+from tui_orchestrator.engine.config import load_config, user_config_path
+from tui_orchestrator.engine.rate_memory import RateMemory, api_identity
 
 distributed = pytest.importorskip(
     "distributed",
@@ -308,6 +310,10 @@ def test_context_repo_outside_a_git_checkout_is_one_line_and_exit_2(
 def test_a_dask_worker_killed_mid_chunk_loses_no_finding(dask: Cluster, tmp_path: Path) -> None:
     repo = make_review_repo(tmp_path / "repo", _files(6))
     dask.srv.latency = 1.0
+    # Both chunks start at once, as after an earlier run against this API that met no limit
+    # (engine/rate_memory.py): whichever worker is killed below is then mid-chunk.
+    memory = RateMemory(user_config_path().parent, api_identity(os.environ, load_config().model))
+    assert memory.remember_free(2, time.time()) == ""
     proc = subprocess.Popen(
         [sys.executable, "-m", "tui_orchestrator", "run", str(repo), "--workers", "2",
          "--max-files-per-chunk", "2", "--executor", dask.executor],
