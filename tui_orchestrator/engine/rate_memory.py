@@ -117,15 +117,15 @@ class RateMemory:
             "# By a hash of the API's address, credential and model. Safe to delete.",
             "version = 1",
         ]
-        for identity, entry in sorted(rates.items()):
-            if not _usable(entry, now):
+        for identity, kept in sorted(rates.items()):
+            if not _usable(kept, now):
                 continue
             lines += ["", f"[rates.{toml_str(identity)}]"]
-            if "rps" in entry:
-                lines.append(f"rps = {toml_float(float(entry['rps']))}")  # type: ignore[arg-type]
+            if "rps" in kept:
+                lines.append(f"rps = {toml_float(float(kept['rps']))}")  # type: ignore[arg-type]
             else:
-                lines.append(f"free_workers = {int(entry['free_workers'])}")  # type: ignore[call-overload]
-            lines.append(f"learned = {toml_float(float(entry['learned']))}")  # type: ignore[arg-type]
+                lines.append(f"free_workers = {int(kept['free_workers'])}")  # type: ignore[call-overload]
+            lines.append(f"learned = {toml_float(float(kept['learned']))}")  # type: ignore[arg-type]
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             write_text_atomic(self.path, "\n".join(lines) + "\n")
