@@ -174,7 +174,7 @@ def test_a_wall_clock_moment_holds_every_start_until_it_comes(time: FakeTime) ->
 def test_starts_are_staggered_more_while_the_pool_recovers(time: FakeTime) -> None:
     pool = governor(time, 4)
     pool.started()
-    assert pool.next_wakeup() == pytest.approx(time.now + 0.5)  # the first round: 0.5 s
+    assert pool.next_wakeup() == pytest.approx(time.now + 1.0)  # the first round: 1 s
     assert pool.answered(started_at=time.now)  # ... or until it got an answer, then a stagger
     assert pool.next_wakeup() == pytest.approx(time.now + 0.15)
     pool.on_limit(started_at=90.0, retry_after=None, running=4)
@@ -292,15 +292,15 @@ def test_a_rate_an_earlier_run_learned_paces_the_first_starts(time: FakeTime) ->
 def test_a_run_that_knows_no_rate_starts_its_first_round_one_by_one(time: FakeTime) -> None:
     """Eight CLIs started at once all send their first requests before any answer can tell
     a limit exists. The first round goes one by one instead: each start waits until the
-    process started before it got an answer (a stagger at least), or 0.5 s at most."""
+    process started before it got an answer (a stagger at least), or 1 s at most."""
     pool = governor(time, 3)
     assert pool.launching
     first = time.now
     pool.started()
-    time.now += 0.4
+    time.now += 0.9
     assert pool.admit(running=1) is Admit.NO  # no answer yet
     time.now += 0.1
-    assert pool.admit(running=1) is Admit.YES  # 0.5 s: the next goes anyway
+    assert pool.admit(running=1) is Admit.YES  # 1 s: the next goes anyway
     second = time.now
     pool.started()
     time.now += 0.05
@@ -419,7 +419,7 @@ def test_the_workers_an_earlier_run_started_without_a_refusal_start_at_once(
     assert pool.next_wakeup() == pytest.approx(time.now + 0.15)
     time.now += 0.15
     pool.started()
-    assert pool.next_wakeup() == pytest.approx(time.now + 0.5)  # the third waits
+    assert pool.next_wakeup() == pytest.approx(time.now + 1.0)  # the third waits
     time.now += 1.0
     pool.started()
     time.now += 1.0

@@ -26,8 +26,8 @@ alone with a fake clock (docs/engine.md):
   knows no rate of its API (no earlier run met a limit of it), its first round of starts
   goes one by one: each waits until the process started before it got an answer, or
   ``LAUNCH_GAP_S`` passed. Against a limit, the first refusal then comes with a worker or
-  two in flight instead of all of them; without one, the first round costs up to half
-  a second a worker, once: as many workers as an earlier run started against the API
+  two in flight instead of all of them; without one, the first round costs up to a
+  second a worker, once: as many workers as an earlier run started against the API
   without a refusal (``free_starts``, rate_memory.py) start at once (docs/decisions.md).
 - **A usage limit stops the whole pool until it resets** (``usage_limit.py``): nothing
   starts before the reset time the CLI named (plus a little jitter), then one chunk probes,
@@ -67,8 +67,8 @@ PROBE_MAX_S = 60.0
 STAGGER_S = 0.15
 RECOVERY_STAGGER_S = 0.5
 # The first round of a run that knows no rate: the longest a start waits for an answer to
-# the start before it (about half a CLI's start-up on a laptop: two start up at a time).
-LAUNCH_GAP_S = 0.5
+# the start before it (about one CLI's start-up on a laptop).
+LAUNCH_GAP_S = 1.0
 # The learned rate: accepted requests over RATE_HORIZON_S (the API's windows are a
 # minute or less), used at RATE_MARGIN, cut by RATE_BACKOFF per refusal (never below the
 # rate accepted, over RATE_FLOOR_SPAN_S at least), and grown by RATE_GROWTH per accepted
