@@ -163,3 +163,25 @@ def test_a_verification_that_failed_is_not_queued_again_this_run(tmp_path: Path)
     book.verified(done, {})
     book.checkpoint.verdicts.clear()
     assert book.queue_verification("high") == 1
+
+
+def test_the_requests_a_chunk_makes_count_over_its_session_not_its_last_try(
+    tmp_path: Path,
+) -> None:
+    """The pool paces starts by the requests a chunk makes: a try a refusal cut short after
+    one request, and its resume that made the other, are one chunk of two requests (counted
+    alone, the resume made the chunks look cheaper and the pacing too fast)."""
+    book, state = _book(tmp_path, [])
+    runtime = book.runtime["c"]
+    book.begin(state, "review")
+    runtime.requests += 1  # the manager counts each answered request
+    book.ended(state)
+    book.requeue(state, Waiting.BACKOFF, delay_s=1.0)  # refused: the session is kept
+    book.begin(state, "review")
+    runtime.requests += 1
+    assert runtime.requests == 2
+    # A new session makes its requests anew.
+    book.ended(state)
+    book.requeue(state, Waiting.RETRY, fresh=True)
+    book.begin(state, "review")
+    assert runtime.requests == 0

@@ -262,12 +262,13 @@ def test_a_refusal_while_paced_steps_the_rate_down_but_not_below_what_was_accept
     assert pool.rate == pytest.approx(60 / 30)
 
 
-def test_requests_per_chunk_counts_the_tries_that_finished(time: FakeTime) -> None:
-    """A try cut short by a refusal and resumed would count its requests twice."""
+def test_requests_per_chunk_counts_the_chunks_done(time: FakeTime) -> None:
+    """What the chunks done made over their sessions (the chunk book counts a resumed
+    try's requests with the try before it)."""
     pool = governor(time, 4)
     assert pool.requests_per_chunk == 2.0  # nothing finished yet: a guess
     for _ in range(7):
-        pool.answered()  # 3 in a try that was refused, 4 in two finished tries
+        pool.answered()  # 3 of a chunk still to finish, 4 of two chunks done
     pool.on_outcome(OutcomeKind.OK, requests=2)
     pool.on_outcome(OutcomeKind.OK, requests=2)
     assert pool.requests_per_chunk == pytest.approx(2.0)
@@ -325,28 +326,32 @@ def test_a_refusal_or_a_known_rate_ends_the_first_round(time: FakeTime) -> None:
     assert not known.launching
 
 
-def test_the_rate_grows_back_no_further_than_below_the_one_refused_while_fresh(
+def test_a_rate_a_refusal_met_creeps_up_by_time_and_not_back_to_the_refused_one_while_fresh(
     time: FakeTime,
 ) -> None:
-    """A refusal at a rate says the API allows less: growing back to it would only meet
-    the next refusal. For a minute the rate grows to 90% of it at most, then on, to find
-    out whether more is allowed now; and never past 1.5 times what the API accepted."""
+    """A known rate (or one a refusal met) creeps up 2% each 10 s without a refusal: by
+    time, since per answer it would creep the faster the more the API allows. A refusal
+    at a rate says the API allows less: for a minute the rate grows to 95% of it at most,
+    then on, to find out whether more is allowed now."""
     pool = PoolGovernor(8, 900.0, time.clock(), jitter=lambda low, _h: low, known_rate=1.0)
-    for _ in range(30):  # a request a second accepted, none refused: 2% more each time
+    for _ in range(60):  # a request a second accepted, none refused
         pool.answered()
         time.now += 1.0
     top = pool.rate
-    assert 1.5 <= top < 1.6  # 1.02 ** 30 = 1.81, but only about 1 a second is used
+    assert top == pytest.approx(1.02**6)  # at 0, 11, 22, 33, 44 and 55 s: not 60 times
     pool.on_limit(started_at=time.now - 1, retry_after=None, running=1)
-    assert pool.rate == pytest.approx(top * 0.85)
-    time.now += 11.0
-    for _ in range(80):  # 40 s without a refusal, at 2 a second
+    assert pool.rate == pytest.approx(1.0)  # not below the 1 a second the API accepted
+    rates = []
+    for _ in range(59):  # a minute without a refusal, at 1 a second
         pool.answered()
-        time.now += 0.5
-    assert pool.rate == pytest.approx(0.9 * top)
-    time.now += 20.0  # over a minute since the refusal: it may grow past
-    pool.answered()
-    assert pool.rate == pytest.approx(0.9 * top * 1.02)
+        rates.append(pool.rate)
+        time.now += 1.0
+    assert rates[10] == 1.0 and rates[11] == pytest.approx(1.02)  # 10 s quiet first
+    assert rates[-1] == pytest.approx(0.95 * top)  # no further while the refusal is fresh
+    for _ in range(12):  # over a minute since the refusal: it may grow past
+        time.now += 1.0
+        pool.answered()
+    assert pool.rate == pytest.approx(0.95 * top * 1.02)
 
 
 def test_a_rate_guessed_from_a_burst_grows_faster_until_a_refusal_meets_it(
@@ -374,6 +379,66 @@ def test_a_rate_guessed_from_a_burst_grows_faster_until_a_refusal_meets_it(
     before = pool.rate
     pool.answered()
     assert pool.rate == before  # now it waits 10 s, and then grows 2% a request
+
+
+def test_a_guessed_rate_grows_no_further_than_the_most_the_reopening_allows(
+    time: FakeTime,
+) -> None:
+    """The API still refused a probe 4 s after the first of 4 accepted requests: it allows
+    1 a second at most. Its next probe came late (a guess of 4 in 6 s); the guess grows
+    fast, but not past that."""
+    pool = governor(time, 8)
+    for _ in range(4):
+        pool.answered()
+        time.now += 0.25
+    pool.on_limit(started_at=time.now - 1, retry_after=None, running=8)  # at 101
+    time.now = 104.0
+    pool.on_limit(started_at=103.5, retry_after=None, running=1)  # a probe: still refused
+    time.now = 108.0
+    pool.answered()  # room was made between 104 and 108: the middle, 106
+    assert pool.rate == pytest.approx(4 / 6)
+    for _ in range(40):  # 20 s at 2 a second: 5% an answer after 5 s quiet
+        time.now += 0.5
+        pool.answered()
+    assert pool.rate == pytest.approx(1.0)
+
+
+def test_after_refusals_in_the_first_round_probes_spread_from_when_the_window_began(
+    time: FakeTime,
+) -> None:
+    """A cold start met a limit: the API's window began about when its first request was
+    accepted. Each probe's request (a process's start-up after its start) goes 1.5 times
+    as long after that as the refusal before it, so the reopening is bracketed as closely
+    for a window of 4 s as of a minute. Once the API accepts again, pauses double again."""
+    pool = governor(time, 8)
+    first = time.now
+    pool.started()
+    time.now += 0.8
+    pool.answered(started_at=first)  # 0.8 s from start to answer; the window began at 100.8
+    time.now += 0.2
+    second = time.now
+    pool.started()
+    time.now += 0.8
+    pool.answered(started_at=second)
+    time.now = 108.8  # a refusal 8 s into the window: the next probe's request at 112.8
+    slow = pool.on_limit(started_at=108.0, retry_after=None, running=1)
+    assert slow.delay_s == pytest.approx(112.8 - 0.8 - 108.8)
+    time.now = 112.8
+    slow = pool.on_limit(started_at=112.0, retry_after=None, running=1)  # 12 s in: at 118.8
+    assert slow.delay_s == pytest.approx(118.8 - 0.8 - 112.8)  # doubling would say 2 s
+    time.now = 118.8
+    pool.answered(started_at=118.0)  # accepted: the API made room between 112.8 and 118.8
+    pool.on_outcome(OutcomeKind.OK, requests=2)
+    slow = pool.on_limit(started_at=118.5, retry_after=None, running=1)
+    assert slow.delay_s == 1.0  # a later limit: 1 s, doubling per limit in a row
+    # A refusal long after the first round is no cold start: 1 s, not half a minute.
+    late = governor(time, 8)
+    for _ in range(8):
+        late.started()
+    for _ in range(30):
+        late.answered(started_at=time.now - 1)
+        time.now += 1.0
+    assert late.on_limit(started_at=time.now - 1, retry_after=None, running=8).delay_s == 1.0
 
 
 def test_once_a_learned_rate_paces_the_starts_each_success_adds_a_worker_back(

@@ -226,7 +226,8 @@ class ChunkBook:
         runtime.retrying = False
         runtime.usage = None
         runtime.progressed = False
-        runtime.requests = 0
+        if not resume:
+            runtime.requests = 0
         state.error = ""
         state.host = ""  # known once a remote executor places the attempt
         scope = state.todo or state.files

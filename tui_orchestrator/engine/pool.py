@@ -4,13 +4,15 @@ Three rules live here, apart from the queue (``manager.py``) so each can be read
 alone with a fake clock (docs/engine.md):
 
 - **Starts are paced to the request rate the API allows**, once a limit was met, and a
-  chunk (about ``requests_per_chunk`` requests, counted over the tries that finished)
-  starts no more often than that rate allows, with a margin. The rate is learned from
+  chunk (about ``requests_per_chunk`` requests, counted over a finished chunk's session,
+  its resumed tries too) starts no more often than that rate allows, with a margin. The rate is learned from
   accepted and refused requests: the first refusal takes the rate accepted until then
   (a burst of first requests makes it too high), the time the API takes to accept
-  again corrects it once, and each later refusal steps it down, never below the rate
-  the API did accept over the last ``RATE_HORIZON_S``. After a while without refusals
-  it creeps up, to find out whether more is allowed, and after a refusal not as far as
+  again corrects it once (probes spread in proportion to the time since the window
+  began bracket that moment), and each later refusal steps it down, never below the
+  rate the API did accept over the last ``RATE_HORIZON_S``. After a while without
+  refusals it creeps up, to find out whether more is allowed: a guess fast, up to the
+  most the reopening allows; a rate a refusal met slowly, by time, and not as far as
   the rate refused, for a while (docs/engine.md).
 - **Rate limits slow the whole pool** (AIMD), as the safety net. A limit halves the number
   of running workers and pauses new starts (the API's retry-after, else 1 s doubling per
@@ -71,24 +73,30 @@ RECOVERY_STAGGER_S = 0.5
 LAUNCH_GAP_S = 1.0
 # The learned rate: accepted requests over RATE_HORIZON_S (the API's windows are a
 # minute or less), used at RATE_MARGIN, cut by RATE_BACKOFF per refusal (never below the
-# rate accepted, over RATE_FLOOR_SPAN_S at least), and grown by RATE_GROWTH per accepted
-# request once RATE_QUIET_S have passed without a refusal. A refusal costs a process and
-# a resume that sends the whole history again; a request sent a little late costs
-# little, so it creeps up slowly, and while a refusal is fresh (RATE_HORIZON_S) no
-# further than RATE_CEILING of the rate that met it. Until a refusal met the paced rate,
-# the rate is a guess from a burst and the API's reopening, which may be far too low:
-# it grows faster (RATE_GUESS_GROWTH after RATE_GUESS_QUIET_S).
+# rate accepted, over RATE_FLOOR_SPAN_S at least), and grown by RATE_GROWTH after each
+# RATE_QUIET_S without a refusal or growth. A refusal costs a process and a resume that
+# sends the whole history again; a request sent a little late costs little, so it creeps
+# up slowly (by time: per answer, it would creep the faster the more the API allows), and
+# while a refusal is fresh (RATE_HORIZON_S) no further than RATE_CEILING of the rate that
+# met it. Until a refusal met the paced rate, the rate is a guess from a burst and the
+# API's reopening, which may be far too low: it grows faster (RATE_GUESS_GROWTH per
+# answer after RATE_GUESS_QUIET_S), up to the most the API's reopening allows.
 RATE_HORIZON_S = 60.0
 RATE_MARGIN = 0.95
 RATE_BACKOFF = 0.85
 RATE_FLOOR_SPAN_S = 10.0
 RATE_GROWTH = 1.02
 RATE_QUIET_S = 10.0
-RATE_CEILING = 0.9
+RATE_CEILING = 0.95
 RATE_GUESS_GROWTH = 1.05
 RATE_GUESS_QUIET_S = 5.0
 # It grows no further than this many times the rate the API accepted over RATE_HORIZON_S.
 RATE_USED_CAP = 1.5
+# After the first refusals of a cold start, the API's window began about when its first
+# request was accepted: each probe's request goes this many times as long after that as
+# the refusal before it, so the reopening is bracketed as closely for a window of seconds
+# as of a minute, with no more refusals than doubling pauses would cost.
+PROBE_SPREAD = 1.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +212,12 @@ class PoolGovernor:
         # was learned), and whether a refusal ever met the paced rate (else it is a guess).
         self._ceiling: float | None = None
         self._met_while_paced = known_rate is not None
+        # The most the API allows, from the refusal before it reopened (None: not known).
+        self._bound: float | None = None
+        self._grown_at = float("-inf")  # the latest growth of a rate a refusal met
+        # The first accepted request of a first round that met a refusal: the start of
+        # the API's window, which the probes after it are spread from (None: no such).
+        self._window_began: float | None = None
         # The first round of starts of a run that knows no rate goes one by one: the
         # next start waits for an answer to the latest (started after ``_previous_start_at``)
         # or LAUNCH_GAP_S; but for the first ``free_starts``, as many as an earlier run
@@ -213,10 +227,12 @@ class PoolGovernor:
         self._launch_starts = 0
         self._launch_answered = False
         self._previous_start_at = float("-inf")
+        self._startup_s = 0.0  # a process's start to its first answer, latest measured
+        self._startup_of = float("-inf")  # (the start it was measured for)
         self._requests = 0
         self.refusals = 0
         self._chunks_done = 0
-        self._done_requests = 0  # requests of the tries that finished their chunk
+        self._done_requests = 0  # requests of the sessions that finished their chunk
         # A random factor on every pause, so workers of several runs do not retry in step.
         self._jitter = jitter
         self.chunk_workers = max(1, chunk_workers)
@@ -294,8 +310,9 @@ class PoolGovernor:
 
     @property
     def requests_per_chunk(self) -> float:
-        """Requests a start makes, as the tries that finished their chunk made them (tries
-        cut short by a refusal would count their requests twice)."""
+        """Requests a start makes, as the chunks done made them over their sessions: a try
+        cut short by a refusal and its resume count as one chunk (counted alone, a resume
+        that makes one request of two would make the chunks look cheaper than they are)."""
         if not self._chunks_done or not self._done_requests:
             return 2.0
         return self._done_requests / self._chunks_done
@@ -312,6 +329,9 @@ class PoolGovernor:
         its dispatch): it answered the latest start."""
         now = self._now()
         opened = False
+        if started_at > self._startup_of:
+            self._startup_of = started_at
+            self._startup_s = now - started_at
         latest = started_at > self._previous_start_at
         if self._launching and latest and not self._launch_answered and self._launch_starts:
             self._launch_answered = True
@@ -339,14 +359,21 @@ class PoolGovernor:
         if self._ceiling is not None and now - self._last_refusal > RATE_HORIZON_S:
             self._ceiling = None  # long enough: find out whether more is allowed now
         if self._ceiling is None and not self._met_while_paced:
-            growth, quiet = RATE_GUESS_GROWTH, RATE_GUESS_QUIET_S
+            growth, since = RATE_GUESS_GROWTH, now - self._last_refusal
+            quiet = RATE_GUESS_QUIET_S
         else:
-            growth, quiet = RATE_GROWTH, RATE_QUIET_S
-        if now - self._last_refusal <= quiet:
+            # (once a refusal met it, by time: per answer, it would creep up the faster
+            # the more requests the API allows)
+            growth, since = RATE_GROWTH, now - max(self._last_refusal, self._grown_at)
+            quiet = RATE_QUIET_S
+        if since <= quiet:
             return
+        self._grown_at = now
         grown = self.rate * growth
         if self._ceiling is not None:
             grown = min(grown, RATE_CEILING * self._ceiling)
+        if self._bound is not None and not self._met_while_paced:
+            grown = min(grown, self._bound)
         used = self._accepted_rate(now, min_span=RATE_FLOOR_SPAN_S)
         if used is not None:
             # (a rate the pool does not come near says nothing of the API)
@@ -371,6 +398,8 @@ class PoolGovernor:
         now = self._now()
         self._last_refusal = now
         self.refusals += 1
+        if self._launching and self.rate is None and self._accepted:
+            self._window_began = self._accepted[0]
         self._launching = False
         if self._corrected and self.rate is not None:
             self._ceiling = self.rate  # (a rate guessed from a burst says nothing)
@@ -396,6 +425,8 @@ class PoolGovernor:
         reopened = (self._last_refusal + now) / 2
         if len(before) >= 2 and reopened > before[0]:
             self.rate = min(self.rate or float("inf"), len(before) / (reopened - before[0]))
+            # (the API had made no room yet at the last refusal: at most this rate)
+            self._bound = len(before) / (self._last_refusal - before[0])
             self._repace()
 
     def _repace(self) -> None:
@@ -476,8 +507,8 @@ class PoolGovernor:
     # ------------------------------------------------------------------- outcomes
 
     def on_outcome(self, kind: OutcomeKind, requests: int = 0) -> list[Transition]:
-        """A process ended with ``kind`` after ``requests`` answered model requests (rate
-        limits go to ``on_limit``)."""
+        """A process ended with ``kind``, its chunk's session having had ``requests`` model
+        requests answered (rate limits go to ``on_limit``)."""
         changes: list[Transition] = []
         if kind is OutcomeKind.OUTAGE:
             return self._outage()
@@ -519,8 +550,7 @@ class PoolGovernor:
                 self._pause_until = max(self._pause_until, now + retry_after)
             return Slowdown(max(0.0, self._pause_until - now), self._pause_until, False)
         if retry_after is None:
-            # Exponential in the limits met in a row: a success resets it.
-            retry_after = LIMIT_PAUSE_S * 2**self._limit_level
+            retry_after = self._probe_pause(now)
         delay = min(MAX_PAUSE_S, retry_after) * self._jitter(1.0, 1.25)
         self._limit_level = min(self._limit_level + 1, 6)
         self._successes = 0
@@ -530,6 +560,17 @@ class PoolGovernor:
         self.concurrency = max(1, min(self.concurrency, running + 1) // 2)
         self._pause_until = max(self._pause_until, now + delay)
         return Slowdown(delay, self._pause_until, True)
+
+    def _probe_pause(self, now: float) -> float:
+        """The pause after a refusal: exponential in the limits met in a row (a success
+        resets it). But after refusals in the first round, until the API accepts again,
+        the next probe's request (a process's start-up after its start) goes PROBE_SPREAD
+        times as long after the window began as this refusal."""
+        began = self._window_began
+        if began is not None and not self._corrected:
+            target = began + PROBE_SPREAD * (now - began) - self._startup_s
+            return max(LIMIT_PAUSE_S, target - now)
+        return LIMIT_PAUSE_S * 2**self._limit_level
 
     def _recovered(self) -> bool:
         """A success: pacing eases off first; then, after a round of successes, one more

@@ -49,8 +49,8 @@ class Throttle:
         self._emit(Notice(level, text, topic))
 
     def ended(self, outcome: Outcome, requests: int) -> None:
-        """A process ended after ``requests`` answered model requests: the breaker, the
-        pool's growth and its pacing follow its outcome."""
+        """A process ended, its chunk's session having had ``requests`` model requests
+        answered: the breaker, the pool's growth and its pacing follow its outcome."""
         if outcome.kind is OutcomeKind.OK:
             self.answered()
         changes = self.pool.on_outcome(outcome.kind, requests)

@@ -61,7 +61,8 @@ class Runtime:
     # What the running attempt has spent so far by its messages (until its result).
     live_tokens: int = 0
     live_cost_usd: float = 0.0
-    # Model requests the API answered for the running attempt (the pool's pacing).
+    # Model requests the API answered for the chunk's session, over its resumed tries too
+    # (the pool's pacing: requests a chunk makes).
     requests: int = 0
     # The next start is a new try (a crash, a timeout, the user's retry), not a resume.
     retrying: bool = False
