@@ -95,7 +95,7 @@ RATE_USED_CAP = 1.5
 # After the first refusals of a cold start, the API's window began about when its first
 # request was accepted: each probe's request goes this many times as long after that as
 # the refusal before it, so the reopening is bracketed as closely for a window of seconds
-# as of a minute, with no more refusals than doubling pauses would cost.
+# as of a minute (what it costs in refused probes: docs/engine.md).
 PROBE_SPREAD = 1.5
 
 
