@@ -407,7 +407,7 @@ def test_after_refusals_in_the_first_round_probes_spread_from_when_the_window_be
     time: FakeTime,
 ) -> None:
     """A cold start met a limit: the API's window began about when its first request was
-    accepted. Each probe's request (a process's start-up after its start) goes 1.5 times
+    accepted. Each probe's request (a process's start-up after its start) goes 1.3 times
     as long after that as the refusal before it, so the reopening is bracketed as closely
     for a window of 4 s as of a minute. Once the API accepts again, pauses double again."""
     pool = governor(time, 8)
@@ -420,16 +420,16 @@ def test_after_refusals_in_the_first_round_probes_spread_from_when_the_window_be
     pool.started()
     time.now += 0.8
     pool.answered(started_at=second)
-    time.now = 108.8  # a refusal 8 s into the window: the next probe's request at 112.8
-    slow = pool.on_limit(started_at=108.0, retry_after=None, running=1)
-    assert slow.delay_s == pytest.approx(112.8 - 0.8 - 108.8)
-    time.now = 112.8
-    slow = pool.on_limit(started_at=112.0, retry_after=None, running=1)  # 12 s in: at 118.8
-    assert slow.delay_s == pytest.approx(118.8 - 0.8 - 112.8)  # doubling would say 2 s
-    time.now = 118.8
-    pool.answered(started_at=118.0)  # accepted: the API made room between 112.8 and 118.8
+    time.now = 120.8  # a refusal 20 s into the window: the next probe's request at 126.8
+    slow = pool.on_limit(started_at=120.0, retry_after=None, running=1)
+    assert slow.delay_s == pytest.approx(126.8 - 0.8 - 120.8)  # (doubling: 1 s, then 2 s...)
+    time.now = 126.8
+    slow = pool.on_limit(started_at=126.0, retry_after=None, running=1)  # 26 s in: at 134.6
+    assert slow.delay_s == pytest.approx(134.6 - 0.8 - 126.8)
+    time.now = 134.6
+    pool.answered(started_at=133.8)  # accepted: the API made room between 126.8 and 134.6
     pool.on_outcome(OutcomeKind.OK, requests=2)
-    slow = pool.on_limit(started_at=118.5, retry_after=None, running=1)
+    slow = pool.on_limit(started_at=134.0, retry_after=None, running=1)
     assert slow.delay_s == 1.0  # a later limit: 1 s, doubling per limit in a row
     # A refusal long after the first round is no cold start: 1 s, not half a minute.
     late = governor(time, 8)

@@ -95,8 +95,10 @@ RATE_USED_CAP = 1.5
 # After the first refusals of a cold start, the API's window began about when its first
 # request was accepted: each probe's request goes this many times as long after that as
 # the refusal before it, so the reopening is bracketed as closely for a window of seconds
-# as of a minute (what it costs in refused probes: docs/engine.md).
-PROBE_SPREAD = 1.5
+# as of a minute (what it costs in refused probes: docs/engine.md). Their pauses get less
+# jitter (PROBE_JITTER): it would spread them as much as the rule narrows them.
+PROBE_SPREAD = 1.3
+PROBE_JITTER = 1.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -551,7 +553,10 @@ class PoolGovernor:
             return Slowdown(max(0.0, self._pause_until - now), self._pause_until, False)
         if retry_after is None:
             retry_after = self._probe_pause(now)
-        delay = min(MAX_PAUSE_S, retry_after) * self._jitter(1.0, 1.25)
+        learning = self._window_began is not None and not self._corrected
+        delay = min(MAX_PAUSE_S, retry_after) * self._jitter(
+            1.0, PROBE_JITTER if learning else 1.25
+        )
         self._limit_level = min(self._limit_level + 1, 6)
         self._successes = 0
         self._last_limit_at = now
