@@ -5,15 +5,15 @@ alone with a fake clock (docs/engine.md):
 
 - **Starts are paced to the request rate the API allows**, once a limit was met, and a
   chunk (about ``requests_per_chunk`` requests, counted over a finished chunk's session,
-  its resumed tries too) starts no more often than that rate allows, with a margin. The rate is learned from
-  accepted and refused requests: the first refusal takes the rate accepted until then
-  (a burst of first requests makes it too high), the time the API takes to accept
-  again corrects it once (probes spread in proportion to the time since the window
-  began bracket that moment), and each later refusal steps it down, never below the
-  rate the API did accept over the last ``RATE_HORIZON_S``. After a while without
-  refusals it creeps up, to find out whether more is allowed: a guess fast, up to the
-  most the reopening allows; a rate a refusal met slowly, by time, and not as far as
-  the rate refused, for a while (docs/engine.md).
+  its resumed tries too) starts no more often than that rate allows, with a margin. The
+  rate is learned from accepted and refused requests: the first refusal takes the rate
+  accepted until then (a burst of first requests makes it too high), the time the API
+  takes to accept again corrects it once (probes spread in proportion to the time since
+  the window began bracket that moment), and each later refusal steps it down, never
+  below the rate the API did accept over the last ``RATE_HORIZON_S``. After a while
+  without refusals it creeps up, to find out whether more is allowed: a guess fast, up
+  to the most the reopening allows; a rate a refusal met slowly, by time, and not as far
+  as the rate refused, for a while (docs/engine.md).
 - **Rate limits slow the whole pool** (AIMD), as the safety net. A limit halves the number
   of running workers and pauses new starts (the API's retry-after, else 1 s doubling per
   limit in a row); a limit met by a process that was already in flight when the pool
