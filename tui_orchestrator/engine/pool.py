@@ -553,10 +553,8 @@ class PoolGovernor:
             return Slowdown(max(0.0, self._pause_until - now), self._pause_until, False)
         if retry_after is None:
             retry_after = self._probe_pause(now)
-        learning = self._window_began is not None and not self._corrected
-        delay = min(MAX_PAUSE_S, retry_after) * self._jitter(
-            1.0, PROBE_JITTER if learning else 1.25
-        )
+        jitter = PROBE_JITTER if self._learning else 1.25
+        delay = min(MAX_PAUSE_S, retry_after) * self._jitter(1.0, jitter)
         self._limit_level = min(self._limit_level + 1, 6)
         self._successes = 0
         self._last_limit_at = now
@@ -571,11 +569,16 @@ class PoolGovernor:
         resets it). But after refusals in the first round, until the API accepts again,
         the next probe's request (a process's start-up after its start) goes PROBE_SPREAD
         times as long after the window began as this refusal."""
-        began = self._window_began
-        if began is not None and not self._corrected:
+        if self._learning and self._window_began is not None:
+            began = self._window_began
             target = began + PROBE_SPREAD * (now - began) - self._startup_s
             return max(LIMIT_PAUSE_S, target - now)
         return LIMIT_PAUSE_S * 2**self._limit_level
+
+    @property
+    def _learning(self) -> bool:
+        """Refused in the first round, and the API has not accepted again since."""
+        return self._window_began is not None and not self._corrected
 
     def _recovered(self) -> bool:
         """A success: pacing eases off first; then, after a round of successes, one more
